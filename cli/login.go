@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// LoginOptions is what `ferry login` needs.
+type LoginOptions struct {
+	ConfigPath string
+	Context    string
+	Server     string
+	Token      string
+}
+
+// whoami is the API's answer to GET /api/v1/whoami.
+type whoami struct {
+	Name        string `json:"name"`
+	Admin       bool   `json:"admin"`
+	Memberships []struct {
+		Tenant string `json:"tenant"`
+		Role   string `json:"role"`
+	} `json:"memberships"`
+}
+
+func newLoginCmd(g *globals) *cobra.Command {
+	var o LoginOptions
+	cmd := &cobra.Command{
+		Use:   "login --server URL --token TOKEN",
+		Short: "Check a token against a server and store it as a context (mode 0600)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.ConfigPath, o.Context = g.configPath, g.context
+			who, err := Login(cmd, o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "logged in to %s as %s (context %q)\n", o.Server, who.Name, contextName(o))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.Server, "server", "", "control-plane URL, such as http://127.0.0.1:8080 (required)")
+	cmd.Flags().StringVar(&o.Token, "token", "", "API token (required)")
+	_ = cmd.MarkFlagRequired("server")
+	_ = cmd.MarkFlagRequired("token")
+	return cmd
+}
+
+func contextName(o LoginOptions) string {
+	if o.Context != "" {
+		return o.Context
+	}
+	return "default"
+}
+
+// Login verifies the token with whoami and then saves the context.
+func Login(cmd *cobra.Command, o LoginOptions) (whoami, error) {
+	u, err := url.Parse(o.Server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return whoami{}, fmt.Errorf("--server %q: must be an http:// or https:// URL", o.Server)
+	}
+	if strings.TrimSpace(o.Token) == "" {
+		return whoami{}, errors.New("--token is empty")
+	}
+	c := &Client{Server: strings.TrimRight(o.Server, "/"), Token: strings.TrimSpace(o.Token), HTTP: &http.Client{Timeout: 15 * time.Second}}
+	var who whoami
+	if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/whoami", nil, nil, &who); err != nil {
+		return whoami{}, fmt.Errorf("login: %w", err)
+	}
+	cfg, err := LoadClientConfig(o.ConfigPath)
+	if err != nil {
+		return whoami{}, err
+	}
+	cfg.Upsert(ClientContext{Name: contextName(o), Server: c.Server, Token: c.Token})
+	if err := cfg.Save(o.ConfigPath); err != nil {
+		return whoami{}, fmt.Errorf("save config %s: %w", o.ConfigPath, err)
+	}
+	return who, nil
+}

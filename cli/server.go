@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-ml/ferry/internal/version"
+	"github.com/ferry-ml/ferry/runtime/server"
+)
+
+func newServerCmd(g *globals) *cobra.Command {
+	opts := server.Options{}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the control plane (API and reconcilers) backed by SQLite",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Logger = g.logger()
+			opts.Version = version.Version
+			s, err := server.New(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			return s.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVar(&opts.DataDir, "data-dir", "", "directory for the database and the admin token (required)")
+	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to serve on")
+	cmd.Flags().DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", 0, "how long in-flight requests may take on SIGTERM (default 20s)")
+	_ = cmd.MarkFlagRequired("data-dir")
+
+	var dataDir, to string
+	backup := &cobra.Command{
+		Use:   "backup",
+		Short: "Write a consistent copy of the database (safe while the server runs)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := server.Backup(cmd.Context(), dataDir, to); err != nil {
+				return err
+			}
+			cmd.Printf("backup written to %s\n", to)
+			return nil
+		},
+	}
+	backup.Flags().StringVar(&dataDir, "data-dir", "", "the server's data directory (required)")
+	backup.Flags().StringVar(&to, "to", "", "file to write; must not exist (required)")
+	_ = backup.MarkFlagRequired("data-dir")
+	_ = backup.MarkFlagRequired("to")
+	cmd.AddCommand(backup)
+	return cmd
+}

@@ -1,0 +1,96 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/ferry-ml/ferry/store"
+)
+
+type ctxKey int
+
+const (
+	callerKey ctxKey = iota
+	auditKey
+)
+
+// caller is the authenticated user of a request.
+func caller(ctx context.Context) store.User {
+	u, _ := ctx.Value(callerKey).(store.User)
+	return u
+}
+
+// authMiddleware resolves the bearer token; operations without security are public.
+func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
+	op := ctx.Operation()
+	if op != nil && op.Security != nil && len(op.Security) == 0 {
+		next(ctx)
+		return
+	}
+	secret, ok := strings.CutPrefix(ctx.Header("Authorization"), "Bearer ")
+	if !ok || secret == "" {
+		ctx.SetHeader("WWW-Authenticate", `Bearer realm="ferry"`)
+		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "missing bearer token: send Authorization: Bearer <token>")
+		return
+	}
+	var user store.User
+	err := s.db.Read(ctx.Context(), func(tx *store.Tx) error {
+		var err error
+		user, err = tx.Authenticate(ctx.Context(), strings.TrimSpace(secret))
+		return err
+	})
+	if err != nil {
+		ctx.SetHeader("WWW-Authenticate", `Bearer realm="ferry", error="invalid_token"`)
+		msg := "invalid, expired or revoked token"
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Error("authenticate", "err", err)
+			msg = "could not check the token"
+		}
+		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, msg)
+		return
+	}
+	if rec, ok := ctx.Context().Value(auditKey).(*auditRecord); ok {
+		rec.actor = user.Name
+	}
+	next(huma.WithValue(ctx, callerKey, user))
+}
+
+var roleRank = map[store.Role]int{store.RoleViewer: 1, store.RoleEditor: 2, store.RoleOwner: 3}
+
+// authorizeTenant checks that the caller may act on the tenant with at least
+// role need. A caller with no role gets 404, exactly as if it did not exist.
+func authorizeTenant(ctx context.Context, tx *store.Tx, tenant string, need store.Role) (store.Role, error) {
+	u := caller(ctx)
+	if u.Admin {
+		if _, err := tx.Tenant(ctx, tenant); err != nil {
+			return "", err
+		}
+		return store.RoleOwner, nil
+	}
+	role, err := tx.Role(ctx, u.ID, tenant)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", tenantNotFound(tenant)
+	}
+	if err != nil {
+		return "", err
+	}
+	if roleRank[role] < roleRank[need] {
+		return role, huma.Error403Forbidden("role " + string(role) + " in tenant " + tenant + " may not do this; it needs " + string(need))
+	}
+	return role, nil
+}
+
+func tenantNotFound(name string) error {
+	return huma.Error404NotFound("tenant " + name + " not found")
+}
+
+func requireAdmin(ctx context.Context) error {
+	if !caller(ctx).Admin {
+		return huma.Error403Forbidden("only platform admins may do this")
+	}
+	return nil
+}

@@ -1,0 +1,187 @@
+// Package server runs ferry's control plane: it opens the store, creates the
+// platform admin on first start, serves the API and shuts down gracefully.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ferry-ml/ferry/runtime/api"
+	"github.com/ferry-ml/ferry/store"
+)
+
+// AdminTokenFile is where the first start writes the admin token (mode 0600).
+const AdminTokenFile = "admin.token"
+
+// DBFile is the SQLite file inside the data directory.
+const DBFile = "ferry.db"
+
+// Options configures the control plane.
+type Options struct {
+	DataDir         string
+	Listen          string
+	Logger          *slog.Logger
+	Version         string
+	ShutdownTimeout time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Validate fills defaults and rejects unusable options.
+func (o *Options) Validate() error {
+	if o.DataDir == "" {
+		return errors.New("server: --data-dir is required")
+	}
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:8080"
+	}
+	if o.Logger == nil {
+		return errors.New("server: logger is nil")
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 20 * time.Second
+	}
+	return nil
+}
+
+// Server is a running control plane.
+type Server struct {
+	opts Options
+	db   *store.DB
+	ln   net.Listener
+	http *http.Server
+}
+
+// New opens the store, bootstraps the admin and binds the listener.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: create data dir: %w", err)
+	}
+	db, err := store.Open(ctx, store.Config{Path: filepath.Join(opts.DataDir, DBFile), Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	created, err := bootstrapAdmin(ctx, db, filepath.Join(opts.DataDir, AdminTokenFile))
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	if created {
+		opts.Logger.Info("created platform admin", "user", "admin", "tokenFile", filepath.Join(opts.DataDir, AdminTokenFile))
+	}
+	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version})
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: listen on %s: %w", opts.Listen, err), db.Close())
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	return &Server{opts: opts, db: db, ln: ln, http: hs}, nil
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Store is the server's database.
+func (s *Server) Store() *store.DB { return s.db }
+
+// Run serves until ctx is cancelled, then lets in-flight requests finish
+// (up to ShutdownTimeout) and closes the database cleanly.
+func (s *Server) Run(ctx context.Context) error {
+	s.opts.Logger.Info("serving", "addr", s.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	var serveErr error
+	select {
+	case err := <-errc:
+		serveErr = err
+	case <-ctx.Done():
+		s.opts.Logger.Info("shutting down", "timeout", s.opts.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+		defer cancel()
+		serveErr = s.http.Shutdown(sctx)
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return errors.Join(serveErr, s.db.Close())
+}
+
+// bootstrapAdmin creates the platform admin and writes its token once.
+func bootstrapAdmin(ctx context.Context, db *store.DB, tokenPath string) (bool, error) {
+	created := false
+	err := db.Write(ctx, func(tx *store.Tx) error {
+		ok, err := tx.HasAdmin(ctx)
+		if err != nil || ok {
+			return err
+		}
+		u, err := tx.CreateUser(ctx, "admin", true)
+		if err != nil {
+			return err
+		}
+		_, secret, err := tx.CreateToken(ctx, u.ID, "bootstrap", 0)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.AppendAudit(ctx, store.AuditEntry{Actor: "system", Action: "bootstrapAdmin", Target: "user/admin", Result: "ok"}); err != nil {
+			return err
+		}
+		if err := writeSecret(tokenPath, secret); err != nil {
+			return err
+		}
+		created = true
+		return nil
+	})
+	if err != nil {
+		_ = os.Remove(tokenPath)
+		return false, fmt.Errorf("server: bootstrap admin: %w", err)
+	}
+	return created, nil
+}
+
+// writeSecret writes data to path atomically with mode 0600.
+func writeSecret(path, data string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".token-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		return errors.Join(err, tmp.Close())
+	}
+	if _, err := tmp.WriteString(data + "\n"); err != nil {
+		return errors.Join(err, tmp.Close())
+	}
+	if err := tmp.Sync(); err != nil {
+		return errors.Join(err, tmp.Close())
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Backup writes a consistent copy of the data directory's database to path,
+// safe while a server is running on it.
+func Backup(ctx context.Context, dataDir, path string) error {
+	src := filepath.Join(dataDir, DBFile)
+	if _, err := os.Stat(src); err != nil {
+		return fmt.Errorf("backup: no database at %s: %w", src, err)
+	}
+	db, err := store.Open(ctx, store.Config{Path: src, Readers: 1})
+	if err != nil {
+		return err
+	}
+	return errors.Join(db.Backup(ctx, path), db.Close())
+}

@@ -1,0 +1,174 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// User is a person or robot that holds tokens.
+type User struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Admin     bool      `json:"admin"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Token is an API token's metadata; the secret itself is never stored.
+type Token struct {
+	ID        string     `json:"id"`
+	UserID    int64      `json:"-"`
+	Name      string     `json:"name"`
+	CreatedAt time.Time  `json:"createdAt"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+// TokenPrefix starts every ferry token, so leaked tokens are easy to grep for.
+const TokenPrefix = "ferry_"
+
+// NewSecret returns a random 256-bit token secret.
+func NewSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return TokenPrefix + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// HashToken is the SHA-256 (hex) under which a token is stored.
+func HashToken(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// CreateUser inserts a user; a taken name is ErrConflict.
+func (tx *Tx) CreateUser(ctx context.Context, name string, admin bool) (User, error) {
+	u := User{Name: name, Admin: admin, CreatedAt: tx.now}
+	res, err := tx.tx.ExecContext(ctx, "INSERT INTO users (name, admin, created_at) VALUES (?, ?, ?)",
+		name, admin, formatTime(tx.now))
+	if err != nil {
+		return User{}, fmt.Errorf("create user %s: %w", name, mapErr(err))
+	}
+	u.ID, err = res.LastInsertId()
+	return u, err
+}
+
+// UserByName looks a user up by name.
+func (tx *Tx) UserByName(ctx context.Context, name string) (User, error) {
+	return scanUser(tx.tx.QueryRowContext(ctx, "SELECT id, name, admin, created_at FROM users WHERE name = ?", name))
+}
+
+// HasAdmin reports whether any platform admin exists.
+func (tx *Tx) HasAdmin(ctx context.Context) (bool, error) {
+	var n int
+	err := tx.tx.QueryRowContext(ctx, "SELECT count(*) FROM users WHERE admin = 1").Scan(&n)
+	return n > 0, err
+}
+
+func scanUser(row *sql.Row) (User, error) {
+	var u User
+	var created string
+	if err := row.Scan(&u.ID, &u.Name, &u.Admin, &created); err != nil {
+		return User{}, mapErr(err)
+	}
+	u.CreatedAt = parseTime(created)
+	return u, nil
+}
+
+// CreateToken stores the hash of a new secret for the user and returns the
+// metadata and the secret (which is not kept anywhere).
+func (tx *Tx) CreateToken(ctx context.Context, userID int64, name string, ttl time.Duration) (Token, string, error) {
+	secret, err := NewSecret()
+	if err != nil {
+		return Token{}, "", err
+	}
+	t := Token{ID: newID(), UserID: userID, Name: name, CreatedAt: tx.now}
+	var expires any
+	if ttl > 0 {
+		e := tx.now.Add(ttl)
+		t.ExpiresAt = &e
+		expires = formatTime(e)
+	}
+	_, err = tx.tx.ExecContext(ctx, `INSERT INTO tokens (id, user_id, name, hash, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, t.ID, userID, name, HashToken(secret), formatTime(tx.now), expires)
+	if err != nil {
+		return Token{}, "", fmt.Errorf("create token: %w", mapErr(err))
+	}
+	return t, secret, nil
+}
+
+// Authenticate returns the user owning a live (not revoked, not expired) token.
+func (tx *Tx) Authenticate(ctx context.Context, secret string) (User, error) {
+	if !strings.HasPrefix(secret, TokenPrefix) {
+		return User{}, ErrNotFound
+	}
+	var u User
+	var created string
+	var expires sql.NullString
+	err := tx.tx.QueryRowContext(ctx, `SELECT u.id, u.name, u.admin, u.created_at, t.expires_at
+		FROM tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.hash = ? AND t.revoked_at IS NULL`, HashToken(secret)).Scan(&u.ID, &u.Name, &u.Admin, &created, &expires)
+	if err != nil {
+		return User{}, mapErr(err)
+	}
+	if expires.Valid && !tx.now.Before(parseTime(expires.String)) {
+		return User{}, ErrNotFound
+	}
+	u.CreatedAt = parseTime(created)
+	return u, nil
+}
+
+// ListTokens lists a user's live tokens, oldest first.
+func (tx *Tx) ListTokens(ctx context.Context, userID int64) ([]Token, error) {
+	rows, err := tx.tx.QueryContext(ctx, `SELECT id, name, created_at, expires_at FROM tokens
+		WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at, id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Token{}
+	for rows.Next() {
+		t := Token{UserID: userID}
+		var created string
+		var expires sql.NullString
+		if err := rows.Scan(&t.ID, &t.Name, &created, &expires); err != nil {
+			return nil, err
+		}
+		t.CreatedAt = parseTime(created)
+		if expires.Valid {
+			e := parseTime(expires.String)
+			t.ExpiresAt = &e
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken revokes one of the user's own tokens; another user's token is ErrNotFound.
+func (tx *Tx) RevokeToken(ctx context.Context, userID int64, id string) error {
+	res, err := tx.tx.ExecContext(ctx, "UPDATE tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+		formatTime(tx.now), id, userID)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

@@ -1,7 +1,7 @@
 # ferry — make help lists the targets.
 SHELL := /bin/bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+COMMIT  ?= $(shell git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X github.com/ferry-ml/ferry/internal/version.Version=$(VERSION) -X github.com/ferry-ml/ferry/internal/version.Commit=$(COMMIT)
 GO      ?= go
 export CGO_ENABLED := 0

@@ -163,10 +163,16 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("store: backup target %s already exists", path)
 	}
-	if _, err := db.read.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
-		return fmt.Errorf("store: backup to %s: %w", path, err)
+	// A connection of its own: the readers are query-only, and the writer
+	// must stay free for the server while the copy is made.
+	conn, err := sql.Open("sqlite", dsn(db.path, []string{"busy_timeout(5000)"}, ""))
+	if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
 	}
-	return nil
+	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		return errors.Join(fmt.Errorf("store: backup to %s: %w", path, err), conn.Close())
+	}
+	return conn.Close()
 }
 
 // mapErr turns driver errors into the package's sentinel errors.

@@ -81,6 +81,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newUserCmd(g),
 		newTokenCmd(g),
 		newAuditCmd(g),
+		newNodeImageCmd(g),
 	)
 	return root
 }

@@ -66,7 +66,9 @@ var roleRank = map[store.Role]int{store.RoleViewer: 1, store.RoleEditor: 2, stor
 func authorizeTenant(ctx context.Context, tx *store.Tx, tenant string, need store.Role) (store.Role, error) {
 	u := caller(ctx)
 	if u.Admin {
-		if _, err := tx.Tenant(ctx, tenant); err != nil {
+		if _, err := tx.Tenant(ctx, tenant); errors.Is(err, store.ErrNotFound) {
+			return "", tenantNotFound(tenant)
+		} else if err != nil {
 			return "", err
 		}
 		return store.RoleOwner, nil

@@ -82,6 +82,10 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newTokenCmd(g),
 		newAuditCmd(g),
 		newNodeImageCmd(g),
+		newUpCmd(g),
+		newDownCmd(g),
+		newStatusCmd(g),
+		newDoctorCmd(g),
 	)
 	return root
 }

@@ -90,8 +90,12 @@ func Build(ctx context.Context, o Options) (string, error) {
 	}
 	p.Printf("building node image %s (Kubernetes %s, Debian %s from %s); logs in %s", tag, KubernetesVersion, DebianSuite, o.Mirror, b.logs)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return p.Step("build Kubernetes, etcd, CoreDNS, crictl, local-path and pause from source", func() error { return b.binaries(gctx) }) })
-	g.Go(func() error { return p.Step("debootstrap the node root filesystem", func() error { return b.debootstrap(gctx) }) })
+	g.Go(func() error {
+		return p.Step("build Kubernetes, etcd, CoreDNS, crictl, local-path and pause from source", func() error { return b.binaries(gctx) })
+	})
+	g.Go(func() error {
+		return p.Step("debootstrap the node root filesystem", func() error { return b.debootstrap(gctx) })
+	})
 	if err := g.Wait(); err != nil {
 		return "", err
 	}

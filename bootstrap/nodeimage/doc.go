@@ -4,4 +4,3 @@
 // from source). Every input is hashed into the image tag, so an unchanged
 // input set reuses the image, and each step's output is cached on disk.
 package nodeimage
-

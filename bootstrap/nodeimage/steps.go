@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/ferry-ml/ferry/internal/shell"
@@ -96,7 +97,9 @@ func (b *builder) binaries(ctx context.Context) error {
 	if _, err := os.Stat(filepath.Join(b.bin, "pause")); err == nil {
 		return nil
 	}
-	src, err := shell.Command(b.o.Go, "list", "-m", "-f", "{{.Dir}}", "k8s.io/kubernetes").Output(ctx)
+	list := shell.Command(b.o.Go, "list", "-m", "-f", "{{.Dir}}", "k8s.io/kubernetes")
+	list.Dir = k8s
+	src, err := list.Output(ctx)
 	if err != nil {
 		return err
 	}
@@ -109,6 +112,10 @@ func (b *builder) debootstrap(ctx context.Context) error {
 	done := filepath.Join(b.rootfs, ".ferry-done")
 	if _, err := os.Stat(done); err == nil {
 		return nil
+	}
+	// An interrupted debootstrap leaves /proc and /sys mounted inside the tree.
+	if err := unmountUnder(ctx, b.rootfs); err != nil {
+		return err
 	}
 	if err := os.RemoveAll(b.rootfs); err != nil {
 		return err
@@ -155,4 +162,26 @@ func writeAssets(root, dir string) error {
 		}
 		return os.WriteFile(target, data, mode)
 	})
+}
+
+// unmountUnder lazily unmounts every mount point below dir, deepest first.
+func unmountUnder(ctx context.Context, dir string) error {
+	data, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return err
+	}
+	var points []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && strings.HasPrefix(f[1], dir+"/") {
+			points = append(points, f[1])
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(points)))
+	for _, p := range points {
+		if err := shell.Command("umount", "-l", p).Run(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,0 +1,157 @@
+package kind
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/ferry-ml/ferry/bootstrap/nodeimage"
+)
+
+// Client returns a clientset for a kubeconfig context.
+func Client(kubeconfig, context string) (kubernetes.Interface, error) {
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig},
+		&clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig %s context %s: %w", kubeconfig, context, err)
+	}
+	return kubernetes.NewForConfig(cfg)
+}
+
+func waitNodesReady(ctx context.Context, kubeconfig, kctx string, timeout time.Duration) error {
+	cs, err := Client(kubeconfig, kctx)
+	if err != nil {
+		return err
+	}
+	var last string
+	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		if len(nodes.Items) == 0 {
+			last = "no nodes registered"
+			return false, nil
+		}
+		for _, n := range nodes.Items {
+			if !nodeReady(n) {
+				last = "node " + n.Name + " not Ready"
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("nodes not Ready after %s: %s", timeout, last)
+	}
+	return nil
+}
+
+func nodeReady(n corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// smokeTest runs one pod that resolves a Service name through CoreDNS and
+// writes to a PVC from the default StorageClass; it deletes both afterwards.
+func smokeTest(ctx context.Context, kubeconfig, kctx string, timeout time.Duration) (err error) {
+	cs, err := Client(kubeconfig, kctx)
+	if err != nil {
+		return err
+	}
+	const ns, name = "default", "ferry-smoke"
+	pvc := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app.kubernetes.io/managed-by": "ferry"}},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("16Mi")}},
+		},
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app.kubernetes.io/managed-by": "ferry"}},
+		Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Tolerations:   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+			Containers: []corev1.Container{{
+				Name: "smoke", Image: nodeimage.BusyboxImage, ImagePullPolicy: corev1.PullNever,
+				Command:      []string{"sh", "-c", "nslookup kubernetes.default.svc.cluster.local && echo ok > /data/ok && cat /data/ok"},
+				VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
+			}},
+			Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name}}}},
+		},
+	}
+	cleanup := func() {
+		bg := context.WithoutCancel(ctx)
+		zero := int64(0)
+		_ = cs.CoreV1().Pods(ns).Delete(bg, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		_ = cs.CoreV1().PersistentVolumeClaims(ns).Delete(bg, name, metav1.DeleteOptions{})
+	}
+	cleanup()
+	defer cleanup()
+	// The default service account appears shortly after the namespace controller starts.
+	var last string
+	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		if _, err := cs.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{}); err != nil && !alreadyExists(err) {
+			last = err.Error()
+			return false, nil
+		}
+		if _, err := cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil && !alreadyExists(err) {
+			last = err.Error()
+			return false, nil
+		}
+		p, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		switch p.Status.Phase {
+		case corev1.PodSucceeded:
+			return true, nil
+		case corev1.PodFailed:
+			return false, fmt.Errorf("smoke pod failed: %s", podMessage(p))
+		}
+		last = "smoke pod " + string(p.Status.Phase) + " " + podMessage(p)
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("cluster smoke test (DNS + PVC) did not pass within %s: %v (last: %s)", timeout, err, last)
+	}
+	claim, err := cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if claim.Status.Phase != corev1.ClaimBound {
+		return fmt.Errorf("PVC %s is %s, not Bound", name, claim.Status.Phase)
+	}
+	return nil
+}
+
+func podMessage(p *corev1.Pod) string {
+	for _, s := range p.Status.ContainerStatuses {
+		if s.State.Waiting != nil {
+			return s.State.Waiting.Reason + " " + s.State.Waiting.Message
+		}
+		if s.State.Terminated != nil {
+			return fmt.Sprintf("exit %d %s", s.State.Terminated.ExitCode, s.State.Terminated.Message)
+		}
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Status != corev1.ConditionTrue && c.Message != "" {
+			return c.Message
+		}
+	}
+	return ""
+}

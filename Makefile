@@ -28,3 +28,10 @@ bench: ## benchmarks (API and store throughput, audit paging at 1M rows)
 
 clean: ## remove build outputs
 	rm -rf bin
+
+e2e: build ## end-to-end: real kind clusters from ferry's node image (builds it if needed)
+	./bin/ferry node-image build
+	FERRY_BIN=$(CURDIR)/bin/ferry $(GO) test -tags e2e -count=1 -timeout 80m -v ./e2e/
+
+node-image: build ## build (or reuse) the kind node image from the Debian mirror and the Go module proxy
+	./bin/ferry node-image build

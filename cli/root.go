@@ -86,6 +86,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newDownCmd(g),
 		newStatusCmd(g),
 		newDoctorCmd(g),
+		newImageCmd(g),
 	)
 	return root
 }

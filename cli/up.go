@@ -140,3 +140,20 @@ func printChecks(g *globals, checks []doctor.Check) error {
 	}
 	return g.print(checks, []string{"CHECK", "RESULT", "DETAIL", "FIX"}, rows)
 }
+
+func newImageCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "image", Short: "Move container images into the local cluster"}
+	var name string
+	load := &cobra.Command{
+		Use: "load IMAGE...", Short: "Load images from the local Docker engine into every node (no registry needed)", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p := progress.New(g.stderr)
+			return p.Step(fmt.Sprintf("load %d image(s) into cluster %s", len(args), name), func() error {
+				return kind.LoadImages(cmd.Context(), name, "", args...)
+			})
+		},
+	}
+	load.Flags().StringVar(&name, "name", "ferry", "local cluster name")
+	cmd.AddCommand(load)
+	return cmd
+}

@@ -1,0 +1,48 @@
+package kind
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+
+	"github.com/ferry-ml/ferry/internal/shell"
+)
+
+// LoadImages copies images from the local Docker engine into every node's
+// containerd, so pods can use them with no registry.
+func LoadImages(ctx context.Context, name, docker string, images ...string) error {
+	if docker == "" {
+		docker = "docker"
+	}
+	nodes, err := provider().ListInternalNodes(name)
+	if err != nil {
+		return fmt.Errorf("list nodes of cluster %s: %w", name, err)
+	}
+	if len(nodes) == 0 {
+		return fmt.Errorf("cluster %s has no nodes; `ferry up` creates it", name)
+	}
+	dir, err := os.MkdirTemp("", "ferry-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	archive := filepath.Join(dir, "images.tar")
+	if err := shell.Command(docker, append([]string{"save", "-o", archive}, images...)...).Run(ctx); err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		f, err := os.Open(archive)
+		if err != nil {
+			return err
+		}
+		err = nodeutils.LoadImageArchive(n, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("load images into node %s: %w", n.String(), err)
+		}
+	}
+	return nil
+}

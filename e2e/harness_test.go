@@ -1,0 +1,170 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/ferry-ml/ferry/bootstrap/kind"
+	"github.com/ferry-ml/ferry/bootstrap/nodeimage"
+)
+
+var ferryBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ferry-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	ferryBin = os.Getenv("FERRY_BIN")
+	if ferryBin == "" {
+		ferryBin = filepath.Join(dir, "ferry")
+		build := exec.Command("go", "build", "-trimpath", "-o", ferryBin, "../cmd/ferry")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build ferry: %v\n%s", err, out)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// ferry runs the binary and returns its combined output.
+func ferry(t *testing.T, timeout time.Duration, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ferryBin, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	t.Logf("ferry %s (%s):\n%s", strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond), out.String())
+	return out.String(), err
+}
+
+// cluster is one kind cluster made by `ferry up` for a test.
+type cluster struct {
+	name, kubeconfig string
+	cs               kubernetes.Interface
+}
+
+// upCluster runs `ferry up` and registers cleanup: on failure the logs are
+// exported to e2e/artifacts/<test>, and the cluster is kept if FERRY_E2E_KEEP=1.
+func upCluster(t *testing.T, name string, workers int) *cluster {
+	t.Helper()
+	c := &cluster{name: name, kubeconfig: filepath.Join(t.TempDir(), "kubeconfig")}
+	t.Cleanup(func() {
+		if t.Failed() {
+			dir, _ := filepath.Abs(filepath.Join("artifacts", t.Name()))
+			if err := kind.ExportLogs(name, dir); err != nil {
+				t.Logf("export logs: %v", err)
+			} else {
+				t.Logf("cluster logs exported to %s", dir)
+			}
+			if os.Getenv("FERRY_E2E_KEEP") == "1" {
+				t.Logf("keeping cluster %s (FERRY_E2E_KEEP=1): ferry down --name %s", name, name)
+				return
+			}
+		}
+		_, _ = ferry(t, 2*time.Minute, "down", "--name", name, "--kubeconfig", c.kubeconfig)
+	})
+	if _, err := ferry(t, 60*time.Minute, "up", "--name", name, "--workers", fmt.Sprint(workers), "--kubeconfig", c.kubeconfig); err != nil {
+		t.Fatalf("ferry up: %v", err)
+	}
+	cs, err := kind.Client(c.kubeconfig, kind.ContextName(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.cs = cs
+	return c
+}
+
+// runPod creates a pod and waits for it to reach phase (Running or Succeeded).
+func (c *cluster) runPod(t *testing.T, pod *corev1.Pod, phase corev1.PodPhase) *corev1.Pod {
+	t.Helper()
+	ctx := context.Background()
+	if pod.Namespace == "" {
+		pod.Namespace = "default"
+	}
+	if _, err := c.cs.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create pod %s: %v", pod.Name, err)
+	}
+	var got *corev1.Pod
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		p, err := c.cs.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		got = p
+		if p.Status.Phase == corev1.PodFailed && phase != corev1.PodFailed {
+			return false, fmt.Errorf("pod failed")
+		}
+		if phase == corev1.PodRunning && p.Status.Phase == corev1.PodRunning {
+			for _, cs := range p.Status.ContainerStatuses {
+				if !cs.Ready {
+					return false, nil
+				}
+			}
+			return true, nil
+		}
+		return p.Status.Phase == phase, nil
+	})
+	if err != nil {
+		t.Fatalf("pod %s did not reach %s: %v; status %+v; logs: %s", pod.Name, phase, err, got.Status, c.logs(t, pod.Namespace, pod.Name))
+	}
+	return got
+}
+
+func (c *cluster) logs(t *testing.T, ns, name string) string {
+	b, err := c.cs.CoreV1().Pods(ns).GetLogs(name, &corev1.PodLogOptions{}).DoRaw(context.Background())
+	if err != nil {
+		return "(no logs: " + err.Error() + ")"
+	}
+	return string(b)
+}
+
+func (c *cluster) deletePod(t *testing.T, name string) {
+	t.Helper()
+	ctx := context.Background()
+	zero := int64(0)
+	_ = c.cs.CoreV1().Pods("default").Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := c.cs.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+		return err != nil, nil
+	})
+	if err != nil {
+		t.Fatalf("pod %s not deleted: %v", name, err)
+	}
+}
+
+// busybox is a pod spec running sh -c script in ferry's busybox image.
+func busybox(name, node, script string, labels map[string]string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: corev1.PodSpec{
+			NodeName:      node,
+			RestartPolicy: corev1.RestartPolicyNever,
+			Tolerations:   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+			Containers: []corev1.Container{{
+				Name: "main", Image: nodeimage.BusyboxImage, ImagePullPolicy: corev1.PullNever,
+				Command: []string{"sh", "-c", script},
+			}},
+		},
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 )
 
 // Cmd is one external command.
@@ -79,16 +80,26 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// tailBuffer keeps at most max bytes, dropping the oldest.
+// tailBuffer keeps at most max bytes, dropping the oldest. stdout and stderr
+// are copied by two goroutines, so writes are locked.
 type tailBuffer struct {
-	bytes.Buffer
+	mu  sync.Mutex
+	buf bytes.Buffer
 	max int
 }
 
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.buf.String()
+}
+
 func (t *tailBuffer) Write(p []byte) (int, error) {
-	n, err := t.Buffer.Write(p)
-	if over := t.Len() - t.max; over > 0 {
-		t.Next(over)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n, err := t.buf.Write(p)
+	if over := t.buf.Len() - t.max; over > 0 {
+		t.buf.Next(over)
 	}
 	return n, err
 }

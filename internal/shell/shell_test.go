@@ -8,7 +8,7 @@ import (
 
 func TestFailedCommandErrorCarriesCommandAndOutputTail(t *testing.T) {
 	t.Parallel()
-	script := "for i in $(seq 1 100); do echo line-$i; done; echo boom >&2; exit 3"
+	script := "{ for i in $(seq 1 100); do echo line-$i; done; echo boom; } >&2; exit 3"
 	_, err := Command("sh", "-c", script).Output(t.Context())
 	var se *Error
 	if !errors.As(err, &se) {

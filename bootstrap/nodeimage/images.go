@@ -53,7 +53,7 @@ func (b *builder) dockerBuild(ctx context.Context, dir, dockerfile, ref string) 
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		return err
 	}
-	return shell.Command(b.o.Docker, "build", "-q", "-t", ref, dir).Run(ctx)
+	return shell.Command(b.o.Docker, "build", "-q", "--force-rm", "-t", ref, dir).Run(ctx)
 }
 
 // busybox makes a tiny shell image from the host's busybox-static.

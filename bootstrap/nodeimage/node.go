@@ -48,7 +48,7 @@ func (b *builder) node(ctx context.Context) error {
 		return err
 	}
 	layer := "ferry/node-nopreload:" + KubernetesVersion
-	if err := shell.Command(b.o.Docker, "build", "-q", "--build-arg", "BASE="+base, "-t", layer, dir).Run(ctx); err != nil {
+	if err := shell.Command(b.o.Docker, "build", "-q", "--force-rm", "--build-arg", "BASE="+base, "-t", layer, dir).Run(ctx); err != nil {
 		return err
 	}
 	script, _ := assets.ReadFile("assets/preload.sh")

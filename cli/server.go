@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/ferry-ml/ferry/internal/version"
@@ -26,6 +28,9 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&opts.DataDir, "data-dir", "", "directory for the database and the admin token (required)")
 	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to serve on")
 	cmd.Flags().DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", 0, "how long in-flight requests may take on SIGTERM (default 20s)")
+	cmd.Flags().StringVar(&opts.Kube, "kube", "auto", `Kubernetes access for the reconcilers: "auto" (in-cluster when in a pod), "off", or a kubeconfig path`)
+	cmd.Flags().StringVar(&opts.KubeContext, "kube-context", "", "kubeconfig context (with --kube PATH)")
+	cmd.Flags().DurationVar(&opts.Resync, "resync", time.Minute, "how often every tenant is reconciled without events")
 	_ = cmd.MarkFlagRequired("data-dir")
 
 	var dataDir, to string

@@ -140,6 +140,10 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 		}
 	})
 
+	t.Run("tenants become namespaces with quota and policies, and drift is repaired", func(t *testing.T) {
+		testTenantsBecomeNamespaces(t, c)
+	})
+
 	t.Run("status reports the ready nodes", func(t *testing.T) {
 		out, err := ferry(t, time.Minute, "status", "--name", name, "--kubeconfig", c.kubeconfig, "-o", "json")
 		if err != nil || strings.Count(out, `"ready": true`) != 2 {

@@ -26,6 +26,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Registry receives the API's metrics (default: a new registry with Go and process collectors).
 	Registry *prometheus.Registry
+	// OnTenantChange, when set, is called after a tenant's create, update or
+	// delete has committed (the reconciler's trigger).
+	OnTenantChange func(name string)
 }
 
 // Validate fills defaults and rejects an unusable config.
@@ -38,6 +41,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 64 << 10
+	}
+	if c.OnTenantChange == nil {
+		c.OnTenantChange = func(string) {}
 	}
 	if c.Registry == nil {
 		c.Registry = prometheus.NewRegistry()

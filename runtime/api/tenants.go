@@ -111,6 +111,9 @@ func (s *Server) tenantRoutes() {
 				}
 				return tx.PutMember(ctx, t.Name, u.ID, store.RoleOwner)
 			})
+			if err == nil {
+				s.cfg.OnTenantChange(t.Name)
+			}
 			return out, err
 		})
 
@@ -174,6 +177,9 @@ func (s *Server) tenantRoutes() {
 				out.Body, err = tx.UpdateTenant(ctx, t)
 				return err
 			})
+			if err == nil {
+				s.cfg.OnTenantChange(in.Name)
+			}
 			return out, err
 		})
 
@@ -189,6 +195,9 @@ func (s *Server) tenantRoutes() {
 				}
 				return tx.DeleteTenant(ctx, in.Name)
 			})
+			if err == nil {
+				s.cfg.OnTenantChange(in.Name)
+			}
 			return nil, err
 		})
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ferry-ml/ferry/runtime/api"
+	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
 
@@ -32,6 +33,13 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Kube is how the control plane reaches Kubernetes: "auto" (in-cluster
+	// when running in a pod, otherwise none), "off", or a kubeconfig path.
+	Kube string
+	// KubeContext selects a context of the kubeconfig.
+	KubeContext string
+	// Resync is how often every tenant is reconciled even without events.
+	Resync time.Duration
 }
 
 // Validate fills defaults and rejects unusable options.
@@ -53,10 +61,11 @@ func (o *Options) Validate() error {
 
 // Server is a running control plane.
 type Server struct {
-	opts Options
-	db   *store.DB
-	ln   net.Listener
-	http *http.Server
+	opts    Options
+	db      *store.DB
+	ln      net.Listener
+	http    *http.Server
+	tenants *tenants.Controller
 }
 
 // New opens the store, bootstraps the admin and binds the listener.
@@ -78,7 +87,19 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if created {
 		opts.Logger.Info("created platform admin", "user", "admin", "tokenFile", filepath.Join(opts.DataDir, AdminTokenFile))
 	}
-	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version})
+	kube, err := kubeClient(opts.Kube, opts.KubeContext)
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	var ctrl *tenants.Controller
+	onTenant := func(string) {}
+	if kube != nil {
+		ctrl = tenants.NewController(&tenants.Reconciler{Store: db, Client: kube}, opts.Logger, opts.Resync)
+		onTenant = ctrl.Enqueue
+	} else {
+		opts.Logger.Warn("no Kubernetes access: tenants are stored but not reconciled", "kube", opts.Kube)
+	}
+	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version, OnTenantChange: onTenant})
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -87,7 +108,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, errors.Join(fmt.Errorf("server: listen on %s: %w", opts.Listen, err), db.Close())
 	}
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	return &Server{opts: opts, db: db, ln: ln, http: hs}, nil
+	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl}, nil
 }
 
 // Addr is the address the server listens on (useful with port 0).
@@ -102,6 +123,14 @@ func (s *Server) Run(ctx context.Context) error {
 	s.opts.Logger.Info("serving", "addr", s.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
+	ctrlDone := make(chan error, 1)
+	ctrlCtx, stopCtrl := context.WithCancel(ctx)
+	defer stopCtrl()
+	if s.tenants != nil {
+		go func() { ctrlDone <- s.tenants.Start(ctrlCtx) }()
+	} else {
+		ctrlDone <- nil
+	}
 	var serveErr error
 	select {
 	case err := <-errc:
@@ -115,7 +144,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
-	return errors.Join(serveErr, s.db.Close())
+	stopCtrl()
+	ctrlErr := <-ctrlDone
+	return errors.Join(serveErr, ctrlErr, s.db.Close())
 }
 
 // bootstrapAdmin creates the platform admin and writes its token once.

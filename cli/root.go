@@ -87,6 +87,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newStatusCmd(g),
 		newDoctorCmd(g),
 		newImageCmd(g),
+		newGPUCmd(g),
 	)
 	return root
 }

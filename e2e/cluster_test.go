@@ -144,6 +144,10 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 		testTenantsBecomeNamespaces(t, c)
 	})
 
+	t.Run("fake GPUs are advertised, allocated and counted by the scheduler", func(t *testing.T) {
+		testFakeGPUs(t, c, "ferry-e2e/local:1")
+	})
+
 	t.Run("status reports the ready nodes", func(t *testing.T) {
 		out, err := ferry(t, time.Minute, "status", "--name", name, "--kubeconfig", c.kubeconfig, "-o", "json")
 		if err != nil || strings.Count(out, `"ready": true`) != 2 {

@@ -44,7 +44,9 @@ func testFakeGPUs(t *testing.T, c *cluster, image string) {
 	if _, err := c.cs.AppsV1().DaemonSets("kube-system").Create(ctx, ds, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = c.cs.AppsV1().DaemonSets("kube-system").Delete(context.Background(), ds.Name, metav1.DeleteOptions{}) }()
+	defer func() {
+		_ = c.cs.AppsV1().DaemonSets("kube-system").Delete(context.Background(), ds.Name, metav1.DeleteOptions{})
+	}()
 	start := time.Now()
 	err := wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		nodes, err := c.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})

@@ -161,27 +161,17 @@ func (tx *Tx) DeleteMember(ctx context.Context, tenant string, userID int64) err
 
 // Members lists a tenant's members by user name.
 func (tx *Tx) Members(ctx context.Context, tenant string) ([]Member, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT m.tenant, u.name, m.role FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.tenant = ? ORDER BY u.name`, tenant)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Member{}
-	for rows.Next() {
-		var m Member
-		if err := rows.Scan(&m.Tenant, &m.User, &m.Role); err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return tx.members(ctx, "m.tenant = ? ORDER BY u.name", tenant)
 }
 
 // Memberships lists the user's roles by tenant name.
 func (tx *Tx) Memberships(ctx context.Context, userID int64) ([]Member, error) {
+	return tx.members(ctx, "m.user_id = ? ORDER BY m.tenant", userID)
+}
+
+func (tx *Tx) members(ctx context.Context, where string, arg any) ([]Member, error) {
 	rows, err := tx.tx.QueryContext(ctx, `SELECT m.tenant, u.name, m.role FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.user_id = ? ORDER BY m.tenant`, userID)
+		WHERE `+where, arg)
 	if err != nil {
 		return nil, err
 	}

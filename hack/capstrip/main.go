@@ -12,19 +12,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
-)
 
-// capNames is indexed by capability number (linux/capability.h).
-var capNames = []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-	"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-	"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-	"CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
-	"CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
-	"CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-	"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"}
+	"github.com/ferry-ml/ferry/bootstrap/doctor"
+)
 
 // missingCaps lists the known capabilities absent from our bounding set.
 func missingCaps() (map[string]bool, error) {
@@ -35,21 +27,17 @@ func missingCaps() (map[string]bool, error) {
 	defer f.Close()
 	s := bufio.NewScanner(f)
 	for s.Scan() {
-		v, ok := strings.CutPrefix(s.Text(), "CapBnd:")
-		if !ok {
-			continue
-		}
-		bits, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-		if err != nil {
-			return nil, err
-		}
-		out := map[string]bool{}
-		for i, n := range capNames {
-			if bits&(1<<uint(i)) == 0 {
+		if v, ok := strings.CutPrefix(s.Text(), "CapBnd:"); ok {
+			names, err := doctor.MissingCaps(v)
+			if err != nil {
+				return nil, err
+			}
+			out := map[string]bool{}
+			for _, n := range names {
 				out[n] = true
 			}
+			return out, nil
 		}
-		return out, nil
 	}
 	return nil, fmt.Errorf("no CapBnd in /proc/self/status")
 }

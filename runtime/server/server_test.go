@@ -2,10 +2,8 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,26 +25,7 @@ type env struct {
 
 func start(t *testing.T) *env {
 	t.Helper()
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := New(ctx, Options{DataDir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	tok, err := os.ReadFile(filepath.Join(dir, AdminTokenFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	var stopErr error
-	stop := func() error {
-		once.Do(func() { cancel(); stopErr = <-done })
-		return stopErr
-	}
-	t.Cleanup(func() { _ = stop() })
-	return &env{t: t, url: "http://" + srv.Addr(), admin: strings.TrimSpace(string(tok)), dir: dir, srv: srv, stop: stop}
+	return restart(t, t.TempDir())
 }
 
 type answer struct {

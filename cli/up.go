@@ -10,7 +10,9 @@ import (
 
 	"github.com/ferry-ml/ferry/bootstrap/doctor"
 	"github.com/ferry-ml/ferry/bootstrap/kind"
+	"github.com/ferry-ml/ferry/bootstrap/platform"
 	"github.com/ferry-ml/ferry/internal/progress"
+	"github.com/ferry-ml/ferry/internal/version"
 )
 
 func clusterFlags(cmd *cobra.Command, o *kind.Options) {
@@ -20,7 +22,7 @@ func clusterFlags(cmd *cobra.Command, o *kind.Options) {
 
 func newUpCmd(g *globals) *cobra.Command {
 	var o kind.Options
-	var dryRun bool
+	var dryRun, withPlatform bool
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Create (or reuse) a local kind cluster that is ready for work",
@@ -50,6 +52,12 @@ func newUpCmd(g *globals) *cobra.Command {
 			if o.Kubeconfig == "" {
 				o.Kubeconfig = kind.DefaultKubeconfig()
 			}
+			if withPlatform {
+				po := platform.Options{Cluster: o.Name, Kubeconfig: o.Kubeconfig, Context: kind.ContextName(o.Name), Version: version.Version, Timeout: o.WaitTimeout}
+				if _, err := platform.Install(cmd.Context(), po, p); err != nil {
+					return err
+				}
+			}
 			p.Printf("cluster %s ready in %s: kubectl --kubeconfig %s --context %s get nodes", o.Name, p.Elapsed(), o.Kubeconfig, kind.ContextName(o.Name))
 			return nil
 		},
@@ -60,6 +68,7 @@ func newUpCmd(g *globals) *cobra.Command {
 	cmd.Flags().DurationVar(&o.WaitTimeout, "wait", 5*time.Minute, "how long to wait for the cluster to be ready")
 	cmd.Flags().StringVar(&o.NodeImageOptions.Mirror, "mirror", "", "Debian mirror for a node image build (default: from the apt sources)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the kind cluster configuration and exit")
+	cmd.Flags().BoolVar(&withPlatform, "platform", false, "also install the control plane (platform chart) into the cluster")
 	return cmd
 }
 

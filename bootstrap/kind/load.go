@@ -33,6 +33,15 @@ func LoadImages(ctx context.Context, name, docker string, images ...string) erro
 	if err := shell.Command(docker, append([]string{"save", "-o", archive}, images...)...).Run(ctx); err != nil {
 		return err
 	}
+	return LoadArchive(name, archive)
+}
+
+// LoadArchive imports a docker-archive tarball into every node's containerd.
+func LoadArchive(name, archive string) error {
+	nodes, err := provider().ListInternalNodes(name)
+	if err != nil {
+		return fmt.Errorf("list nodes of cluster %s: %w", name, err)
+	}
 	for _, n := range nodes {
 		f, err := os.Open(archive)
 		if err != nil {
@@ -45,4 +54,18 @@ func LoadImages(ctx context.Context, name, docker string, images ...string) erro
 		}
 	}
 	return nil
+}
+
+// HasImage reports whether every node of the cluster already holds image.
+func HasImage(name, image string) (bool, error) {
+	nodes, err := provider().ListInternalNodes(name)
+	if err != nil {
+		return false, fmt.Errorf("list nodes of cluster %s: %w", name, err)
+	}
+	for _, n := range nodes {
+		if id, err := nodeutils.ImageID(n, image); err != nil || id == "" {
+			return false, nil
+		}
+	}
+	return len(nodes) > 0, nil
 }

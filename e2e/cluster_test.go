@@ -148,6 +148,10 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 		testFakeGPUs(t, c, "ferry-e2e/local:1")
 	})
 
+	t.Run("the platform installs, reconciles from inside, re-ups as a no-op and upgrades keeping data", func(t *testing.T) {
+		testPlatform(t, c)
+	})
+
 	t.Run("status reports the ready nodes", func(t *testing.T) {
 		out, err := ferry(t, time.Minute, "status", "--name", name, "--kubeconfig", c.kubeconfig, "-o", "json")
 		if err != nil || strings.Count(out, `"ready": true`) != 2 {

@@ -9,7 +9,7 @@ export CGO_ENABLED := 0
 .PHONY: help build test lint bench e2e node-image clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/ferry (static, trimmed, version stamped)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ferry ./cmd/ferry

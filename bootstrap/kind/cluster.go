@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"sigs.k8s.io/kind/pkg/apis/config/defaults"
 	"sigs.k8s.io/kind/pkg/cluster"
 	kindlog "sigs.k8s.io/kind/pkg/log"
 
@@ -158,7 +159,7 @@ func resolveImage(ctx context.Context, o Options, p *progress.Printer) (string, 
 	if nodeimage.Exists(ctx, o.Docker, own) {
 		return own, true, nil
 	}
-	const upstream = "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
+	upstream := defaults.Image // kind's own default, pinned by digest
 	if nodeimage.Exists(ctx, o.Docker, upstream) {
 		return upstream, false, nil
 	}

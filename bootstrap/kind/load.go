@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
 	"github.com/ferry-ml/ferry/internal/shell"
@@ -17,12 +18,9 @@ func LoadImages(ctx context.Context, name, docker string, images ...string) erro
 	if docker == "" {
 		docker = "docker"
 	}
-	nodes, err := provider().ListInternalNodes(name)
+	nodes, err := internalNodes(name)
 	if err != nil {
-		return fmt.Errorf("list nodes of cluster %s: %w", name, err)
-	}
-	if len(nodes) == 0 {
-		return fmt.Errorf("cluster %s has no nodes; `ferry up` creates it", name)
+		return err
 	}
 	dir, err := os.MkdirTemp("", "ferry-load-")
 	if err != nil {
@@ -33,16 +31,32 @@ func LoadImages(ctx context.Context, name, docker string, images ...string) erro
 	if err := shell.Command(docker, append([]string{"save", "-o", archive}, images...)...).Run(ctx); err != nil {
 		return err
 	}
-	return LoadArchive(name, archive)
+	return loadInto(nodes, archive)
 }
 
 // LoadArchive imports a docker-archive tarball into every node's containerd.
 func LoadArchive(name, archive string) error {
-	nodes, err := provider().ListInternalNodes(name)
+	nodes, err := internalNodes(name)
 	if err != nil {
-		return fmt.Errorf("list nodes of cluster %s: %w", name, err)
+		return err
 	}
-	for _, n := range nodes {
+	return loadInto(nodes, archive)
+}
+
+// internalNodes lists the cluster's nodes; a cluster without any is an error.
+func internalNodes(name string) ([]nodes.Node, error) {
+	list, err := provider().ListInternalNodes(name)
+	if err != nil {
+		return nil, fmt.Errorf("list nodes of cluster %s: %w", name, err)
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("cluster %s has no nodes; `ferry up` creates it", name)
+	}
+	return list, nil
+}
+
+func loadInto(list []nodes.Node, archive string) error {
+	for _, n := range list {
 		f, err := os.Open(archive)
 		if err != nil {
 			return err
@@ -58,14 +72,14 @@ func LoadArchive(name, archive string) error {
 
 // HasImage reports whether every node of the cluster already holds image.
 func HasImage(name, image string) (bool, error) {
-	nodes, err := provider().ListInternalNodes(name)
+	list, err := provider().ListInternalNodes(name)
 	if err != nil {
 		return false, fmt.Errorf("list nodes of cluster %s: %w", name, err)
 	}
-	for _, n := range nodes {
+	for _, n := range list {
 		if id, err := nodeutils.ImageID(n, image); err != nil || id == "" {
 			return false, nil
 		}
 	}
-	return len(nodes) > 0, nil
+	return len(list) > 0, nil
 }

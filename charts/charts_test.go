@@ -25,17 +25,22 @@ func TestChartsPassHelmLint(t *testing.T) {
 	}
 }
 
-func TestRenderedPlatformMatchesGoldenFiles(t *testing.T) {
+func TestRenderedChartsMatchGoldenFiles(t *testing.T) {
 	t.Parallel()
 	cases := map[string]map[string]any{
 		"platform-default.yaml": nil,
+		"gpu-default.yaml":      nil,
+		"gpu-time-slicing.yaml": {"timeSlicing": map[string]any{"replicas": 4}, "nvidia": map[string]any{"nodeSelector": map[string]any{"nvidia.com/gpu.present": "true"}}},
+		"gpu-fake.yaml":         {"mode": "fake", "fake": map[string]any{"count": 3, "image": map[string]any{"tag": "v1-abc"}}, "timeSlicing": map[string]any{"replicas": 2}},
 		"platform-custom.yaml": {
 			"image":       map[string]any{"repository": "registry.example/ferry", "tag": "1.2.3", "digest": "sha256:" + strings.Repeat("ab", 32), "pullPolicy": "IfNotPresent"},
 			"persistence": map[string]any{"size": "20Gi", "storageClass": "fast"},
+			"service":     map[string]any{"type": "NodePort", "nodePort": 30080},
 		},
 	}
 	for golden, vals := range cases {
-		got, err := Render("platform", "ferry", "ferry-system", vals)
+		chartName := strings.SplitN(golden, "-", 2)[0]
+		got, err := Render(chartName, "ferry", "ferry-system", vals)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,6 +66,8 @@ func TestPlatformValuesAreCheckedAgainstTheSchema(t *testing.T) {
 		{"image": map[string]any{"pullPolicy": "Sometimes"}},
 		{"persistence": map[string]any{"size": "lots"}},
 		{"service": map[string]any{"port": 70000}},
+		{"service": map[string]any{"type": "LoadBalancer"}},
+		{"adminTokenSecret": "Not_A_Name"},
 		{"colour": "red"},
 	}
 	for _, vals := range bad {
@@ -80,5 +87,47 @@ func TestPlatformRunsAsOneNonRootReplicaWithRecreate(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("rendered platform lacks %q", want)
 		}
+	}
+}
+
+func TestGPUValuesAreCheckedAgainstTheSchema(t *testing.T) {
+	t.Parallel()
+	bad := []map[string]any{
+		{"mode": "amd"},
+		{"fake": map[string]any{"count": 0}},
+		{"timeSlicing": map[string]any{"replicas": 0}},
+		{"nvidia": map[string]any{"image": map[string]any{"digest": "sha256:short"}}},
+		{"runtimeClass": map[string]any{"name": "Bad Name"}},
+	}
+	for _, vals := range bad {
+		if _, err := Render("gpu", "ferry-gpu", "ferry-system", vals); err == nil {
+			t.Errorf("values %v accepted; the schema should refuse them", vals)
+		}
+	}
+}
+
+func TestGPUModesRenderTheirOwnPluginOnly(t *testing.T) {
+	t.Parallel()
+	nvidia, err := Render("gpu", "ferry-gpu", "ferry-system", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"kind: RuntimeClass", "handler: nvidia", "nvcr.io/nvidia/k8s-device-plugin:v0.17.1@sha256:"} {
+		if !strings.Contains(nvidia, want) {
+			t.Errorf("nvidia mode lacks %q", want)
+		}
+	}
+	if strings.Contains(nvidia, "kind: ConfigMap") || strings.Contains(nvidia, "fake-plugin") {
+		t.Error("nvidia mode without time-slicing renders a config or the fake plugin")
+	}
+	fake, err := Render("gpu", "ferry-gpu", "ferry-system", map[string]any{"mode": "fake"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(fake, "kind: RuntimeClass") || strings.Contains(fake, "nvcr.io") {
+		t.Error("fake mode renders NVIDIA's runtime class or image")
+	}
+	if !strings.Contains(fake, "- --count=2") {
+		t.Error("fake mode does not pass the device count")
 	}
 }

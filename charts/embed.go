@@ -18,11 +18,11 @@ import (
 	"helm.sh/helm/v4/pkg/engine"
 )
 
-//go:embed all:platform
+//go:embed all:platform all:gpu
 var sources embed.FS
 
 // Names lists the embedded charts.
-func Names() []string { return []string{"platform"} }
+func Names() []string { return []string{"platform", "gpu"} }
 
 // Load reads an embedded chart.
 func Load(name string) (*chart.Chart, error) {

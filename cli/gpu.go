@@ -19,6 +19,7 @@ func newGPUCmd(g *globals) *cobra.Command {
 		},
 	}
 	fake.Flags().IntVar(&p.Count, "count", 4, "devices to advertise on this node")
+	fake.Flags().IntVar(&p.Replicas, "replicas", 1, "time-slicing: containers that share each device")
 	fake.Flags().StringVar(&p.Resource, "resource", "nvidia.com/gpu", "extended resource name")
 	fake.Flags().StringVar(&p.Dir, "dir", "/var/lib/kubelet/device-plugins", "the kubelet's device-plugin directory")
 	cmd.AddCommand(fake)

@@ -25,6 +25,9 @@ type FakePlugin struct {
 	pluginapi.UnimplementedDevicePluginServer
 	Resource string
 	Count    int
+	// Replicas shares each device between that many containers, as the
+	// NVIDIA plugin's time-slicing does (IDs "<device>::<replica>").
+	Replicas int
 	// Dir is the kubelet's device-plugin directory (holds kubelet.sock).
 	Dir string
 	Log *slog.Logger
@@ -40,6 +43,12 @@ func (p *FakePlugin) Validate() error {
 	if p.Count < 1 {
 		return fmt.Errorf("fake GPU count %d: must be at least 1", p.Count)
 	}
+	if p.Replicas == 0 {
+		p.Replicas = 1
+	}
+	if p.Replicas < 1 {
+		return fmt.Errorf("fake GPU replicas %d: must be at least 1", p.Replicas)
+	}
 	if p.Dir == "" {
 		p.Dir = pluginapi.DevicePluginPath
 	}
@@ -52,11 +61,20 @@ func (p *FakePlugin) Validate() error {
 	return nil
 }
 
-// DeviceIDs are the fake devices' IDs.
+// DeviceIDs are the fake devices' IDs, one per time-slicing replica.
 func (p *FakePlugin) DeviceIDs() []string {
-	ids := make([]string, p.Count)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("fake-gpu-%d", i)
+	if p.Replicas <= 1 {
+		ids := make([]string, p.Count)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("fake-gpu-%d", i)
+		}
+		return ids
+	}
+	ids := make([]string, 0, p.Count*p.Replicas)
+	for i := range p.Count {
+		for r := range p.Replicas {
+			ids = append(ids, fmt.Sprintf("fake-gpu-%d::%d", i, r))
+		}
 	}
 	return ids
 }

@@ -128,3 +128,25 @@ func TestFakePluginRejectsZeroDevices(t *testing.T) {
 		t.Fatal("count 0 accepted")
 	}
 }
+
+func TestFakePluginTimeSlicingAdvertisesEveryReplica(t *testing.T) {
+	t.Parallel()
+	p := &FakePlugin{Count: 2, Replicas: 3, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ids := p.DeviceIDs()
+	if len(ids) != 6 || ids[0] != "fake-gpu-0::0" || ids[5] != "fake-gpu-1::2" {
+		t.Fatalf("device IDs %v", ids)
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			t.Fatalf("duplicate device ID %s", id)
+		}
+		seen[id] = true
+	}
+	if err := (&FakePlugin{Count: 1, Replicas: -1, Log: p.Log}).Validate(); err == nil {
+		t.Fatal("negative replicas accepted")
+	}
+}

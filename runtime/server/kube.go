@@ -1,8 +1,17 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -31,4 +40,72 @@ func kubeClient(kube, context string) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("server: Kubernetes access (--kube %s): %w", kube, err)
 	}
 	return kubernetes.NewForConfig(cfg)
+}
+
+// AdminTokenKey is the key of the admin token in the admin-token Secret.
+const AdminTokenKey = "token"
+
+// podNamespace is the namespace this pod runs in, or "" outside a pod.
+func podNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// publishAdminToken copies the admin token file into the admin-token Secret
+// and keeps retrying until it succeeds or ctx ends: the token exists only in
+// the data directory, and the Secret is how a cluster admin reads it.
+func (s *Server) publishAdminToken(ctx context.Context) {
+	log := s.opts.Logger.With("secret", s.opts.AdminTokenNamespace+"/"+s.opts.AdminTokenSecret)
+	backoff := time.Second
+	for {
+		err := s.writeAdminTokenSecret(ctx)
+		if err == nil {
+			log.Info("admin token published")
+			return
+		}
+		log.Warn("cannot publish the admin token yet", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+func (s *Server) writeAdminTokenSecret(ctx context.Context) error {
+	b, err := os.ReadFile(filepath.Join(s.opts.DataDir, AdminTokenFile))
+	if errors.Is(err, os.ErrNotExist) {
+		// Removed by the operator after reading it: nothing to publish.
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	token := strings.TrimSpace(string(b))
+	secrets := s.kube.CoreV1().Secrets(s.opts.AdminTokenNamespace)
+	cur, err := secrets.Get(ctx, s.opts.AdminTokenSecret, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		sec := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: s.opts.AdminTokenSecret, Labels: map[string]string{"app.kubernetes.io/managed-by": "ferry"}},
+			Type:       corev1.SecretTypeOpaque,
+			Data:       map[string][]byte{AdminTokenKey: []byte(token)},
+		}
+		_, err = secrets.Create(ctx, sec, metav1.CreateOptions{})
+		return err
+	case err != nil:
+		return err
+	case string(cur.Data[AdminTokenKey]) == token:
+		return nil
+	}
+	cur.Data = map[string][]byte{AdminTokenKey: []byte(token)}
+	_, err = secrets.Update(ctx, cur, metav1.UpdateOptions{})
+	return err
 }

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/ferry-ml/ferry/runtime/api"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
@@ -40,6 +42,11 @@ type Options struct {
 	KubeContext string
 	// Resync is how often every tenant is reconciled even without events.
 	Resync time.Duration
+	// AdminTokenSecret, when set and the server has Kubernetes access,
+	// names a Secret in AdminTokenNamespace that receives the admin token,
+	// so that `ferry up` can log the CLI in with the cluster's credentials.
+	AdminTokenSecret    string
+	AdminTokenNamespace string
 }
 
 // Validate fills defaults and rejects unusable options.
@@ -56,6 +63,12 @@ func (o *Options) Validate() error {
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 20 * time.Second
 	}
+	if o.AdminTokenSecret != "" && o.AdminTokenNamespace == "" {
+		o.AdminTokenNamespace = podNamespace()
+		if o.AdminTokenNamespace == "" {
+			return errors.New("server: --admin-token-secret needs a namespace: set POD_NAMESPACE or --admin-token-namespace")
+		}
+	}
 	return nil
 }
 
@@ -66,6 +79,7 @@ type Server struct {
 	ln      net.Listener
 	http    *http.Server
 	tenants *tenants.Controller
+	kube    kubernetes.Interface
 }
 
 // New opens the store, bootstraps the admin and binds the listener.
@@ -108,7 +122,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, errors.Join(fmt.Errorf("server: listen on %s: %w", opts.Listen, err), db.Close())
 	}
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl}, nil
+	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, kube: kube}, nil
 }
 
 // Addr is the address the server listens on (useful with port 0).
@@ -130,6 +144,9 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { ctrlDone <- s.tenants.Start(ctrlCtx) }()
 	} else {
 		ctrlDone <- nil
+	}
+	if s.kube != nil && s.opts.AdminTokenSecret != "" {
+		go s.publishAdminToken(ctrlCtx)
 	}
 	var serveErr error
 	select {

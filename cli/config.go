@@ -91,3 +91,17 @@ func (c *ClientConfig) Context(name string) (ClientContext, error) {
 	}
 	return ClientContext{}, fmt.Errorf("no context %q in the config; run `ferry login --context %s ...`", name, name)
 }
+
+// Remove drops a context; the current one becomes empty if it was that one.
+func (c *ClientConfig) Remove(name string) bool {
+	for i := range c.Contexts {
+		if c.Contexts[i].Name == name {
+			c.Contexts = append(c.Contexts[:i], c.Contexts[i+1:]...)
+			if c.Current == name {
+				c.Current = ""
+			}
+			return true
+		}
+	}
+	return false
+}

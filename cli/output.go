@@ -31,6 +31,11 @@ func (g *globals) print(v any, header []string, rows [][]string) error {
 		_, err = g.stdout.Write(b)
 		return err
 	}
+	return g.table(header, rows)
+}
+
+// table writes the header and rows aligned in columns.
+func (g *globals) table(header []string, rows [][]string) error {
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	for i, h := range header {
 		if i > 0 {

@@ -84,6 +84,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newNodeImageCmd(g),
 		newUpCmd(g),
 		newDownCmd(g),
+		newUninstallCmd(g),
 		newStatusCmd(g),
 		newDoctorCmd(g),
 		newImageCmd(g),

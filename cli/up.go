@@ -11,114 +11,256 @@ import (
 	"github.com/ferry-ml/ferry/bootstrap/doctor"
 	"github.com/ferry-ml/ferry/bootstrap/kind"
 	"github.com/ferry-ml/ferry/bootstrap/platform"
+	"github.com/ferry-ml/ferry/internal/kubeclient"
 	"github.com/ferry-ml/ferry/internal/progress"
 	"github.com/ferry-ml/ferry/internal/version"
 )
 
-func clusterFlags(cmd *cobra.Command, o *kind.Options) {
-	cmd.Flags().StringVar(&o.Name, "name", "ferry", "local cluster name")
-	cmd.Flags().StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file to write the cluster's context into (default $KUBECONFIG or ~/.kube/config)")
+// targetFlags are how a command names its cluster: the local kind cluster
+// by --name, or an existing cluster by --kubeconfig and/or --context.
+type targetFlags struct {
+	name, kubeconfig, kubeContext string
+}
+
+func (t *targetFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&t.name, "name", "ferry", "local kind cluster name")
+	cmd.Flags().StringVar(&t.kubeconfig, "kubeconfig", "", "an existing cluster's kubeconfig: target it instead of a local cluster")
+	cmd.Flags().StringVar(&t.kubeContext, "context", "", "an existing cluster's kubeconfig context: target it instead of a local cluster")
+}
+
+func (t *targetFlags) remote() bool { return t.kubeconfig != "" || t.kubeContext != "" }
+
+// target is the platform target: the remote cluster, or the local one.
+func (t *targetFlags) target() platform.Target {
+	if t.remote() {
+		return platform.Target{Kubeconfig: t.kubeconfig, Context: t.kubeContext}
+	}
+	return platform.Target{Kubeconfig: kind.DefaultKubeconfig(), Context: kind.ContextName(t.name), KindCluster: t.name}
 }
 
 func newUpCmd(g *globals) *cobra.Command {
 	var o kind.Options
+	var t targetFlags
 	var dryRun, withPlatform bool
+	var gpu string
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Create (or reuse) a local kind cluster that is ready for work",
-		Long: "Creates a kind cluster with ferry's node image, waits until every node is Ready, CoreDNS answers and a PVC binds.\n" +
-			"Idempotent: a healthy existing cluster is reused. Without a local node image and with no registry to pull kind's\n" +
-			"default from, it builds ferry's node image from the Debian mirror and the Go module proxy first.",
+		Short: "Create or reuse a cluster, install the platform, and log the CLI in",
+		Long: "Without --kubeconfig/--context: creates (or reuses) a local kind cluster with ferry's node image and waits\n" +
+			"until every node is Ready, CoreDNS answers and a PVC binds. With them: targets that existing cluster.\n" +
+			"Then builds the platform image from this executable, delivers it to every node (no registry), installs or\n" +
+			"upgrades the platform chart (and the gpu chart, see --gpu), logs the CLI in with the admin token and prints\n" +
+			"the URL and the token. Idempotent: with nothing changed a second up only checks.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			mode, err := platform.ParseGPUMode(gpu)
+			if err != nil {
+				return err
+			}
+			if o.Workers < 0 {
+				return fmt.Errorf("--workers %d: must be 0 or more", o.Workers)
+			}
 			if dryRun {
-				y, err := kind.ConfigYAML(o.Name, o.Workers, true)
+				y, err := kind.ConfigYAML(t.name, o.Workers, true)
 				if err != nil {
 					return err
 				}
 				_, err = g.stdout.Write(y)
 				return err
 			}
-			o.Out = g.stderr
-			o.BuildIfMissing = true
 			p := progress.New(g.stderr)
-			if checks := doctor.Run(cmd.Context(), doctor.Options{}); doctor.Failed(checks) {
-				printChecks(g, checks)
-				return errors.New("the host cannot run a local cluster; fix the failures above (ferry doctor)")
-			}
-			if err := kind.Up(cmd.Context(), o, p); err != nil {
-				return err
-			}
-			if o.Kubeconfig == "" {
-				o.Kubeconfig = kind.DefaultKubeconfig()
-			}
-			if withPlatform {
-				po := platform.Options{Cluster: o.Name, Kubeconfig: o.Kubeconfig, Context: kind.ContextName(o.Name), Version: version.Version, Timeout: o.WaitTimeout}
-				if _, err := platform.Install(cmd.Context(), po, p); err != nil {
+			if t.remote() {
+				if cmd.Flags().Changed("workers") || cmd.Flags().Changed("node-image") || cmd.Flags().Changed("name") {
+					return errors.New("--name, --workers and --node-image shape a local cluster; they do not go with --kubeconfig/--context")
+				}
+			} else {
+				o.Name, o.Out, o.BuildIfMissing = t.name, g.stderr, true
+				if checks := doctor.Run(cmd.Context(), doctor.Options{}); doctor.Failed(checks) {
+					printChecks(g, checks)
+					return errors.New("the host cannot run a local cluster; fix the failures above (ferry doctor)")
+				}
+				if err := kind.Up(cmd.Context(), o, p); err != nil {
 					return err
 				}
 			}
-			p.Printf("cluster %s ready in %s: kubectl --kubeconfig %s --context %s get nodes", o.Name, p.Elapsed(), o.Kubeconfig, kind.ContextName(o.Name))
-			return nil
+			tg := t.target()
+			if !withPlatform {
+				p.Printf("cluster ready in %s (platform not installed: --platform=false): kubectl --context %s get nodes", p.Elapsed(), tg.Context)
+				return nil
+			}
+			res, err := platform.Install(cmd.Context(), platform.Options{Target: tg, Version: version.Version, Timeout: o.WaitTimeout, GPU: mode}, p)
+			if err != nil {
+				return err
+			}
+			err = p.Step("log the CLI in as admin (context "+res.Context+")", func() error {
+				_, err := Login(cmd, LoginOptions{ConfigPath: g.configPath, Context: res.Context, Server: res.URL, Token: res.Token})
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			p.Printf("ferry is up in %s", p.Elapsed())
+			return g.print(res, []string{"URL", "TOKEN", "CONTEXT", "IMAGE"}, [][]string{{res.URL, res.Token, res.Context, res.Image}})
 		},
 	}
-	clusterFlags(cmd, &o)
+	t.add(cmd)
 	cmd.Flags().StringVar(&o.NodeImage, "node-image", "", "node image (default: ferry's locally built image, else kind's default pinned by digest)")
 	cmd.Flags().IntVar(&o.Workers, "workers", 0, "number of worker nodes besides the control plane")
-	cmd.Flags().DurationVar(&o.WaitTimeout, "wait", 5*time.Minute, "how long to wait for the cluster to be ready")
+	cmd.Flags().DurationVar(&o.WaitTimeout, "wait", 5*time.Minute, "how long to wait for the cluster and each release to be ready")
 	cmd.Flags().StringVar(&o.NodeImageOptions.Mirror, "mirror", "", "Debian mirror for a node image build (default: from the apt sources)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the kind cluster configuration and exit")
-	cmd.Flags().BoolVar(&withPlatform, "platform", false, "also install the control plane (platform chart) into the cluster")
+	cmd.Flags().BoolVar(&withPlatform, "platform", true, "install the control plane (platform chart); --platform=false stops after the cluster")
+	cmd.Flags().StringVar(&gpu, "gpu", "auto", "GPUs: off, auto (nvidia-smi here for a local cluster, node labels for a remote one), nvidia, or fake[:N] (N fake GPUs per node)")
 	return cmd
 }
 
 func newDownCmd(g *globals) *cobra.Command {
-	var o kind.Options
+	var name string
 	cmd := &cobra.Command{
 		Use:   "down",
-		Short: "Delete the local cluster, its kubeconfig entry and its docker network",
+		Short: "Delete the local cluster, its kubeconfig entry, its docker network and its CLI login",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p := progress.New(g.stderr)
-			return p.Step("delete cluster "+o.Name, func() error { return kind.Down(cmd.Context(), o) })
+			if err := p.Step("delete cluster "+name, func() error { return kind.Down(cmd.Context(), kind.Options{Name: name}) }); err != nil {
+				return err
+			}
+			return forgetContext(g, kind.ContextName(name))
 		},
 	}
-	clusterFlags(cmd, &o)
+	cmd.Flags().StringVar(&name, "name", "ferry", "local kind cluster name")
+	return cmd
+}
+
+func newUninstallCmd(g *globals) *cobra.Command {
+	var t targetFlags
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "uninstall",
+		Short: "Remove the platform from a cluster and leave nothing of ferry behind (releases, tenant namespaces, data)",
+		Long: "Uninstalls the gpu and platform releases, then deletes every namespace ferry labelled (the tenants' and\n" +
+			"ferry-system with the control plane's data volume), waits until they are gone, and removes the CLI login.\n" +
+			"The data is lost: back it up first (ferry server backup inside the pod, or a copy of the volume).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p := progress.New(g.stderr)
+			tg := t.target()
+			if !t.remote() {
+				if ok, err := kind.Exists(t.name); err != nil || !ok {
+					return errors.Join(err, fmt.Errorf("local cluster %s does not exist; name a remote one with --kubeconfig/--context", t.name))
+				}
+			}
+			if err := platform.Uninstall(cmd.Context(), tg, timeout, p); err != nil {
+				return err
+			}
+			ctxName := tg.Context
+			if ctxName == "" {
+				ctxName = currentKubeContext(tg.Kubeconfig)
+			}
+			p.Printf("platform removed in %s", p.Elapsed())
+			return forgetContext(g, ctxName)
+		},
+	}
+	t.add(cmd)
+	cmd.Flags().DurationVar(&timeout, "wait", 5*time.Minute, "how long to wait for each removal")
 	return cmd
 }
 
 func newStatusCmd(g *globals) *cobra.Command {
-	var o kind.Options
+	var t targetFlags
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Report the local cluster and its nodes",
+		Short: "Report the cluster, its nodes, ferry's releases and pods, and GPUs",
+		Long:  "Exit status 3 when the local cluster does not exist, 4 when the platform is not installed.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := kind.GetStatus(cmd.Context(), o)
-			if err != nil {
+			out := struct {
+				Cluster  *kind.Status     `json:"cluster,omitempty"`
+				Platform *platform.Status `json:"platform,omitempty"`
+			}{}
+			var clusterErr error
+			if !t.remote() {
+				st, err := kind.GetStatus(cmd.Context(), kind.Options{Name: t.name})
+				if err != nil {
+					return err
+				}
+				out.Cluster = &st
+				switch {
+				case !st.Exists:
+					clusterErr = &ExitError{Code: 3, Err: fmt.Errorf("cluster %s does not exist; `ferry up` creates it", st.Name)}
+				case st.Error != "":
+					clusterErr = fmt.Errorf("cluster %s exists but its API does not answer: %s", st.Name, st.Error)
+				}
+			}
+			if clusterErr == nil {
+				ps, err := platform.GetStatus(cmd.Context(), t.target())
+				if err != nil {
+					return err
+				}
+				out.Platform = &ps
+			}
+			if g.output != "table" {
+				if err := g.print(out, nil, nil); err != nil {
+					return err
+				}
+			} else if err := statusTables(g, out.Cluster, out.Platform); err != nil {
 				return err
 			}
-			rows := [][]string{}
-			for _, n := range st.Nodes {
-				rows = append(rows, []string{st.Name, n.Name, n.Roles, strconv.FormatBool(n.Ready), n.Version})
+			if clusterErr != nil {
+				return clusterErr
 			}
-			if !st.Exists {
-				rows = append(rows, []string{st.Name, "-", "-", "cluster does not exist", "-"})
-			}
-			if err := g.print(st, []string{"CLUSTER", "NODE", "ROLES", "READY", "VERSION"}, rows); err != nil {
-				return err
-			}
-			if st.Error != "" {
-				return fmt.Errorf("cluster %s exists but its API does not answer: %s", st.Name, st.Error)
-			}
-			if !st.Exists {
-				return &ExitError{Code: 3, Err: fmt.Errorf("cluster %s does not exist; `ferry up` creates it", st.Name)}
+			if !out.Platform.Installed() {
+				return &ExitError{Code: 4, Err: errors.New("the platform is not installed; `ferry up` installs it")}
 			}
 			return nil
 		},
 	}
-	clusterFlags(cmd, &o)
+	t.add(cmd)
 	return cmd
+}
+
+func statusTables(g *globals, c *kind.Status, p *platform.Status) error {
+	if c != nil {
+		rows := [][]string{}
+		for _, n := range c.Nodes {
+			rows = append(rows, []string{c.Name, n.Name, n.Roles, strconv.FormatBool(n.Ready), n.Version})
+		}
+		if !c.Exists {
+			rows = append(rows, []string{c.Name, "-", "-", "cluster does not exist", "-"})
+		}
+		if err := g.table([]string{"CLUSTER", "NODE", "ROLES", "READY", "VERSION"}, rows); err != nil {
+			return err
+		}
+	}
+	if p == nil {
+		return nil
+	}
+	fmt.Fprintln(g.stdout)
+	rows := [][]string{}
+	for _, r := range p.Releases {
+		rows = append(rows, []string{r.Name, r.Chart, r.AppVersion, strconv.Itoa(r.Revision), r.Status, r.Updated.Format(time.RFC3339)})
+	}
+	if err := g.table([]string{"RELEASE", "CHART", "APP VERSION", "REVISION", "STATUS", "UPDATED"}, rows); err != nil {
+		return err
+	}
+	fmt.Fprintln(g.stdout)
+	rows = rows[:0]
+	for _, pod := range p.Pods {
+		rows = append(rows, []string{pod.Name, pod.Ready, pod.Phase, strconv.Itoa(int(pod.Restarts)), pod.Node, pod.Image})
+	}
+	if err := g.table([]string{"POD", "READY", "PHASE", "RESTARTS", "NODE", "IMAGE"}, rows); err != nil {
+		return err
+	}
+	fmt.Fprintln(g.stdout)
+	rows = rows[:0]
+	for _, n := range p.GPUNodes {
+		rows = append(rows, []string{n.Node, strconv.FormatInt(n.Allocatable, 10)})
+	}
+	if err := g.table([]string{"NODE", "NVIDIA.COM/GPU"}, rows); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "\ntenant namespaces: %d\n", len(p.Tenants))
+	return nil
 }
 
 func newDoctorCmd(g *globals) *cobra.Command {
@@ -165,4 +307,22 @@ func newImageCmd(g *globals) *cobra.Command {
 	load.Flags().StringVar(&name, "name", "ferry", "local cluster name")
 	cmd.AddCommand(load)
 	return cmd
+}
+
+// forgetContext removes a cluster's CLI login, if there is one.
+func forgetContext(g *globals, name string) error {
+	cfg, err := LoadClientConfig(g.configPath)
+	if err != nil || !cfg.Remove(name) {
+		return err
+	}
+	if err := cfg.Save(g.configPath); err != nil {
+		return fmt.Errorf("save config %s: %w", g.configPath, err)
+	}
+	fmt.Fprintf(g.stderr, "removed CLI context %q from %s\n", name, g.configPath)
+	return nil
+}
+
+func currentKubeContext(kubeconfig string) string {
+	name, _ := kubeclient.CurrentContext(kubeconfig)
+	return name
 }

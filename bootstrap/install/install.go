@@ -196,3 +196,51 @@ func revision(rel any) int {
 	}
 	return 0
 }
+
+// Release is one deployed release as `ferry status` shows it.
+type Release struct {
+	Name       string    `json:"name"`
+	Chart      string    `json:"chart"`
+	AppVersion string    `json:"appVersion"`
+	Revision   int       `json:"revision"`
+	Status     string    `json:"status"`
+	Updated    time.Time `json:"updated"`
+	Checksum   string    `json:"checksum,omitempty"`
+}
+
+// List returns the releases of the namespace, sorted by name.
+func List(o Options) ([]Release, error) {
+	o.Chart = "-" // List needs no chart
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	cfg, err := o.config()
+	if err != nil {
+		return nil, err
+	}
+	l := action.NewList(cfg)
+	l.All = true
+	rels, err := l.Run()
+	if err != nil {
+		return nil, fmt.Errorf("helm list in %s: %w", o.Namespace, err)
+	}
+	var out []Release
+	for _, r := range rels {
+		rr, ok := r.(*rv1.Release)
+		if !ok {
+			continue
+		}
+		rel := Release{Name: rr.Name, Revision: rr.Version, Checksum: rr.Labels[ChecksumLabel]}
+		if rr.Chart != nil && rr.Chart.Metadata != nil {
+			rel.Chart = rr.Chart.Metadata.Name + "-" + rr.Chart.Metadata.Version
+			rel.AppVersion = rr.Chart.Metadata.AppVersion
+		}
+		if rr.Info != nil {
+			rel.Status = string(rr.Info.Status)
+			rel.Updated = rr.Info.LastDeployed
+		}
+		out = append(out, rel)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}

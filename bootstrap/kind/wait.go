@@ -10,20 +10,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ferry-ml/ferry/bootstrap/nodeimage"
+	"github.com/ferry-ml/ferry/internal/kubeclient"
 )
 
 // Client returns a clientset for a kubeconfig context.
 func Client(kubeconfig, context string) (kubernetes.Interface, error) {
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig},
-		&clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig %s context %s: %w", kubeconfig, context, err)
-	}
-	return kubernetes.NewForConfig(cfg)
+	return kubeclient.New(kubeconfig, context)
 }
 
 func waitNodesReady(ctx context.Context, kubeconfig, kctx string, timeout time.Duration) error {

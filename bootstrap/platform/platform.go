@@ -1,94 +1,159 @@
-// Package platform puts ferry's control plane on a local cluster: the
-// platform image built from this very executable, loaded into every node
-// (no registry), and the platform chart installed or upgraded with Helm.
+// Package platform puts ferry's control plane on a cluster, local or
+// remote: the platform image built from this very executable and delivered
+// to every node (no registry), the platform chart and, when asked for or
+// detected, the gpu chart, installed or upgraded with Helm; then it finds a
+// URL the server answers on and reads the admin token the server published.
 package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/ferry-ml/ferry/bootstrap/install"
-	"github.com/ferry-ml/ferry/bootstrap/kind"
 	"github.com/ferry-ml/ferry/bootstrap/platformimage"
+	"github.com/ferry-ml/ferry/internal/kubeclient"
 	"github.com/ferry-ml/ferry/internal/progress"
 )
 
-// Options says where to install and from which executable.
+// Namespace holds the control plane and the GPU plugin.
+const Namespace = "ferry-system"
+
+// Release names.
+const (
+	PlatformRelease = "ferry"
+	GPURelease      = "ferry-gpu"
+)
+
+// AdminTokenSecret is the Secret the in-cluster server writes its admin token to.
+const AdminTokenSecret = "ferry-admin-token"
+
+// ManagedBy labels every object ferry creates outside Helm.
+var ManagedBy = map[string]string{"app.kubernetes.io/managed-by": "ferry"}
+
+// Target is the cluster to install into.
+type Target struct {
+	Kubeconfig string // empty: $KUBECONFIG or ~/.kube/config
+	Context    string // empty: the kubeconfig's current context
+	// KindCluster names the local kind cluster the target is, if it is one;
+	// empty lets Install find out from the nodes' provider IDs.
+	KindCluster string
+}
+
+// Client returns a clientset for the target.
+func (t Target) Client() (kubernetes.Interface, error) {
+	return kubeclient.New(t.Kubeconfig, t.Context)
+}
+
+// Options says where to install, from which executable, and with what.
 type Options struct {
-	Cluster    string // kind cluster name
-	Kubeconfig string
-	Context    string
+	Target
 	Executable string // default: this process's executable
 	Version    string
 	Timeout    time.Duration
+	GPU        GPUMode
 }
 
-// Install builds and loads the platform image, then applies the chart.
-func Install(ctx context.Context, o Options, p *progress.Printer) (install.Result, error) {
+// Result is what Install did and how to reach the server.
+type Result struct {
+	Platform install.Result  `json:"platform"`
+	GPU      *install.Result `json:"gpu,omitempty"`
+	GPUMode  string          `json:"gpuMode"`
+	GPUNodes []NodeGPUs      `json:"gpuNodes"`
+	Image    string          `json:"image"`
+	URL      string          `json:"url"`
+	Token    string          `json:"-"`
+	Context  string          `json:"context"`
+}
+
+// Install makes the platform run on the target and returns how to reach it.
+func Install(ctx context.Context, o Options, p *progress.Printer) (Result, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Minute
+	}
 	if o.Executable == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return install.Result{}, err
+			return Result{}, err
 		}
 		o.Executable = exe
 	}
+	if o.Context == "" {
+		cur, err := kubeclient.CurrentContext(o.Kubeconfig)
+		if err != nil {
+			return Result{}, err
+		}
+		o.Context = cur
+	}
+	res := Result{Context: o.Context}
+	cs, err := o.Client()
+	if err != nil {
+		return res, err
+	}
 	tag, err := platformimage.Tag(o.Executable, o.Version)
 	if err != nil {
-		return install.Result{}, err
+		return res, err
 	}
-	present, err := kind.HasImage(o.Cluster, tag.String())
-	if err != nil {
-		return install.Result{}, err
+	res.Image = tag.String()
+	if err := ensureNamespace(ctx, cs); err != nil {
+		return res, err
 	}
-	if !present {
-		err := p.Step("build the platform image from this executable and load it into every node", func() error {
-			img, err := platformimage.Build(o.Executable, o.Version)
-			if err != nil {
-				return err
-			}
-			return load(o.Cluster, img)
-		})
-		if err != nil {
-			return install.Result{}, err
-		}
+	if err := deliverImage(ctx, cs, &o, tag, p); err != nil {
+		return res, err
 	}
-	var res install.Result
+	helm := install.Options{Kubeconfig: o.Kubeconfig, Context: o.Context, Namespace: Namespace, Timeout: o.Timeout}
+	image := map[string]any{"repository": platformimage.Repository, "tag": tag.TagStr(), "pullPolicy": "Never"}
 	err = p.Step("install or upgrade the platform chart", func() error {
-		var err error
-		res, err = install.Apply(ctx, install.Options{
-			Kubeconfig: o.Kubeconfig, Context: o.Context, Chart: "platform", Timeout: o.Timeout,
-			Values: map[string]any{"image": map[string]any{
-				"repository": platformimage.Repository, "tag": tag.TagStr(), "pullPolicy": "Never"}},
-		})
+		h := helm
+		h.Chart, h.Release = "platform", PlatformRelease
+		h.Values = map[string]any{"image": image, "service": map[string]any{"type": "NodePort"}}
+		res.Platform, err = install.Apply(ctx, h)
 		return err
 	})
 	if err != nil {
 		return res, err
 	}
-	p.Printf("  platform release %s (revision %d)", res.Action, res.Revision)
-	return res, nil
+	p.Printf("  platform release %s (revision %d)", res.Platform.Action, res.Platform.Revision)
+
+	if err := applyGPU(ctx, cs, o, helm, image, &res, p); err != nil {
+		return res, err
+	}
+	err = p.Step("reach the control plane and read its admin token", func() error {
+		res.URL, res.Token, err = access(ctx, cs, o)
+		return err
+	})
+	return res, err
 }
 
-func load(cluster string, img platformimage.Image) error {
-	dir, err := os.MkdirTemp("", "ferry-platform-")
-	if err != nil {
-		return err
+// ensureNamespace creates the platform's namespace with ferry's label, so
+// that uninstall can find everything ferry made.
+func ensureNamespace(ctx context.Context, cs kubernetes.Interface) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace, Labels: ManagedBy}}
+	_, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
+	if err == nil || apierrors.IsAlreadyExists(err) {
+		return nil
 	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "platform.tar")
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := img.WriteArchive(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write platform image archive: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return kind.LoadArchive(cluster, path)
+	return fmt.Errorf("create namespace %s: %w", Namespace, err)
 }
+
+// access finds a URL the server answers on from here, and the admin token.
+func access(ctx context.Context, cs kubernetes.Interface, o Options) (string, string, error) {
+	token, err := waitAdminToken(ctx, cs, time.Minute)
+	if err != nil {
+		return "", "", err
+	}
+	url, err := serverURL(ctx, cs, o.KindCluster != "")
+	if err != nil {
+		return "", token, err
+	}
+	return url, token, nil
+}
+
+var errNoToken = errors.New("no admin token")

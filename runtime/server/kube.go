@@ -15,7 +15,8 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/ferry-ml/ferry/internal/kubeclient"
 )
 
 // kubeClient resolves Options.Kube: "off" or "" means none, "auto" means
@@ -32,9 +33,7 @@ func kubeClient(kube, context string) (kubernetes.Interface, error) {
 		}
 		cfg, err = rest.InClusterConfig()
 	default:
-		cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-			&clientcmd.ClientConfigLoadingRules{ExplicitPath: kube},
-			&clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+		cfg, err = kubeclient.Config(kube, context)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("server: Kubernetes access (--kube %s): %w", kube, err)

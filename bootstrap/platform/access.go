@@ -1,0 +1,128 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/ferry-ml/ferry/runtime/server"
+)
+
+// waitAdminToken reads the admin token the server publishes after start.
+func waitAdminToken(ctx context.Context, cs kubernetes.Interface, timeout time.Duration) (string, error) {
+	var token string
+	var last error = errNoToken
+	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		sec, err := cs.CoreV1().Secrets(Namespace).Get(ctx, AdminTokenSecret, metav1.GetOptions{})
+		if err != nil {
+			last = err
+			return false, nil
+		}
+		token = strings.TrimSpace(string(sec.Data[server.AdminTokenKey]))
+		return token != "", nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("the control plane did not publish its admin token in secret %s/%s within %s (%v); see kubectl -n %s logs deploy/ferry",
+			Namespace, AdminTokenSecret, timeout, last, Namespace)
+	}
+	return token, nil
+}
+
+// nodeAddresses lists the addresses of Ready nodes to try, control-plane
+// nodes first, external addresses before internal ones.
+func nodeAddresses(nodes []corev1.Node) []string {
+	var first, rest []string
+	for _, n := range nodes {
+		if !ready(n) {
+			continue
+		}
+		_, cp := n.Labels["node-role.kubernetes.io/control-plane"]
+		for _, kind := range []corev1.NodeAddressType{corev1.NodeExternalIP, corev1.NodeInternalIP} {
+			for _, a := range n.Status.Addresses {
+				if a.Type != kind || a.Address == "" {
+					continue
+				}
+				if cp {
+					first = append(first, a.Address)
+				} else {
+					rest = append(rest, a.Address)
+				}
+			}
+		}
+	}
+	return append(first, rest...)
+}
+
+func ready(n corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// serverURL finds a node address on which the platform's NodePort answers
+// /readyz from this machine.
+func serverURL(ctx context.Context, cs kubernetes.Interface, local bool) (string, error) {
+	svc, err := cs.CoreV1().Services(Namespace).Get(ctx, PlatformRelease, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("platform service: %w", err)
+	}
+	var port int32
+	for _, p := range svc.Spec.Ports {
+		if p.Name == "http" {
+			port = p.NodePort
+		}
+	}
+	if port == 0 {
+		return "", fmt.Errorf("service %s/%s has no node port", Namespace, svc.Name)
+	}
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", fmt.Errorf("list nodes: %w", err)
+	}
+	addrs := nodeAddresses(nodes.Items)
+	client := &http.Client{Timeout: 2 * time.Second}
+	var url string
+	// kube-proxy may need a moment to program a new node port.
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		for _, a := range addrs {
+			u := "http://" + net.JoinHostPort(a, strconv.Itoa(int(port)))
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u+"/readyz", nil)
+			if err != nil {
+				return false, err
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				continue
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				url = u
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err == nil {
+		return url, nil
+	}
+	hint := fmt.Sprintf("kubectl -n %s port-forward svc/%s 8080, then ferry login --server http://127.0.0.1:8080 --token $(kubectl -n %s get secret %s -o jsonpath='{.data.token}' | base64 -d)",
+		Namespace, PlatformRelease, Namespace, AdminTokenSecret)
+	if local {
+		hint = "the local cluster's node addresses should be reachable from this machine; is a firewall in the way? Otherwise: " + hint
+	}
+	return "", errors.New("the control plane runs, but none of the node addresses " + strings.Join(addrs, ", ") +
+		" answers on node port " + strconv.Itoa(int(port)) + " from here: " + hint)
+}

@@ -1,0 +1,186 @@
+package platform
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+func TestParseGPUMode(t *testing.T) {
+	t.Parallel()
+	good := map[string]GPUMode{"off": {Mode: "off"}, "auto": {Mode: "auto"}, "nvidia": {Mode: "nvidia"}, "fake": {Mode: "fake", Count: 2}, "fake:8": {Mode: "fake", Count: 8}}
+	for in, want := range good {
+		got, err := ParseGPUMode(in)
+		if err != nil || got != want {
+			t.Errorf("ParseGPUMode(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "on", "fake:0", "fake:129", "fake:x", "auto:2", "FAKE"} {
+		if _, err := ParseGPUMode(in); err == nil || !strings.Contains(err.Error(), "--gpu") {
+			t.Errorf("ParseGPUMode(%q) accepted or unclear: %v", in, err)
+		}
+	}
+}
+
+func TestDetectNVIDIARunsNvidiaSMIAndParsesItsCSV(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	smi := filepath.Join(dir, "nvidia-smi")
+	// A stand-in that checks it was asked the CSV query and answers as the real one does.
+	script := "#!/bin/sh\n[ \"$1 $2\" = \"" + strings.Join(SMIQuery, " ") + "\" ] || { echo bad args: \"$@\" >&2; exit 9; }\n" +
+		"printf '0, NVIDIA H200, 143771, GPU-1111\\n1, NVIDIA H200, 143771, GPU-2222\\n'\n"
+	if err := os.WriteFile(smi, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gpus, err := DetectNVIDIA(context.Background(), smi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gpus) != 2 || gpus[1] != (HostGPU{Index: 1, Name: "NVIDIA H200", MemoryMiB: 143771, UUID: "GPU-2222"}) {
+		t.Fatalf("gpus %+v", gpus)
+	}
+	broken := filepath.Join(dir, "broken-smi")
+	if err := os.WriteFile(broken, []byte("#!/bin/sh\necho 'NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver' >&2\nexit 9\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DetectNVIDIA(context.Background(), broken); err == nil || !strings.Contains(err.Error(), "NVIDIA driver") {
+		t.Fatalf("a failing nvidia-smi: %v", err)
+	}
+}
+
+func TestParseSMIRefusesMalformedLines(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{"0, A100\n", "x, A100, 40960, GPU-1\n", "0, A100, lots, GPU-1\n"} {
+		if _, err := ParseSMI([]byte(in)); err == nil {
+			t.Errorf("ParseSMI(%q) accepted", in)
+		}
+	}
+	if gpus, err := ParseSMI(nil); err != nil || len(gpus) != 0 {
+		t.Errorf("empty output: %v %v", gpus, err)
+	}
+}
+
+func node(name, providerID string, cp bool, gpus int64, addrs ...string) *corev1.Node {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{}}, Spec: corev1.NodeSpec{ProviderID: providerID}}
+	if cp {
+		n.Labels["node-role.kubernetes.io/control-plane"] = ""
+	}
+	n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}
+	n.Status.Allocatable = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}
+	if gpus > 0 {
+		n.Status.Allocatable[GPUResource] = *resource.NewQuantity(gpus, resource.DecimalSI)
+	}
+	for _, a := range addrs {
+		typ := corev1.NodeInternalIP
+		if strings.HasPrefix(a, "ext:") {
+			typ, a = corev1.NodeExternalIP, strings.TrimPrefix(a, "ext:")
+		}
+		n.Status.Addresses = append(n.Status.Addresses, corev1.NodeAddress{Type: typ, Address: a})
+	}
+	return n
+}
+
+func TestKindClusterIsFoundFromProviderIDs(t *testing.T) {
+	t.Parallel()
+	a := node("a", "kind://docker/second/a", true, 0)
+	b := node("b", "kind://docker/second/b", false, 0)
+	if got := kindClusterOf([]corev1.Node{*a, *b}); got != "second" {
+		t.Errorf("got %q", got)
+	}
+	c := node("c", "kind://docker/other/c", false, 0)
+	d := node("d", "aws:///eu-west-1a/i-0abc", false, 0)
+	for _, ns := range [][]corev1.Node{{*a, *c}, {*a, *d}, {*d}} {
+		if got := kindClusterOf(ns); got != "" {
+			t.Errorf("mixed or foreign nodes gave %q", got)
+		}
+	}
+}
+
+func TestMissingImageNamesTheNodesWithout(t *testing.T) {
+	t.Parallel()
+	a, b := node("a", "", true, 0), node("b", "", false, 0)
+	a.Status.Images = []corev1.ContainerImage{{Names: []string{"ferry.local/ferry:v1-abc", "sha256:00"}}}
+	b.Status.Images = []corev1.ContainerImage{{Names: []string{"ferry.local/ferry:v0-old"}}}
+	if got := missingImage([]corev1.Node{*a, *b}, "ferry.local/ferry:v1-abc"); len(got) != 1 || got[0] != "b" {
+		t.Errorf("missing on %v, want [b]", got)
+	}
+}
+
+func TestServerURLFindsTheNodeAddressThatAnswers(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	_, portStr, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	port, _ := strconv.Atoi(portStr)
+	// 192.0.2.1 (TEST-NET-1) never answers; 127.0.0.1 does.
+	cs := fake.NewClientset(
+		node("worker", "", false, 0, "127.0.0.1"),
+		node("cp", "", true, 0, "ext:192.0.2.1", "10.0.0.9"),
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: PlatformRelease, Namespace: Namespace},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{{Name: "http", Port: 8080, NodePort: int32(port)}}}},
+	)
+	got, err := serverURL(context.Background(), cs, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "http://127.0.0.1:" + portStr; got != want {
+		t.Fatalf("url %s, want %s", got, want)
+	}
+	nodes, _ := cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	if addrs := nodeAddresses(nodes.Items); strings.Join(addrs, ",") != "192.0.2.1,10.0.0.9,127.0.0.1" {
+		t.Errorf("address order %v: control plane first, external before internal", addrs)
+	}
+}
+
+func TestAdminTokenIsReadFromTheSecret(t *testing.T) {
+	t.Parallel()
+	cs := fake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: AdminTokenSecret, Namespace: Namespace},
+		Data: map[string][]byte{"token": []byte("ferry_abc\n")}})
+	tok, err := waitAdminToken(context.Background(), cs, 0)
+	if err != nil || tok != "ferry_abc" {
+		t.Fatalf("token %q %v", tok, err)
+	}
+	if _, err := waitAdminToken(context.Background(), fake.NewClientset(), 0); err == nil || !strings.Contains(err.Error(), AdminTokenSecret) {
+		t.Fatalf("missing secret: %v", err)
+	}
+}
+
+func TestAutoGPUOnARemoteClusterFollowsItsNodes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	o := Options{GPU: GPUMode{Mode: GPUAuto}}
+	plain := fake.NewClientset(node("a", "", true, 0))
+	if mode, why, err := resolveGPU(ctx, plain, o, false); err != nil || mode != "" || why == "" {
+		t.Errorf("no GPU nodes: %q %q %v", mode, why, err)
+	}
+	labelled := node("g", "", false, 0)
+	labelled.Labels["nvidia.com/gpu.present"] = "true"
+	if mode, _, err := resolveGPU(ctx, fake.NewClientset(node("a", "", true, 0), labelled), o, false); err != nil || mode != GPUNVIDIA {
+		t.Errorf("a labelled GPU node: %q %v", mode, err)
+	}
+	own := fake.NewClientset(node("a", "", true, 4), labelled)
+	if mode, why, err := resolveGPU(ctx, own, o, false); err != nil || mode != "" || !strings.Contains(why, "already advertises") {
+		t.Errorf("a cluster with its own device plugin: %q %q %v", mode, why, err)
+	}
+	if mode, _, _ := resolveGPU(ctx, plain, Options{GPU: GPUMode{Mode: GPUFake, Count: 2}}, false); mode != GPUFake {
+		t.Errorf("an explicit mode is kept: %q", mode)
+	}
+	if mode, why, _ := resolveGPU(ctx, plain, o, true); mode != "" || !strings.Contains(why, "kept") {
+		t.Errorf("auto must leave an installed release alone: %q %q", mode, why)
+	}
+}

@@ -43,7 +43,7 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 
 	t.Run("second up reuses the healthy cluster", func(t *testing.T) {
 		start := time.Now()
-		out, err := ferry(t, 2*time.Minute, "up", "--name", name, "--workers", "1", "--kubeconfig", c.kubeconfig)
+		out, err := c.ferry(t, 2*time.Minute, "up", "--name", name, "--workers", "1", "--platform=false")
 		if err != nil || !strings.Contains(out, "reuse existing cluster") {
 			t.Fatalf("second up: %v\n%s", err, out)
 		}
@@ -62,7 +62,7 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 		if out, err := exec.Command("sh", "-c", "printf '"+df+"' > "+dir+"/Dockerfile && docker build -q -t ferry-e2e/local:1 "+dir).CombinedOutput(); err != nil {
 			t.Fatalf("docker build: %v %s", err, out)
 		}
-		if _, err := ferry(t, 5*time.Minute, "image", "load", "--name", name, "ferry-e2e/local:1"); err != nil {
+		if _, err := c.ferry(t, 5*time.Minute, "image", "load", "--name", name, "ferry-e2e/local:1"); err != nil {
 			t.Fatal(err)
 		}
 		pod := &corev1.Pod{
@@ -144,26 +144,35 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 		testTenantsBecomeNamespaces(t, c)
 	})
 
-	t.Run("fake GPUs are advertised, allocated and counted by the scheduler", func(t *testing.T) {
-		testFakeGPUs(t, c, "ferry-e2e/local:1")
-	})
-
-	t.Run("the platform installs, reconciles from inside, re-ups as a no-op and upgrades keeping data", func(t *testing.T) {
+	t.Run("ferry up installs the platform, logs the CLI in, re-ups as a no-op and upgrades keeping data", func(t *testing.T) {
 		testPlatform(t, c)
 	})
 
-	t.Run("status reports the ready nodes", func(t *testing.T) {
-		out, err := ferry(t, time.Minute, "status", "--name", name, "--kubeconfig", c.kubeconfig, "-o", "json")
+	t.Run("fake GPUs from the gpu chart are advertised, allocated and counted by the scheduler", func(t *testing.T) {
+		testFakeGPUs(t, c)
+	})
+
+	t.Run("status reports the ready nodes, the releases and the pods", func(t *testing.T) {
+		out, err := c.ferry(t, time.Minute, "status", "--name", name, "-o", "json")
 		if err != nil || strings.Count(out, `"ready": true`) != 2 {
 			t.Fatalf("status: %v\n%s", err, out)
 		}
+		for _, want := range []string{`"name": "ferry"`, `"name": "ferry-gpu"`, `"status": "deployed"`, `"allocatable": 2`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("status lacks %s", want)
+			}
+		}
+	})
+
+	t.Run("a second cluster addressed only by its kubeconfig gets the platform, and uninstall leaves nothing", func(t *testing.T) {
+		testRemote(t)
 	})
 
 	t.Run("down leaves no container, network or kubeconfig entry", func(t *testing.T) {
 		if t.Failed() {
 			return
 		}
-		if _, err := ferry(t, 3*time.Minute, "down", "--name", name, "--kubeconfig", c.kubeconfig); err != nil {
+		if _, err := c.ferry(t, 3*time.Minute, "down", "--name", name); err != nil {
 			t.Fatal(err)
 		}
 		out, _ := exec.Command("docker", "ps", "-a", "--filter", "label=io.x-k8s.kind.cluster="+name, "-q").CombinedOutput()

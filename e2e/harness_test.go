@@ -44,12 +44,18 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// ferry runs the binary and returns its combined output.
-func ferry(t *testing.T, timeout time.Duration, args ...string) (string, error) {
+// ferry runs the binary with extra environment (KEY=VALUE) and returns its
+// combined output.
+func ferry(t *testing.T, timeout time.Duration, env []string, args ...string) (string, error) {
+	return ferryBinary(t, ferryBin, timeout, env, args...)
+}
+
+func ferryBinary(t *testing.T, bin string, timeout time.Duration, env []string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, ferryBin, args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
@@ -58,17 +64,30 @@ func ferry(t *testing.T, timeout time.Duration, args ...string) (string, error) 
 	return out.String(), err
 }
 
-// cluster is one kind cluster made by `ferry up` for a test.
+// cluster is one kind cluster made by `ferry up` for a test, with its own
+// kubeconfig file and ferry client config.
 type cluster struct {
-	name, kubeconfig string
-	cs               kubernetes.Interface
+	name, kubeconfig, config string
+	cs                       kubernetes.Interface
+}
+
+// env points kubectl-style tools and the ferry CLI at this cluster's files only.
+func (c *cluster) env() []string {
+	return []string{"KUBECONFIG=" + c.kubeconfig, "FERRY_CONFIG=" + c.config}
+}
+
+// ferry runs the binary against this cluster's kubeconfig and client config.
+func (c *cluster) ferry(t *testing.T, timeout time.Duration, args ...string) (string, error) {
+	t.Helper()
+	return ferry(t, timeout, c.env(), args...)
 }
 
 // upCluster runs `ferry up` and registers cleanup: on failure the logs are
 // exported to e2e/artifacts/<test>, and the cluster is kept if FERRY_E2E_KEEP=1.
 func upCluster(t *testing.T, name string, workers int) *cluster {
 	t.Helper()
-	c := &cluster{name: name, kubeconfig: filepath.Join(t.TempDir(), "kubeconfig")}
+	dir := t.TempDir()
+	c := &cluster{name: name, kubeconfig: filepath.Join(dir, "kubeconfig"), config: filepath.Join(dir, "ferry.yaml")}
 	t.Cleanup(func() {
 		if t.Failed() {
 			dir, _ := filepath.Abs(filepath.Join("artifacts", t.Name()))
@@ -82,9 +101,9 @@ func upCluster(t *testing.T, name string, workers int) *cluster {
 				return
 			}
 		}
-		_, _ = ferry(t, 2*time.Minute, "down", "--name", name, "--kubeconfig", c.kubeconfig)
+		_, _ = c.ferry(t, 2*time.Minute, "down", "--name", name)
 	})
-	if _, err := ferry(t, 60*time.Minute, "up", "--name", name, "--workers", fmt.Sprint(workers), "--kubeconfig", c.kubeconfig); err != nil {
+	if _, err := c.ferry(t, 60*time.Minute, "up", "--name", name, "--workers", fmt.Sprint(workers), "--platform=false"); err != nil {
 		t.Fatalf("ferry up: %v", err)
 	}
 	cs, err := kind.Client(c.kubeconfig, kind.ContextName(name))

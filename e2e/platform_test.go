@@ -4,10 +4,10 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,81 +19,66 @@ import (
 
 const platformNS = "ferry-system"
 
-// platformCall runs one HTTP call against the in-cluster control plane from
-// a busybox pod (by Service IP: busybox's wget mishandles some FQDNs).
-func (c *cluster) platformCall(t *testing.T, pod, token, method, path, body string) string {
+var urlLine = regexp.MustCompile(`(http://[0-9.]+:[0-9]+)\s+(ferry_\S+)\s+(\S+)`)
+
+// waitTenantObjects waits for the objects the control plane makes for a tenant.
+func waitTenantObjects(t *testing.T, c *cluster, tenant string) {
 	t.Helper()
-	svc, err := c.cs.CoreV1().Services(platformNS).Get(context.Background(), "ferry", metav1.GetOptions{})
+	ns := "ferry-" + tenant
+	err := wait.PollUntilContextTimeout(context.Background(), time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
+		if _, err := c.cs.CoreV1().ResourceQuotas(ns).Get(ctx, "ferry-quota", metav1.GetOptions{}); err != nil {
+			return false, nil
+		}
+		_, err := c.cs.NetworkingV1().NetworkPolicies(ns).Get(ctx, "ferry-default-deny", metav1.GetOptions{})
+		return err == nil, nil
+	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the in-cluster control plane did not create %s with its quota and network policy", ns)
 	}
-	args := fmt.Sprintf("--header 'Authorization: Bearer %s'", token)
-	if method == "POST" {
-		args += fmt.Sprintf(" --header 'Content-Type: application/json' --post-data '%s'", body)
-	}
-	script := fmt.Sprintf("wget -qO- %s http://%s:8080%s; echo; echo exit=$?", args, svc.Spec.ClusterIP, path)
-	c.runPod(t, busybox(pod, "", script, nil), corev1.PodSucceeded)
-	return c.logs(t, "default", pod)
 }
 
-// adminToken reads admin.token from the platform's volume with a pod on the same node.
-func (c *cluster) adminToken(t *testing.T, pod string) string {
-	t.Helper()
-	ctx := context.Background()
-	pods, err := c.cs.CoreV1().Pods(platformNS).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=control-plane"})
-	if err != nil || len(pods.Items) == 0 {
-		t.Fatalf("no control-plane pod: %v", err)
-	}
-	p := busybox(pod, pods.Items[0].Spec.NodeName, "cat /data/admin.token", nil)
-	p.Namespace = platformNS
-	p.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "ferry-data", ReadOnly: true}}}}
-	p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data", ReadOnly: true}}
-	c.runPod(t, p, corev1.PodSucceeded)
-	return strings.TrimSpace(c.logs(t, platformNS, pod))
-}
-
-// testPlatform installs the control plane with `ferry up --platform`, checks
-// that it reconciles a tenant from inside the cluster, that a re-up is a fast
-// no-op, and that an upgrade to a rebuilt binary keeps the data.
+// testPlatform runs `ferry up` on the existing cluster: the platform and the
+// fake-GPU chart are installed, the CLI is logged in and creates a tenant
+// through the NodePort, a re-up is a fast no-op, and an upgrade to a rebuilt
+// binary keeps the data.
 func testPlatform(t *testing.T, c *cluster) {
 	ctx := context.Background()
 	up := func(bin string) string {
 		t.Helper()
-		out, err := exec.Command(bin, "up", "--name", c.name, "--workers", "1", "--kubeconfig", c.kubeconfig, "--platform").CombinedOutput()
-		t.Logf("%s up --platform:\n%s", filepath.Base(bin), out)
+		out, err := ferryBinary(t, bin, 10*time.Minute, c.env(), "up", "--name", c.name, "--gpu", "fake:2")
 		if err != nil {
-			t.Fatalf("ferry up --platform: %v", err)
+			t.Fatalf("ferry up: %v", err)
 		}
-		return string(out)
+		return out
 	}
-	if out := up(ferryBin); !strings.Contains(out, "platform release installed") {
-		t.Fatalf("first up --platform did not install the release")
+	out := up(ferryBin)
+	if !strings.Contains(out, "platform release installed") || !strings.Contains(out, "gpu release installed") {
+		t.Fatalf("first up did not install both releases")
+	}
+	m := urlLine.FindStringSubmatch(out)
+	if m == nil || m[3] != "kind-"+c.name {
+		t.Fatalf("up did not print the URL, token and context")
 	}
 	dep, err := c.cs.AppsV1().Deployments(platformNS).Get(ctx, "ferry", metav1.GetOptions{})
 	if err != nil || dep.Status.AvailableReplicas != 1 {
 		t.Fatalf("platform deployment not available: %v %+v", err, dep.Status)
 	}
-	token := c.adminToken(t, "read-token-1")
-	if !strings.HasPrefix(token, "ferry_") {
-		t.Fatalf("admin token from the volume: %q", token)
+	// The CLI is logged in: it talks to the in-cluster server from the host.
+	out, err = c.ferry(t, time.Minute, "tenant", "create", "team-p", "--gpu", "1", "-o", "json")
+	if err != nil || !strings.Contains(out, `"name": "team-p"`) {
+		t.Fatalf("create tenant with the logged-in CLI: %v", err)
 	}
-	out := c.platformCall(t, "create-tenant", token, "POST", "/api/v1/tenants", `{"name":"team-p","quota":{"gpu":1}}`)
-	if !strings.Contains(out, `"name":"team-p"`) {
-		t.Fatalf("create tenant through the in-cluster API: %s", out)
-	}
-	err = wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
-		_, err := c.cs.CoreV1().ResourceQuotas("ferry-team-p").Get(ctx, "ferry-quota", metav1.GetOptions{})
-		return err == nil, nil
-	})
-	if err != nil {
-		t.Fatal("the in-cluster control plane did not create the tenant's namespace and quota (RBAC?)")
-	}
+	waitTenantObjects(t, c, "team-p")
 
 	start := time.Now()
-	if out := up(ferryBin); !strings.Contains(out, "platform release unchanged") {
-		t.Fatal("second up --platform was not a no-op")
+	if out := up(ferryBin); !strings.Contains(out, "platform release unchanged") || !strings.Contains(out, "gpu release unchanged") {
+		t.Fatal("second up was not a no-op")
 	}
-	t.Logf("re-up with nothing changed: %s", time.Since(start).Round(10*time.Millisecond))
+	reup := time.Since(start)
+	t.Logf("FIGURE re-up with nothing changed: %s", reup.Round(10*time.Millisecond))
+	if reup > 5*time.Second {
+		t.Errorf("re-up took %s, want at most 5s", reup)
+	}
 
 	// A rebuilt binary (another version) upgrades the release; the data stays.
 	rebuilt := filepath.Join(t.TempDir(), "ferry")
@@ -105,8 +90,27 @@ func testPlatform(t *testing.T, c *cluster) {
 	if out := up(rebuilt); !strings.Contains(out, "platform release upgraded") {
 		t.Fatal("up with a rebuilt binary did not upgrade the release")
 	}
-	out = c.platformCall(t, "get-tenant", token, "GET", "/api/v1/tenants/team-p", "")
-	if !strings.Contains(out, `"name":"team-p"`) {
-		t.Fatalf("tenant lost across the upgrade: %s", out)
+	pods, err := c.cs.CoreV1().Pods(platformNS).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=control-plane"})
+	if err != nil || len(pods.Items) != 1 || !strings.Contains(pods.Items[0].Spec.Containers[0].Image, "e2e-upgrade") {
+		t.Fatalf("the control plane does not run the rebuilt image: %v", err)
+	}
+	if out, err := c.ferry(t, time.Minute, "tenant", "get", "team-p", "-o", "json"); err != nil || !strings.Contains(out, `"name": "team-p"`) {
+		t.Fatalf("tenant lost across the upgrade: %v", err)
+	}
+	memory(t, c, pods.Items[0])
+}
+
+// memory logs the control-plane pod's working set as the kubelet reports it.
+func memory(t *testing.T, c *cluster, pod corev1.Pod) {
+	t.Helper()
+	time.Sleep(15 * time.Second) // let it idle, and the kubelet sample it
+	raw, err := c.cs.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", pod.Spec.NodeName, "proxy/stats/summary").DoRaw(context.Background())
+	if err != nil {
+		t.Logf("stats summary: %v", err)
+		return
+	}
+	re := regexp.MustCompile(`"name":\s*"` + regexp.QuoteMeta(pod.Name) + `"[\s\S]*?"workingSetBytes":\s*([0-9]+)`)
+	if m := re.FindSubmatch(raw); m != nil {
+		t.Logf("FIGURE control-plane pod working set, idle: %s bytes", m[1])
 	}
 }

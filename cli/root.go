@@ -89,6 +89,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newDoctorCmd(g),
 		newImageCmd(g),
 		newGPUCmd(g),
+		newBundleCmd(g),
 	)
 	return root
 }

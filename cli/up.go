@@ -1,13 +1,17 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferry-ml/ferry/bootstrap/bundle"
 	"github.com/ferry-ml/ferry/bootstrap/doctor"
 	"github.com/ferry-ml/ferry/bootstrap/kind"
 	"github.com/ferry-ml/ferry/bootstrap/platform"
@@ -42,7 +46,7 @@ func newUpCmd(g *globals) *cobra.Command {
 	var o kind.Options
 	var t targetFlags
 	var dryRun, withPlatform bool
-	var gpu string
+	var gpu, bundleFile string
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Create or reuse a cluster, install the platform, and log the CLI in",
@@ -73,14 +77,38 @@ func newUpCmd(g *globals) *cobra.Command {
 				if cmd.Flags().Changed("workers") || cmd.Flags().Changed("node-image") || cmd.Flags().Changed("name") {
 					return errors.New("--name, --workers and --node-image shape a local cluster; they do not go with --kubeconfig/--context")
 				}
+				if bundleFile != "" {
+					return errors.New("--bundle with --kubeconfig/--context: loading a bundle into a remote cluster's nodes (seed DaemonSet) is not built yet; use --bundle for a local cluster")
+				}
 			} else {
 				o.Name, o.Out, o.BuildIfMissing = t.name, g.stderr, true
 				if checks := doctor.Run(cmd.Context(), doctor.Options{}); doctor.Failed(checks) {
 					printChecks(g, checks)
 					return errors.New("the host cannot run a local cluster; fix the failures above (ferry doctor)")
 				}
+				var d *bundle.Dir
+				if bundleFile != "" {
+					if cmd.Flags().Changed("node-image") {
+						return errors.New("--node-image does not go with --bundle: the bundle carries the node image")
+					}
+					tmp, err := os.MkdirTemp("", "ferry-bundle-")
+					if err != nil {
+						return err
+					}
+					defer os.RemoveAll(tmp)
+					if d, err = openBundle(cmd.Context(), p, bundleFile, filepath.Join(tmp, "x")); err != nil {
+						return err
+					}
+					node, _ := d.Manifest.Image(bundle.RoleNode) // openBundle loaded it
+					o.NodeImage, o.BuildIfMissing = node.Ref, false
+				}
 				if err := kind.Up(cmd.Context(), o, p); err != nil {
 					return err
+				}
+				if d != nil {
+					if err := p.Step("load the bundle's images into every node", func() error { return d.LoadIntoKind(t.name, p) }); err != nil {
+						return err
+					}
 				}
 			}
 			tg := t.target()
@@ -110,6 +138,7 @@ func newUpCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&o.NodeImageOptions.Mirror, "mirror", "", "Debian mirror for a node image build (default: from the apt sources)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the kind cluster configuration and exit")
 	cmd.Flags().BoolVar(&withPlatform, "platform", true, "install the control plane (platform chart); --platform=false stops after the cluster")
+	cmd.Flags().StringVar(&bundleFile, "bundle", "", "air gap: take the node image and every image from this bundle (ferry bundle create); nothing is pulled or built")
 	cmd.Flags().StringVar(&gpu, "gpu", "auto", "GPUs: off, auto (nvidia-smi here for a local cluster, node labels for a remote one), nvidia, or fake[:N] (N fake GPUs per node)")
 	return cmd
 }
@@ -325,4 +354,31 @@ func forgetContext(g *globals, name string) error {
 func currentKubeContext(kubeconfig string) string {
 	name, _ := kubeclient.CurrentContext(kubeconfig)
 	return name
+}
+
+// openBundle verifies and extracts a bundle, checks that it belongs to this
+// executable, and puts its node image into the container engine.
+func openBundle(ctx context.Context, p *progress.Printer, file, dir string) (*bundle.Dir, error) {
+	var d *bundle.Dir
+	start := time.Now()
+	err := p.Step("verify and extract bundle "+file, func() error {
+		var err error
+		d, err = bundle.Extract(file, dir, readProgress(p, start))
+		if err != nil {
+			return err
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		return d.CheckBinary(exe)
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = p.Step("load the bundle's node image into the container engine", func() error {
+		_, err := d.LoadNodeImage(ctx, "docker")
+		return err
+	})
+	return d, err
 }

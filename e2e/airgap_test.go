@@ -1,0 +1,90 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ferry-ml/ferry/bootstrap/kind"
+	"github.com/ferry-ml/ferry/bootstrap/nodeimage"
+)
+
+// TestAirGapUpFromABundleWithAnEmptyEngine writes a bundle, removes every
+// image from the container engine, and brings a platform up from the bundle
+// alone: nothing is pulled or built.
+func TestAirGapUpFromABundleWithAnEmptyEngine(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	b := filepath.Join(dir, "ferry.bundle")
+	const userImage = "ferry-e2e/user:1"
+	df := "FROM scratch\nCOPY ferry /ferry\nENTRYPOINT [\"/ferry\"]\n"
+	if out, err := exec.Command("sh", "-c", "cp "+ferryBin+" "+dir+"/ferry && printf '"+df+"' > "+dir+"/Dockerfile && docker build -q -t "+userImage+" "+dir).CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v %s", err, out)
+	}
+	start := time.Now()
+	if _, err := ferry(t, 20*time.Minute, nil, "bundle", "create", "-o", b, "--without", "nvidia-device-plugin", "--image", userImage); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("FIGURE bundle create %s", time.Since(start).Round(100*time.Millisecond))
+	out, err := ferry(t, 5*time.Minute, nil, "bundle", "inspect", b)
+	if err != nil || !strings.Contains(out, nodeimage.Tag()) || !strings.Contains(out, userImage) || !strings.Contains(out, "ferry.local/ferry:") {
+		t.Fatalf("inspect does not list the node, platform and user images: %v", err)
+	}
+
+	// The engine forgets every image; whatever happens next, the node image
+	// comes back from the bundle so later runs need not rebuild it.
+	t.Cleanup(func() {
+		if exec.Command("docker", "image", "inspect", nodeimage.Tag()).Run() != nil {
+			_, _ = ferry(t, 10*time.Minute, nil, "bundle", "load", b)
+		}
+	})
+	if out, err := exec.Command("sh", "-c", "docker images -aq | sort -u | xargs -r docker rmi -f").CombinedOutput(); err != nil {
+		t.Fatalf("remove images: %v %s", err, out)
+	}
+	if out, _ := exec.Command("docker", "images", "-aq").CombinedOutput(); strings.TrimSpace(string(out)) != "" {
+		t.Fatalf("images left in the engine: %s", out)
+	}
+
+	c := &cluster{name: "ferry-e2e-airgap", kubeconfig: filepath.Join(dir, "kubeconfig"), config: filepath.Join(dir, "ferry.yaml")}
+	t.Cleanup(func() { _, _ = c.ferry(t, 3*time.Minute, "down", "--name", c.name) })
+	start = time.Now()
+	out, err = c.ferry(t, 20*time.Minute, "up", "--name", c.name, "--bundle", b, "--gpu", "off")
+	if err != nil {
+		t.Fatalf("up --bundle: %v", err)
+	}
+	t.Logf("FIGURE up --bundle with an empty engine %s", time.Since(start).Round(100*time.Millisecond))
+	if strings.Contains(out, "build the platform image") || strings.Contains(out, "build node image") {
+		t.Fatal("up --bundle built an image instead of taking it from the bundle")
+	}
+	cs, err := kind.Client(c.kubeconfig, kind.ContextName(c.name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.cs = cs
+	if out, err := c.ferry(t, time.Minute, "tenant", "create", "team-air", "-o", "json"); err != nil || !strings.Contains(out, `"name": "team-air"`) {
+		t.Fatalf("create a tenant on the air-gapped platform: %v", err)
+	}
+	waitTenantObjects(t, c, "team-air")
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "user-image"},
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{
+			Name: "main", Image: userImage, ImagePullPolicy: corev1.PullNever, Args: []string{"version", "-o", "json"},
+		}}},
+	}
+	c.runPod(t, pod, corev1.PodSucceeded)
+
+	// Re-running converges: nothing to load, the release is unchanged.
+	out, err = c.ferry(t, 5*time.Minute, "up", "--name", c.name, "--bundle", b, "--gpu", "off")
+	if err != nil || !strings.Contains(out, "already on the nodes") || !strings.Contains(out, "platform release unchanged") {
+		t.Fatalf("second up --bundle did not converge to a no-op: %v", err)
+	}
+	_ = ctx
+}

@@ -36,6 +36,7 @@ func TestRenderedChartsMatchGoldenFiles(t *testing.T) {
 			"image":       map[string]any{"repository": "registry.example/ferry", "tag": "1.2.3", "digest": "sha256:" + strings.Repeat("ab", 32), "pullPolicy": "IfNotPresent"},
 			"persistence": map[string]any{"size": "20Gi", "storageClass": "fast"},
 			"service":     map[string]any{"type": "NodePort", "nodePort": 30080},
+			"seed":        map[string]any{"enabled": true, "interval": "10s"},
 		},
 	}
 	for golden, vals := range cases {
@@ -68,6 +69,8 @@ func TestPlatformValuesAreCheckedAgainstTheSchema(t *testing.T) {
 		{"service": map[string]any{"port": 70000}},
 		{"service": map[string]any{"type": "LoadBalancer"}},
 		{"adminTokenSecret": "Not_A_Name"},
+		{"seed": map[string]any{"enabled": "yes"}},
+		{"seed": map[string]any{"containerdSocket": "relative.sock"}},
 		{"colour": "red"},
 	}
 	for _, vals := range bad {

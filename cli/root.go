@@ -90,6 +90,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newImageCmd(g),
 		newGPUCmd(g),
 		newBundleCmd(g),
+		newSeedCmd(g),
 	)
 	return root
 }

@@ -32,6 +32,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&opts.KubeContext, "kube-context", "", "kubeconfig context (with --kube PATH)")
 	cmd.Flags().DurationVar(&opts.Resync, "resync", time.Minute, "how often every tenant is reconciled without events")
 	cmd.Flags().StringVar(&opts.AdminTokenSecret, "admin-token-secret", "", "with Kubernetes access: also store the admin token in this Secret")
+	cmd.Flags().StringVar(&opts.SeedTokenSecret, "seed-token-secret", "", "with Kubernetes access: also store the node agents' (ferry seed) token in this Secret")
 	cmd.Flags().StringVar(&opts.AdminTokenNamespace, "admin-token-namespace", "", "namespace of --admin-token-secret (default $POD_NAMESPACE, else the pod's own)")
 	_ = cmd.MarkFlagRequired("data-dir")
 

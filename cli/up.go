@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -77,9 +76,6 @@ func newUpCmd(g *globals) *cobra.Command {
 				if cmd.Flags().Changed("workers") || cmd.Flags().Changed("node-image") || cmd.Flags().Changed("name") {
 					return errors.New("--name, --workers and --node-image shape a local cluster; they do not go with --kubeconfig/--context")
 				}
-				if bundleFile != "" {
-					return errors.New("--bundle with --kubeconfig/--context: loading a bundle into a remote cluster's nodes (seed DaemonSet) is not built yet; use --bundle for a local cluster")
-				}
 			} else {
 				o.Name, o.Out, o.BuildIfMissing = t.name, g.stderr, true
 				if checks := doctor.Run(cmd.Context(), doctor.Options{}); doctor.Failed(checks) {
@@ -96,11 +92,18 @@ func newUpCmd(g *globals) *cobra.Command {
 						return err
 					}
 					defer os.RemoveAll(tmp)
-					if d, err = openBundle(cmd.Context(), p, bundleFile, filepath.Join(tmp, "x")); err != nil {
+					if d, err = openBundle(p, bundleFile, filepath.Join(tmp, "x")); err != nil {
 						return err
 					}
-					node, _ := d.Manifest.Image(bundle.RoleNode) // openBundle loaded it
-					o.NodeImage, o.BuildIfMissing = node.Ref, false
+					var node string
+					err = p.Step("load the bundle's node image into the container engine", func() error {
+						node, err = d.LoadNodeImage(cmd.Context(), "docker")
+						return err
+					})
+					if err != nil {
+						return err
+					}
+					o.NodeImage, o.BuildIfMissing = node, false
 				}
 				if err := kind.Up(cmd.Context(), o, p); err != nil {
 					return err
@@ -112,13 +115,33 @@ func newUpCmd(g *globals) *cobra.Command {
 				}
 			}
 			tg := t.target()
+			var remoteBundle *bundle.Dir
+			if t.remote() && bundleFile != "" {
+				if !withPlatform {
+					return errors.New("--bundle on a remote cluster goes through the platform's seed agents: it needs --platform")
+				}
+				tmp, err := os.MkdirTemp("", "ferry-bundle-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				if remoteBundle, err = openBundle(p, bundleFile, filepath.Join(tmp, "x")); err != nil {
+					return err
+				}
+			}
 			if !withPlatform {
 				p.Printf("cluster ready in %s (platform not installed: --platform=false): kubectl --context %s get nodes", p.Elapsed(), tg.Context)
 				return nil
 			}
-			res, err := platform.Install(cmd.Context(), platform.Options{Target: tg, Version: version.Version, Timeout: o.WaitTimeout, GPU: mode}, p)
+			po := platform.Options{Target: tg, Version: version.Version, Timeout: o.WaitTimeout, GPU: mode, Seed: remoteBundle != nil}
+			res, err := platform.Install(cmd.Context(), po, p)
 			if err != nil {
 				return err
+			}
+			if remoteBundle != nil {
+				if err := platform.Seed(cmd.Context(), po, remoteBundle, res, p); err != nil {
+					return err
+				}
 			}
 			err = p.Step("log the CLI in as admin (context "+res.Context+")", func() error {
 				_, err := Login(cmd, LoginOptions{ConfigPath: g.configPath, Context: res.Context, Server: res.URL, Token: res.Token})
@@ -138,7 +161,7 @@ func newUpCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&o.NodeImageOptions.Mirror, "mirror", "", "Debian mirror for a node image build (default: from the apt sources)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the kind cluster configuration and exit")
 	cmd.Flags().BoolVar(&withPlatform, "platform", true, "install the control plane (platform chart); --platform=false stops after the cluster")
-	cmd.Flags().StringVar(&bundleFile, "bundle", "", "air gap: take the node image and every image from this bundle (ferry bundle create); nothing is pulled or built")
+	cmd.Flags().StringVar(&bundleFile, "bundle", "", "air gap: take every image from this bundle (ferry bundle create), nothing pulled or built; remote clusters get them through the seed DaemonSet")
 	cmd.Flags().StringVar(&gpu, "gpu", "auto", "GPUs: off, auto (nvidia-smi here for a local cluster, node labels for a remote one), nvidia, or fake[:N] (N fake GPUs per node)")
 	return cmd
 }
@@ -356,9 +379,9 @@ func currentKubeContext(kubeconfig string) string {
 	return name
 }
 
-// openBundle verifies and extracts a bundle, checks that it belongs to this
-// executable, and puts its node image into the container engine.
-func openBundle(ctx context.Context, p *progress.Printer, file, dir string) (*bundle.Dir, error) {
+// openBundle verifies and extracts a bundle and checks that it belongs to
+// this executable.
+func openBundle(p *progress.Printer, file, dir string) (*bundle.Dir, error) {
 	var d *bundle.Dir
 	start := time.Now()
 	err := p.Step("verify and extract bundle "+file, func() error {
@@ -372,13 +395,6 @@ func openBundle(ctx context.Context, p *progress.Printer, file, dir string) (*bu
 			return err
 		}
 		return d.CheckBinary(exe)
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = p.Step("load the bundle's node image into the container engine", func() error {
-		_, err := d.LoadNodeImage(ctx, "docker")
-		return err
 	})
 	return d, err
 }

@@ -27,7 +27,7 @@ func split(ref string) (repo, tag, digest string) {
 func used(t *testing.T) map[string][]string {
 	t.Helper()
 	variants := map[string][]map[string]any{
-		"platform": {nil, {"service": map[string]any{"type": "NodePort"}}},
+		"platform": {nil, {"service": map[string]any{"type": "NodePort"}, "seed": map[string]any{"enabled": true}}},
 		"gpu":      {nil, {"timeSlicing": map[string]any{"replicas": 4}}, {"mode": "fake"}},
 	}
 	if len(variants) != len(charts.Names()) {

@@ -129,3 +129,20 @@ func (d *Dir) WriteDockerArchive(w io.Writer, images ...ImageInfo) error {
 	}
 	return tw.Close()
 }
+
+// ConfigDigest is the digest of an image's config blob.
+func (d *Dir) ConfigDigest(img ImageInfo) (string, error) {
+	p, err := d.blobPath(img.Digest)
+	if err != nil {
+		return "", err
+	}
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		return "", err
+	}
+	var man ociManifest
+	if err := json.Unmarshal(raw, &man); err != nil {
+		return "", fmt.Errorf("image %s: %w", img.Ref, err)
+	}
+	return man.Config.Digest, nil
+}

@@ -77,6 +77,9 @@ func (w *Writer) blob(digest string, size int64, open func() (io.Reader, error))
 	if err != nil {
 		return err
 	}
+	if c, ok := r.(io.Closer); ok {
+		defer c.Close()
+	}
 	if err := w.header(name, size); err != nil {
 		return err
 	}
@@ -308,4 +311,39 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 		c.report(c.n)
 	}
 	return n, err
+}
+
+// AddFromDir copies an image of an extracted bundle, blob by blob.
+func (w *Writer) AddFromDir(d *Dir, img ImageInfo) error {
+	p, err := d.blobPath(img.Digest)
+	if err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	var man ociManifest
+	if err := json.Unmarshal(raw, &man); err != nil {
+		return fmt.Errorf("image %s: %w", img.Ref, err)
+	}
+	for _, desc := range append([]descriptor{man.Config}, man.Layers...) {
+		bp, err := d.blobPath(desc.Digest)
+		if err != nil {
+			return err
+		}
+		err = w.blob(desc.Digest, desc.Size, func() (io.Reader, error) { return os.Open(bp) })
+		if err != nil {
+			return err
+		}
+	}
+	md, err := w.bytesBlob(raw)
+	if err != nil {
+		return err
+	}
+	md.MediaType = mediaManifest
+	md.Annotations = map[string]string{annotationRefName: img.Ref}
+	w.index = append(w.index, md)
+	w.m.Images = append(w.m.Images, img)
+	return nil
 }

@@ -59,6 +59,8 @@ type Options struct {
 	Version    string
 	Timeout    time.Duration
 	GPU        GPUMode
+	// Seed runs the seed DaemonSet (node agents that import uploaded images).
+	Seed bool
 }
 
 // Result is what Install did and how to reach the server.
@@ -114,6 +116,9 @@ func Install(ctx context.Context, o Options, p *progress.Printer) (Result, error
 		h := helm
 		h.Chart, h.Release = "platform", PlatformRelease
 		h.Values = map[string]any{"image": image, "service": map[string]any{"type": "NodePort"}}
+		if o.Seed {
+			h.Values["seed"] = map[string]any{"enabled": true}
+		}
 		res.Platform, err = install.Apply(ctx, h)
 		return err
 	})

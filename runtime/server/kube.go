@@ -41,7 +41,7 @@ func kubeClient(kube, context string) (kubernetes.Interface, error) {
 	return kubernetes.NewForConfig(cfg)
 }
 
-// AdminTokenKey is the key of the admin token in the admin-token Secret.
+// AdminTokenKey is the key of the token in the admin-token and seed-token Secrets.
 const AdminTokenKey = "token"
 
 // podNamespace is the namespace this pod runs in, or "" outside a pod.
@@ -56,16 +56,16 @@ func podNamespace() string {
 	return strings.TrimSpace(string(b))
 }
 
-// publishAdminToken copies the admin token file into the admin-token Secret
-// and keeps retrying until it succeeds or ctx ends: the token exists only in
-// the data directory, and the Secret is how a cluster admin reads it.
-func (s *Server) publishAdminToken(ctx context.Context) {
-	log := s.opts.Logger.With("secret", s.opts.AdminTokenNamespace+"/"+s.opts.AdminTokenSecret)
+// publishToken copies a token file of the data directory into a Secret and
+// keeps retrying until it succeeds or ctx ends: the token exists only in the
+// data directory, and the Secret is how a cluster admin (or a pod) reads it.
+func (s *Server) publishToken(ctx context.Context, file, secret string) {
+	log := s.opts.Logger.With("secret", s.opts.AdminTokenNamespace+"/"+secret)
 	backoff := time.Second
 	for {
-		err := s.writeAdminTokenSecret(ctx)
+		err := s.writeTokenSecret(ctx, file, secret)
 		if err == nil {
-			log.Info("admin token published")
+			log.Info("token published")
 			return
 		}
 		log.Warn("cannot publish the admin token yet", "err", err)
@@ -78,8 +78,8 @@ func (s *Server) publishAdminToken(ctx context.Context) {
 	}
 }
 
-func (s *Server) writeAdminTokenSecret(ctx context.Context) error {
-	b, err := os.ReadFile(filepath.Join(s.opts.DataDir, AdminTokenFile))
+func (s *Server) writeTokenSecret(ctx context.Context, file, name string) error {
+	b, err := os.ReadFile(filepath.Join(s.opts.DataDir, file))
 	if errors.Is(err, os.ErrNotExist) {
 		// Removed by the operator after reading it: nothing to publish.
 		return nil
@@ -89,11 +89,11 @@ func (s *Server) writeAdminTokenSecret(ctx context.Context) error {
 	}
 	token := strings.TrimSpace(string(b))
 	secrets := s.kube.CoreV1().Secrets(s.opts.AdminTokenNamespace)
-	cur, err := secrets.Get(ctx, s.opts.AdminTokenSecret, metav1.GetOptions{})
+	cur, err := secrets.Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		sec := &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: s.opts.AdminTokenSecret, Labels: map[string]string{"app.kubernetes.io/managed-by": "ferry"}},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app.kubernetes.io/managed-by": "ferry"}},
 			Type:       corev1.SecretTypeOpaque,
 			Data:       map[string][]byte{AdminTokenKey: []byte(token)},
 		}

@@ -36,7 +36,7 @@ func TestAdminTokenIsPublishedToItsSecretAndAStaleOneIsReplaced(t *testing.T) {
 		}
 		return string(sec.Data[AdminTokenKey])
 	}
-	s.publishAdminToken(ctx)
+	s.publishToken(ctx, AdminTokenFile, "ferry-admin-token")
 	if got := read(); got != "ferry_first" {
 		t.Fatalf("secret holds %q, want the token file's content", got)
 	}
@@ -44,11 +44,11 @@ func TestAdminTokenIsPublishedToItsSecretAndAStaleOneIsReplaced(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, AdminTokenFile), []byte("ferry_second\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.publishAdminToken(ctx)
+	s.publishToken(ctx, AdminTokenFile, "ferry-admin-token")
 	if got := read(); got != "ferry_second" {
 		t.Fatalf("stale secret kept %q", got)
 	}
-	if err := s.writeAdminTokenSecret(ctx); err != nil {
+	if err := s.writeTokenSecret(ctx, AdminTokenFile, "ferry-admin-token"); err != nil {
 		t.Fatalf("an up-to-date secret is not an error: %v", err)
 	}
 	secs, _ := cs.CoreV1().Secrets("ferry-system").List(ctx, metav1.ListOptions{})

@@ -16,12 +16,16 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ferry-ml/ferry/runtime/api"
+	"github.com/ferry-ml/ferry/runtime/seed"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
 
 // AdminTokenFile is where the first start writes the admin token (mode 0600).
 const AdminTokenFile = "admin.token"
+
+// SeedTokenFile holds the node agents' token (mode 0600).
+const SeedTokenFile = "seed.token"
 
 // DBFile is the SQLite file inside the data directory.
 const DBFile = "ferry.db"
@@ -47,6 +51,8 @@ type Options struct {
 	// so that `ferry up` can log the CLI in with the cluster's credentials.
 	AdminTokenSecret    string
 	AdminTokenNamespace string
+	// SeedTokenSecret likewise receives the node agents' token (ferry seed).
+	SeedTokenSecret string
 }
 
 // Validate fills defaults and rejects unusable options.
@@ -63,7 +69,7 @@ func (o *Options) Validate() error {
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 20 * time.Second
 	}
-	if o.AdminTokenSecret != "" && o.AdminTokenNamespace == "" {
+	if (o.AdminTokenSecret != "" || o.SeedTokenSecret != "") && o.AdminTokenNamespace == "" {
 		o.AdminTokenNamespace = podNamespace()
 		if o.AdminTokenNamespace == "" {
 			return errors.New("server: --admin-token-secret needs a namespace: set POD_NAMESPACE or --admin-token-namespace")
@@ -101,6 +107,15 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if created {
 		opts.Logger.Info("created platform admin", "user", "admin", "tokenFile", filepath.Join(opts.DataDir, AdminTokenFile))
 	}
+	seedStore, err := seed.Open(filepath.Join(opts.DataDir, "seed"))
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: seed store: %w", err), db.Close())
+	}
+	if _, err := seed.Bootstrap(ctx, db, func(secret string) error {
+		return writeSecret(filepath.Join(opts.DataDir, SeedTokenFile), secret)
+	}); err != nil {
+		return nil, errors.Join(fmt.Errorf("server: bootstrap seed account: %w", err), db.Close())
+	}
 	kube, err := kubeClient(opts.Kube, opts.KubeContext)
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
@@ -121,7 +136,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: listen on %s: %w", opts.Listen, err), db.Close())
 	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/seed/", &seed.Handler{Store: seedStore, DB: db, Log: opts.Logger})
+	mux.Handle("/", h)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, kube: kube}, nil
 }
 
@@ -146,7 +164,10 @@ func (s *Server) Run(ctx context.Context) error {
 		ctrlDone <- nil
 	}
 	if s.kube != nil && s.opts.AdminTokenSecret != "" {
-		go s.publishAdminToken(ctrlCtx)
+		go s.publishToken(ctrlCtx, AdminTokenFile, s.opts.AdminTokenSecret)
+	}
+	if s.kube != nil && s.opts.SeedTokenSecret != "" {
+		go s.publishToken(ctrlCtx, SeedTokenFile, s.opts.SeedTokenSecret)
 	}
 	var serveErr error
 	select {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -45,7 +46,7 @@ func newUpCmd(g *globals) *cobra.Command {
 	var o kind.Options
 	var t targetFlags
 	var dryRun, withPlatform bool
-	var gpu, bundleFile string
+	var gpu, bundleFile, registry string
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Create or reuse a cluster, install the platform, and log the CLI in",
@@ -60,6 +61,9 @@ func newUpCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if registry != "" && bundleFile == "" {
+				return errors.New("--registry needs --bundle: it pushes the bundle's images to that registry")
+			}
 			if o.Workers < 0 {
 				return fmt.Errorf("--workers %d: must be 0 or more", o.Workers)
 			}
@@ -72,6 +76,7 @@ func newUpCmd(g *globals) *cobra.Command {
 				return err
 			}
 			p := progress.New(g.stderr)
+			var localBundle *bundle.Dir
 			if t.remote() {
 				if cmd.Flags().Changed("workers") || cmd.Flags().Changed("node-image") || cmd.Flags().Changed("name") {
 					return errors.New("--name, --workers and --node-image shape a local cluster; they do not go with --kubeconfig/--context")
@@ -108,11 +113,12 @@ func newUpCmd(g *globals) *cobra.Command {
 				if err := kind.Up(cmd.Context(), o, p); err != nil {
 					return err
 				}
-				if d != nil {
+				if d != nil && registry == "" {
 					if err := p.Step("load the bundle's images into every node", func() error { return d.LoadIntoKind(t.name, p) }); err != nil {
 						return err
 					}
 				}
+				localBundle = d
 			}
 			tg := t.target()
 			var remoteBundle *bundle.Dir
@@ -133,12 +139,28 @@ func newUpCmd(g *globals) *cobra.Command {
 				p.Printf("cluster ready in %s (platform not installed: --platform=false): kubectl --context %s get nodes", p.Elapsed(), tg.Context)
 				return nil
 			}
-			po := platform.Options{Target: tg, Version: version.Version, Timeout: o.WaitTimeout, GPU: mode, Seed: remoteBundle != nil}
+			po := platform.Options{Target: tg, Version: version.Version, Timeout: o.WaitTimeout, GPU: mode, Seed: remoteBundle != nil && registry == ""}
+			if d := cmp.Or(remoteBundle, localBundle); d != nil && registry != "" {
+				var imgs []bundle.ImageInfo
+				for _, img := range d.Manifest.Images {
+					if img.Role != bundle.RoleNode {
+						imgs = append(imgs, img)
+					}
+				}
+				err := p.Step(fmt.Sprintf("push %d image(s) to %s", len(imgs), registry), func() error {
+					var err error
+					po.Registry, err = d.Push(cmd.Context(), registry, imgs...)
+					return err
+				})
+				if err != nil {
+					return err
+				}
+			}
 			res, err := platform.Install(cmd.Context(), po, p)
 			if err != nil {
 				return err
 			}
-			if remoteBundle != nil {
+			if po.Seed {
 				if err := platform.Seed(cmd.Context(), po, remoteBundle, res, p); err != nil {
 					return err
 				}
@@ -162,6 +184,7 @@ func newUpCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the kind cluster configuration and exit")
 	cmd.Flags().BoolVar(&withPlatform, "platform", true, "install the control plane (platform chart); --platform=false stops after the cluster")
 	cmd.Flags().StringVar(&bundleFile, "bundle", "", "air gap: take every image from this bundle (ferry bundle create), nothing pulled or built; remote clusters get them through the seed DaemonSet")
+	cmd.Flags().StringVar(&registry, "registry", "", "with --bundle: push its images to this registry (HOST[:PORT][/prefix], same digests) and install the charts from there")
 	cmd.Flags().StringVar(&gpu, "gpu", "auto", "GPUs: off, auto (nvidia-smi here for a local cluster, node labels for a remote one), nvidia, or fake[:N] (N fake GPUs per node)")
 	return cmd
 }

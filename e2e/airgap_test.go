@@ -3,12 +3,19 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/registry"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -100,4 +107,52 @@ func TestAirGapUpFromABundleWithAnEmptyEngine(t *testing.T) {
 	if logs := r.logs(t, "default", seeded.Name); !strings.Contains(logs, `"goVersion"`) {
 		t.Fatalf("the seeded user image ran but printed %q", logs)
 	}
+
+	t.Run("with --registry the images are pushed to the site's registry and the platform runs from it", func(t *testing.T) {
+		testRegistry(t, r, only, b, userImage)
+	})
+}
+
+// testRegistry serves go-containerregistry's registry on the docker network's
+// gateway (where the nodes reach the host), lets the nodes' containerd use it
+// over plain HTTP, and installs the platform from it.
+func testRegistry(t *testing.T, r *cluster, env []string, b, userImage string) {
+	gw, err := exec.Command("docker", "network", "inspect", kind.Network, "-f", "{{(index .IPAM.Config 0).Gateway}}").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", strings.TrimSpace(string(gw))+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0))), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	host := ln.Addr().String()
+	nodes, err := exec.Command("docker", "ps", "-q", "--filter", "label=io.x-k8s.kind.cluster="+r.name).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := fmt.Sprintf("server = \"http://%s\"\n[host.\"http://%s\"]\n  capabilities = [\"pull\", \"resolve\"]\n", host, host)
+	for _, id := range strings.Fields(string(nodes)) {
+		script := fmt.Sprintf("mkdir -p /etc/containerd/certs.d/%s && printf '%%s' '%s' > /etc/containerd/certs.d/%s/hosts.toml", host, hosts, host)
+		if out, err := exec.Command("docker", "exec", id, "sh", "-c", script).CombinedOutput(); err != nil {
+			t.Fatalf("configure node %s: %v %s", id, err, out)
+		}
+	}
+	out, err := ferry(t, 10*time.Minute, env, "up", "--kubeconfig", r.kubeconfig, "--bundle", b, "--registry", host+"/site", "--gpu", "off")
+	if err != nil || !strings.Contains(out, "platform release upgraded") {
+		t.Fatalf("up --registry: %v", err)
+	}
+	pods, err := r.cs.CoreV1().Pods(platformNS).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=control-plane"})
+	if err != nil || len(pods.Items) != 1 || !strings.HasPrefix(pods.Items[0].Spec.Containers[0].Image, host+"/site/ferry@sha256:") {
+		t.Fatalf("the control plane does not run from the registry: %v %+v", err, pods.Items)
+	}
+	user := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "user-from-registry"},
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{
+			Name: "main", Image: host + "/site/" + userImage, ImagePullPolicy: corev1.PullAlways, Args: []string{"version"},
+		}}},
+	}
+	r.runPod(t, user, corev1.PodSucceeded)
 }

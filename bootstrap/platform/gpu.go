@@ -21,6 +21,9 @@ import (
 	"github.com/ferry-ml/ferry/internal/progress"
 )
 
+// nvidiaRepo is the NVIDIA device plugin's repository (embed/images.yaml).
+const nvidiaRepo = "nvcr.io/nvidia/k8s-device-plugin"
+
 // GPUResource is the extended resource NVIDIA GPUs are scheduled as.
 const GPUResource corev1.ResourceName = "nvidia.com/gpu"
 
@@ -215,6 +218,9 @@ func applyGPU(ctx context.Context, cs kubernetes.Interface, o Options, helm inst
 		}
 	default:
 		vals := map[string]any{"mode": mode}
+		if p, ok := pushedRepo(o.Registry, nvidiaRepo); ok && mode == GPUNVIDIA {
+			vals["nvidia"] = map[string]any{"image": map[string]any{"repository": p.Repository, "digest": p.Digest}}
+		}
 		if mode == GPUFake {
 			vals["fake"] = map[string]any{"image": image, "count": o.GPU.Count}
 		}

@@ -17,6 +17,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/ferry-ml/ferry/bootstrap/bundle"
 	"github.com/ferry-ml/ferry/bootstrap/install"
 	"github.com/ferry-ml/ferry/bootstrap/platformimage"
 	"github.com/ferry-ml/ferry/internal/kubeclient"
@@ -61,6 +64,19 @@ type Options struct {
 	GPU        GPUMode
 	// Seed runs the seed DaemonSet (node agents that import uploaded images).
 	Seed bool
+	// Registry lists images pushed to the site's registry: the charts pull
+	// them from there (by digest) instead of finding them on the nodes.
+	Registry []bundle.Pushed
+}
+
+// pushedRepo finds where the image of a repository was pushed.
+func pushedRepo(pushed []bundle.Pushed, repo string) (bundle.Pushed, bool) {
+	for _, p := range pushed {
+		if r, err := name.ParseReference(p.Ref); err == nil && r.Context().Name() == repo {
+			return p, true
+		}
+	}
+	return bundle.Pushed{}, false
 }
 
 // Result is what Install did and how to reach the server.
@@ -107,11 +123,18 @@ func Install(ctx context.Context, o Options, p *progress.Printer) (Result, error
 	if err := ensureNamespace(ctx, cs); err != nil {
 		return res, err
 	}
-	if err := deliverImage(ctx, cs, &o, tag, p); err != nil {
-		return res, err
-	}
 	helm := install.Options{Kubeconfig: o.Kubeconfig, Context: o.Context, Namespace: Namespace, Timeout: o.Timeout}
 	image := map[string]any{"repository": platformimage.Repository, "tag": tag.TagStr(), "pullPolicy": "Never"}
+	if len(o.Registry) > 0 {
+		pushed, ok := pushedRepo(o.Registry, tag.Context().Name())
+		if !ok {
+			return res, fmt.Errorf("the platform image %s was not pushed to the registry", tag)
+		}
+		image = map[string]any{"repository": pushed.Repository, "tag": tag.TagStr(), "digest": pushed.Digest, "pullPolicy": "IfNotPresent"}
+		res.Image = pushed.Repository + "@" + pushed.Digest
+	} else if err := deliverImage(ctx, cs, &o, tag, p); err != nil {
+		return res, err
+	}
 	err = p.Step("install or upgrade the platform chart", func() error {
 		h := helm
 		h.Chart, h.Release = "platform", PlatformRelease

@@ -81,7 +81,7 @@ func smokeTest(ctx context.Context, kubeconfig, kctx string, timeout time.Durati
 			Tolerations:   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 			Containers: []corev1.Container{{
 				Name: "smoke", Image: nodeimage.BusyboxImage, ImagePullPolicy: corev1.PullNever,
-				Command:      []string{"sh", "-c", "nslookup kubernetes.default.svc.cluster.local && echo ok > /data/ok && cat /data/ok"},
+				Command:      []string{"sh", "-c", "i=0; until nslookup kubernetes.default.svc.cluster.local; do i=$((i+1)); [ $i -ge 90 ] && exit 1; sleep 1; done; echo ok > /data/ok && cat /data/ok"},
 				VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
 			}},
 			Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name}}}},

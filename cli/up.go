@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -75,72 +74,39 @@ func newUpCmd(g *globals) *cobra.Command {
 				_, err = g.stdout.Write(y)
 				return err
 			}
-			p := progress.New(g.stderr)
-			var localBundle *bundle.Dir
-			if t.remote() {
-				if cmd.Flags().Changed("workers") || cmd.Flags().Changed("node-image") || cmd.Flags().Changed("name") {
-					return errors.New("--name, --workers and --node-image shape a local cluster; they do not go with --kubeconfig/--context")
-				}
-			} else {
-				o.Name, o.Out, o.BuildIfMissing = t.name, g.stderr, true
-				if checks := doctor.Run(cmd.Context(), doctor.Options{}); doctor.Failed(checks) {
-					printChecks(g, checks)
-					return errors.New("the host cannot run a local cluster; fix the failures above (ferry doctor)")
-				}
-				var d *bundle.Dir
-				if bundleFile != "" {
-					if cmd.Flags().Changed("node-image") {
-						return errors.New("--node-image does not go with --bundle: the bundle carries the node image")
-					}
-					tmp, err := os.MkdirTemp("", "ferry-bundle-")
-					if err != nil {
-						return err
-					}
-					defer os.RemoveAll(tmp)
-					if d, err = openBundle(p, bundleFile, filepath.Join(tmp, "x")); err != nil {
-						return err
-					}
-					var node string
-					err = p.Step("load the bundle's node image into the container engine", func() error {
-						node, err = d.LoadNodeImage(cmd.Context(), "docker")
-						return err
-					})
-					if err != nil {
-						return err
-					}
-					o.NodeImage, o.BuildIfMissing = node, false
-				}
-				if err := kind.Up(cmd.Context(), o, p); err != nil {
-					return err
-				}
-				if d != nil && registry == "" {
-					if err := p.Step("load the bundle's images into every node", func() error { return d.LoadIntoKind(t.name, p) }); err != nil {
-						return err
-					}
-				}
-				localBundle = d
+			if t.remote() && (cmd.Flags().Changed("workers") || cmd.Flags().Changed("node-image") || cmd.Flags().Changed("name")) {
+				return errors.New("--name, --workers and --node-image shape a local cluster; they do not go with --kubeconfig/--context")
 			}
-			tg := t.target()
-			var remoteBundle *bundle.Dir
-			if t.remote() && bundleFile != "" {
-				if !withPlatform {
-					return errors.New("--bundle on a remote cluster goes through the platform's seed agents: it needs --platform")
-				}
+			if bundleFile != "" && cmd.Flags().Changed("node-image") {
+				return errors.New("--node-image does not go with --bundle: the bundle carries the node image")
+			}
+			if bundleFile != "" && t.remote() && !withPlatform {
+				return errors.New("--bundle on a remote cluster goes through the platform (seed agents or --registry): it needs --platform")
+			}
+			p := progress.New(g.stderr)
+			var d *bundle.Dir
+			if bundleFile != "" {
 				tmp, err := os.MkdirTemp("", "ferry-bundle-")
 				if err != nil {
 					return err
 				}
 				defer os.RemoveAll(tmp)
-				if remoteBundle, err = openBundle(p, bundleFile, filepath.Join(tmp, "x")); err != nil {
+				if d, err = openBundle(p, bundleFile, filepath.Join(tmp, "x")); err != nil {
 					return err
 				}
 			}
+			if !t.remote() {
+				if err := upLocal(cmd, g, p, o, t.name, d, registry == ""); err != nil {
+					return err
+				}
+			}
+			tg := t.target()
 			if !withPlatform {
 				p.Printf("cluster ready in %s (platform not installed: --platform=false): kubectl --context %s get nodes", p.Elapsed(), tg.Context)
 				return nil
 			}
-			po := platform.Options{Target: tg, Version: version.Version, Timeout: o.WaitTimeout, GPU: mode, Seed: remoteBundle != nil && registry == ""}
-			if d := cmp.Or(remoteBundle, localBundle); d != nil && registry != "" {
+			po := platform.Options{Target: tg, Version: version.Version, Timeout: o.WaitTimeout, GPU: mode, Seed: d != nil && t.remote() && registry == ""}
+			if d != nil && registry != "" {
 				var imgs []bundle.ImageInfo
 				for _, img := range d.Manifest.Images {
 					if img.Role != bundle.RoleNode {
@@ -161,7 +127,7 @@ func newUpCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if po.Seed {
-				if err := platform.Seed(cmd.Context(), po, remoteBundle, res, p); err != nil {
+				if err := platform.Seed(cmd.Context(), po, d, res, p); err != nil {
 					return err
 				}
 			}
@@ -400,6 +366,35 @@ func forgetContext(g *globals, name string) error {
 func currentKubeContext(kubeconfig string) string {
 	name, _ := kubeclient.CurrentContext(kubeconfig)
 	return name
+}
+
+// upLocal makes the local cluster ready: from the bundle's node image when
+// there is a bundle (and its other images loaded into the nodes unless they
+// go through a registry), else from ferry's node image.
+func upLocal(cmd *cobra.Command, g *globals, p *progress.Printer, o kind.Options, name string, d *bundle.Dir, loadImages bool) error {
+	o.Name, o.Out, o.BuildIfMissing = name, g.stderr, true
+	if checks := doctor.Run(cmd.Context(), doctor.Options{}); doctor.Failed(checks) {
+		printChecks(g, checks)
+		return errors.New("the host cannot run a local cluster; fix the failures above (ferry doctor)")
+	}
+	if d != nil {
+		err := p.Step("load the bundle's node image into the container engine", func() error {
+			var err error
+			o.NodeImage, err = d.LoadNodeImage(cmd.Context(), "docker")
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		o.BuildIfMissing = false
+	}
+	if err := kind.Up(cmd.Context(), o, p); err != nil {
+		return err
+	}
+	if d == nil || !loadImages {
+		return nil
+	}
+	return p.Step("load the bundle's images into every node", func() error { return d.LoadIntoKind(name, p) })
 }
 
 // openBundle verifies and extracts a bundle and checks that it belongs to

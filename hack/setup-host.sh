@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
 log() { echo "setup-host: $*"; }
 
-pkgs=(docker.io containerd runc debootstrap busybox-static iptables jq ca-certificates procps psmisc)
+pkgs=(docker.io containerd runc debootstrap busybox-static iptables nftables jq bc ca-certificates procps psmisc)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -140,11 +140,13 @@ func planImages(ctx context.Context, o CreateOptions) ([]plannedImage, error) {
 
 func write(ctx context.Context, out io.Writer, o CreateOptions, plan []plannedImage, tmp string, p *progress.Printer) (*Manifest, error) {
 	start := time.Now()
-	lastReport := time.Now()
+	// Rates are over the bytes written since the last report (or since the
+	// current image's docker save finished), not over the saves themselves.
+	lastReport, lastN := time.Now(), int64(0)
 	w := NewWriter(out, o.Version, o.Now(), func(n int64) {
 		if time.Since(lastReport) >= 5*time.Second {
-			lastReport = time.Now()
-			p.Printf("  %s written, %s", MiB(n), Rate(n, time.Since(start)))
+			p.Printf("  %s written, %s", MiB(n), Rate(n-lastN, time.Since(lastReport)))
+			lastReport, lastN = time.Now(), n
 		}
 	})
 	for i, pi := range plan {
@@ -158,6 +160,7 @@ func write(ctx context.Context, out io.Writer, o CreateOptions, plan []plannedIm
 				return err
 			}
 			defer os.Remove(saved)
+			lastReport, lastN = time.Now(), w.Written()
 			if _, err := w.AddDockerArchive(saved, pi.role); err != nil {
 				return err
 			}

@@ -92,17 +92,9 @@ func (d *Dir) WriteDockerArchive(w io.Writer, images ...ImageInfo) error {
 	}
 	var dms []dockerManifest
 	for _, img := range images {
-		p, err := d.blobPath(img.Digest)
+		man, _, err := d.imageManifest(img)
 		if err != nil {
 			return err
-		}
-		raw, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		var man ociManifest
-		if err := json.Unmarshal(raw, &man); err != nil {
-			return fmt.Errorf("image %s: %w", img.Ref, err)
 		}
 		dm := dockerManifest{RepoTags: []string{img.Ref}}
 		if dm.Config, err = add(man.Config.Digest); err != nil {
@@ -132,17 +124,23 @@ func (d *Dir) WriteDockerArchive(w io.Writer, images ...ImageInfo) error {
 
 // ConfigDigest is the digest of an image's config blob.
 func (d *Dir) ConfigDigest(img ImageInfo) (string, error) {
+	man, _, err := d.imageManifest(img)
+	return man.Config.Digest, err
+}
+
+// imageManifest reads an image's OCI manifest, parsed and raw.
+func (d *Dir) imageManifest(img ImageInfo) (ociManifest, []byte, error) {
+	var man ociManifest
 	p, err := d.blobPath(img.Digest)
 	if err != nil {
-		return "", err
+		return man, nil, err
 	}
 	raw, err := os.ReadFile(p)
 	if err != nil {
-		return "", err
+		return man, nil, err
 	}
-	var man ociManifest
 	if err := json.Unmarshal(raw, &man); err != nil {
-		return "", fmt.Errorf("image %s: %w", img.Ref, err)
+		return man, nil, fmt.Errorf("image %s: %w", img.Ref, err)
 	}
-	return man.Config.Digest, nil
+	return man, raw, nil
 }

@@ -315,17 +315,9 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 // AddFromDir copies an image of an extracted bundle, blob by blob.
 func (w *Writer) AddFromDir(d *Dir, img ImageInfo) error {
-	p, err := d.blobPath(img.Digest)
+	man, raw, err := d.imageManifest(img)
 	if err != nil {
 		return err
-	}
-	raw, err := os.ReadFile(p)
-	if err != nil {
-		return err
-	}
-	var man ociManifest
-	if err := json.Unmarshal(raw, &man); err != nil {
-		return fmt.Errorf("image %s: %w", img.Ref, err)
 	}
 	for _, desc := range append([]descriptor{man.Config}, man.Layers...) {
 		bp, err := d.blobPath(desc.Digest)

@@ -50,6 +50,16 @@ type Target struct {
 	KindCluster string
 }
 
+// resolve names the kubeconfig's current context when none was given.
+func (t *Target) resolve() error {
+	if t.Context != "" {
+		return nil
+	}
+	cur, err := kubeclient.CurrentContext(t.Kubeconfig)
+	t.Context = cur
+	return err
+}
+
 // Client returns a clientset for the target.
 func (t Target) Client() (kubernetes.Interface, error) {
 	return kubeclient.New(t.Kubeconfig, t.Context)
@@ -103,12 +113,8 @@ func Install(ctx context.Context, o Options, p *progress.Printer) (Result, error
 		}
 		o.Executable = exe
 	}
-	if o.Context == "" {
-		cur, err := kubeclient.CurrentContext(o.Kubeconfig)
-		if err != nil {
-			return Result{}, err
-		}
-		o.Context = cur
+	if err := o.Target.resolve(); err != nil {
+		return Result{}, err
 	}
 	res := Result{Context: o.Context}
 	cs, err := o.Client()

@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/ferry-ml/ferry/bootstrap/install"
-	"github.com/ferry-ml/ferry/internal/kubeclient"
 )
 
 // PodStatus is one platform pod as `ferry status` shows it.
@@ -40,12 +39,8 @@ func (s Status) Installed() bool {
 
 // GetStatus reads the releases, the platform's pods and the GPU nodes.
 func GetStatus(ctx context.Context, t Target) (Status, error) {
-	if t.Context == "" {
-		cur, err := kubeclient.CurrentContext(t.Kubeconfig)
-		if err != nil {
-			return Status{}, err
-		}
-		t.Context = cur
+	if err := t.resolve(); err != nil {
+		return Status{}, err
 	}
 	st := Status{Context: t.Context}
 	cs, err := t.Client()

@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/ferry-ml/ferry/bootstrap/install"
-	"github.com/ferry-ml/ferry/internal/kubeclient"
 	"github.com/ferry-ml/ferry/internal/progress"
 )
 
@@ -21,12 +20,8 @@ import (
 // then every namespace ferry labelled (tenants and ferry-system, with the
 // data volume and the admin token), waiting until they are gone.
 func Uninstall(ctx context.Context, t Target, timeout time.Duration, p *progress.Printer) error {
-	if t.Context == "" {
-		cur, err := kubeclient.CurrentContext(t.Kubeconfig)
-		if err != nil {
-			return err
-		}
-		t.Context = cur
+	if err := t.resolve(); err != nil {
+		return err
 	}
 	cs, err := t.Client()
 	if err != nil {

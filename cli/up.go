@@ -373,9 +373,12 @@ func currentKubeContext(kubeconfig string) string {
 // go through a registry), else from ferry's node image.
 func upLocal(cmd *cobra.Command, g *globals, p *progress.Printer, o kind.Options, name string, d *bundle.Dir, loadImages bool) error {
 	o.Name, o.Out, o.BuildIfMissing = name, g.stderr, true
-	if checks := doctor.Run(cmd.Context(), doctor.Options{}); doctor.Failed(checks) {
-		printChecks(g, checks)
-		return errors.New("the host cannot run a local cluster; fix the failures above (ferry doctor)")
+	// A host that already runs the cluster can run it: check only before creating one.
+	if exists, err := kind.Exists(name); err != nil || !exists {
+		if checks := doctor.Run(cmd.Context(), doctor.Options{}); doctor.Failed(checks) {
+			printChecks(g, checks)
+			return errors.New("the host cannot run a local cluster; fix the failures above (ferry doctor)")
+		}
 	}
 	if d != nil {
 		err := p.Step("load the bundle's node image into the container engine", func() error {

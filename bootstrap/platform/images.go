@@ -78,6 +78,11 @@ func deliverImage(ctx context.Context, cs kubernetes.Interface, o *Options, tag 
 		}
 		return nil
 	}
+	// The nodes' reported images answer without a docker exec per node; the
+	// kubelet may lag just after a load, so ask the nodes before rebuilding.
+	if len(missingImage(nodes.Items, tag.String())) == 0 {
+		return nil
+	}
 	present, err := kind.HasImage(o.KindCluster, tag.String())
 	if err != nil || present {
 		return err

@@ -89,10 +89,12 @@ func Create(ctx context.Context, o CreateOptions, p *progress.Printer) (*Manifes
 
 type plannedImage struct {
 	ref, role string
+	pin       string // repo@digest a pinned image must carry; "" for others
 }
 
-// planImages checks that every image is in the container engine before
-// anything is written, and names any that is missing.
+// planImages checks that every image is in the container engine (pinned
+// ones with their pinned digest) before anything is written, and names any
+// that is missing.
 func planImages(ctx context.Context, o CreateOptions) ([]plannedImage, error) {
 	pinned, err := embed.Images()
 	if err != nil {
@@ -103,39 +105,33 @@ func planImages(ctx context.Context, o CreateOptions) ([]plannedImage, error) {
 			return nil, fmt.Errorf("--without %s: not a pinned image (see embed/images.yaml)", w)
 		}
 	}
-	plan := []plannedImage{{o.NodeImage, RoleNode}}
+	plan := []plannedImage{{ref: o.NodeImage, role: RoleNode}}
 	for _, img := range pinned {
 		if img.Source != embed.SourceRegistry || slices.Contains(o.Without, img.Name) {
 			continue // the platform image is built; node-image ones are inside the node image
 		}
-		plan = append(plan, plannedImage{img.Repository + ":" + img.Tag, RoleComponent})
+		plan = append(plan, plannedImage{ref: img.Repository + ":" + img.Tag, role: RoleComponent, pin: img.Repository + "@" + img.Digest})
 	}
 	for _, ref := range o.Images {
-		plan = append(plan, plannedImage{ref, RoleUser})
+		plan = append(plan, plannedImage{ref: ref, role: RoleUser})
 	}
 	var missing []string
+	var wrong error
 	for _, pi := range plan {
-		if shell.Command(o.Docker, "image", "inspect", pi.ref).Run(ctx) != nil {
+		digests, err := shell.Command(o.Docker, "image", "inspect", "--format", "{{join .RepoDigests \" \"}}", pi.ref).Output(ctx)
+		switch {
+		case err != nil:
 			missing = append(missing, pi.ref)
+		case pi.pin != "" && !strings.Contains(digests, pi.pin) && wrong == nil:
+			_, digest, _ := strings.Cut(pi.pin, "@")
+			wrong = fmt.Errorf("%s in the container engine is not the pinned %s (it has %s)", pi.ref, digest, strings.TrimSpace(digests))
 		}
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("not in the local container engine: %s (pull or build them first; a pinned image can be left out with --without NAME)",
 			strings.Join(missing, ", "))
 	}
-	for _, img := range pinned {
-		if img.Source != embed.SourceRegistry || slices.Contains(o.Without, img.Name) {
-			continue
-		}
-		out, err := shell.Command(o.Docker, "image", "inspect", "--format", "{{join .RepoDigests \" \"}}", img.Repository+":"+img.Tag).Output(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if !strings.Contains(out, img.Repository+"@"+img.Digest) {
-			return nil, fmt.Errorf("%s:%s in the container engine is not the pinned %s (it has %s)", img.Repository, img.Tag, img.Digest, strings.TrimSpace(out))
-		}
-	}
-	return plan, nil
+	return plan, wrong
 }
 
 func write(ctx context.Context, out io.Writer, o CreateOptions, plan []plannedImage, tmp string, p *progress.Printer) (*Manifest, error) {

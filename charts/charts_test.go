@@ -30,6 +30,7 @@ func TestRenderedChartsMatchGoldenFiles(t *testing.T) {
 	cases := map[string]map[string]any{
 		"platform-default.yaml": nil,
 		"gpu-default.yaml":      nil,
+		"network-default.yaml":  nil,
 		"gpu-time-slicing.yaml": {"timeSlicing": map[string]any{"replicas": 4}, "nvidia": map[string]any{"nodeSelector": map[string]any{"nvidia.com/gpu.present": "true"}}},
 		"gpu-fake.yaml":         {"mode": "fake", "fake": map[string]any{"count": 3, "image": map[string]any{"tag": "v1-abc"}}, "timeSlicing": map[string]any{"replicas": 2}},
 		"platform-custom.yaml": {
@@ -57,6 +58,24 @@ func TestRenderedChartsMatchGoldenFiles(t *testing.T) {
 		}
 		if got != string(want) {
 			t.Errorf("%s differs from the rendered chart:\n%s", golden, got)
+		}
+	}
+}
+
+func TestNetworkValuesAreCheckedAgainstTheSchema(t *testing.T) {
+	t.Parallel()
+	bad := []map[string]any{
+		{"clusterCIDR": "10.244.0.0"},
+		{"clusterCIDR": "fd00::/64"},
+		{"cniConfDir": "etc/cni"},
+		{"networkPolicy": "on"},
+		{"resync": "often"},
+		{"image": map[string]any{"digest": "sha256:short"}},
+		{"colour": "red"},
+	}
+	for _, vals := range bad {
+		if _, err := Render("network", "ferry-network", "kube-system", vals); err == nil {
+			t.Errorf("values %v accepted; the schema should refuse them", vals)
 		}
 	}
 }

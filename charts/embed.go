@@ -18,11 +18,11 @@ import (
 	"helm.sh/helm/v4/pkg/engine"
 )
 
-//go:embed all:platform all:gpu
+//go:embed all:platform all:gpu all:network
 var sources embed.FS
 
 // Names lists the embedded charts.
-func Names() []string { return []string{"platform", "gpu"} }
+func Names() []string { return []string{"platform", "gpu", "network"} }
 
 // Load reads an embedded chart.
 func Load(name string) (*chart.Chart, error) {

@@ -91,6 +91,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newGPUCmd(g),
 		newBundleCmd(g),
 		newSeedCmd(g),
+		newNodeAgentCmd(g),
 	)
 	return root
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -301,6 +302,14 @@ func statusTables(g *globals, c *kind.Status, p *platform.Status) error {
 		return err
 	}
 	fmt.Fprintf(g.stdout, "\ntenant namespaces: %d\n", len(p.Tenants))
+	if len(p.NetworkProblems) > 0 {
+		fmt.Fprintln(g.stdout, "\nNetworkPolicies not enforced (they allow nothing until fixed):")
+		rows = rows[:0]
+		for _, n := range p.NetworkProblems {
+			rows = append(rows, []string{n.Policy, n.Node, n.Message})
+		}
+		return g.table([]string{"POLICY", "NODE", "PROBLEM"}, rows)
+	}
 	return nil
 }
 
@@ -391,13 +400,19 @@ func upLocal(cmd *cobra.Command, g *globals, p *progress.Printer, o kind.Options
 		}
 		o.BuildIfMissing = false
 	}
-	if err := kind.Up(cmd.Context(), o, p); err != nil {
+	// The nodes' pod network is ferry's node agent, from the platform image:
+	// the bundle's images go into the nodes first, so that it is there.
+	o.PodNetwork = func(ctx context.Context) error {
+		if d != nil && loadImages {
+			if err := p.Step("load the bundle's images into every node", func() error { return d.LoadIntoKind(name, p) }); err != nil {
+				return err
+			}
+		}
+		t := targetFlags{name: name}
+		_, err := platform.InstallNetwork(ctx, platform.Options{Target: t.target(), Version: version.Version, Timeout: o.WaitTimeout}, p)
 		return err
 	}
-	if d == nil || !loadImages {
-		return nil
-	}
-	return p.Step("load the bundle's images into every node", func() error { return d.LoadIntoKind(name, p) })
+	return kind.Up(cmd.Context(), o, p)
 }
 
 // openBundle verifies and extracts a bundle and checks that it belongs to

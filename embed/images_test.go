@@ -29,6 +29,7 @@ func used(t *testing.T) map[string][]string {
 	variants := map[string][]map[string]any{
 		"platform": {nil, {"service": map[string]any{"type": "NodePort"}, "seed": map[string]any{"enabled": true}}},
 		"gpu":      {nil, {"timeSlicing": map[string]any{"replicas": 4}}, {"mode": "fake"}},
+		"network":  {nil},
 	}
 	if len(variants) != len(charts.Names()) {
 		t.Fatalf("charts %v: every chart needs its variants here", charts.Names())

@@ -40,6 +40,10 @@ type Options struct {
 	Docker           string
 	NodeImageOptions nodeimage.Options
 	Out              io.Writer
+	// PodNetwork installs the pod network on a cluster of ferry's node image
+	// (which has none of its own) once the API answers, before the nodes
+	// can be Ready; it runs again when an existing cluster is reused.
+	PodNetwork func(ctx context.Context) error
 }
 
 // Validate fills defaults.
@@ -113,9 +117,17 @@ func Up(ctx context.Context, o Options, p *progress.Printer) error {
 			if err := prov.ExportKubeConfig(o.Name, o.Kubeconfig, false); err != nil {
 				return fmt.Errorf("export kubeconfig: %w", err)
 			}
-			return waitNodesReady(ctx, o.Kubeconfig, ContextName(o.Name), time.Minute)
+			return nil
 		})
 		if err != nil {
+			return err
+		}
+		if o.PodNetwork != nil && isFerryNode(ctx, o.Docker, nodeImageOf(ctx, o.Docker, o.Name)) {
+			if err := o.PodNetwork(ctx); err != nil {
+				return err
+			}
+		}
+		if err := waitNodesReady(ctx, o.Kubeconfig, ContextName(o.Name), time.Minute); err != nil {
 			return fmt.Errorf("%w (the cluster exists but is not healthy; `ferry down` then `ferry up` recreates it)", err)
 		}
 		return nil
@@ -136,9 +148,17 @@ func Up(ctx context.Context, o Options, p *progress.Printer) error {
 	if err != nil {
 		return err
 	}
+	if ferryNode && o.PodNetwork != nil {
+		if err := o.PodNetwork(ctx); err != nil {
+			return err
+		}
+	}
 	if err := p.Step("wait for every node to be Ready", func() error {
 		return waitNodesReady(ctx, o.Kubeconfig, ContextName(o.Name), o.WaitTimeout)
 	}); err != nil {
+		if ferryNode {
+			err = fmt.Errorf("%w (the pod network comes from the node agent: kubectl -n kube-system logs ds/ferry-node-agent)", err)
+		}
 		return err
 	}
 	if !ferryNode {
@@ -176,6 +196,15 @@ func resolveImage(ctx context.Context, o Options, p *progress.Printer) (string, 
 	nio.Out = o.Out
 	tag, err := nodeimage.Build(ctx, nio)
 	return tag, true, err
+}
+
+// nodeImageOf names the image of a cluster's control-plane node container.
+func nodeImageOf(ctx context.Context, docker, name string) string {
+	out, err := shell.Command(docker, "inspect", "--format", "{{.Config.Image}}", name+"-control-plane").Output(ctx)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(out)
 }
 
 func isFerryNode(ctx context.Context, docker, image string) bool {

@@ -29,7 +29,9 @@ func waitNodesReady(ctx context.Context, kubeconfig, kctx string, timeout time.D
 	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
 		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		if err != nil {
-			last = err.Error()
+			if ctx.Err() == nil { // the last poll's deadline says nothing about the nodes
+				last = err.Error()
+			}
 			return false, nil
 		}
 		if len(nodes.Items) == 0 {
@@ -39,6 +41,11 @@ func waitNodesReady(ctx context.Context, kubeconfig, kctx string, timeout time.D
 		for _, n := range nodes.Items {
 			if !nodeReady(n) {
 				last = "node " + n.Name + " not Ready"
+				for _, c := range n.Status.Conditions {
+					if c.Type == corev1.NodeReady && c.Message != "" {
+						last += ": " + c.Message
+					}
+				}
 				return false, nil
 			}
 		}

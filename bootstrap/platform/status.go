@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/ferry-ml/ferry/bootstrap/install"
 )
@@ -30,6 +31,16 @@ type Status struct {
 	Pods     []PodStatus       `json:"pods"`
 	Tenants  []string          `json:"tenantNamespaces"`
 	GPUNodes []NodeGPUs        `json:"gpuNodes"`
+	// NetworkProblems are the NetworkPolicies the node agents reported
+	// they cannot enforce (and therefore enforce as allowing nothing).
+	NetworkProblems []NetworkProblem `json:"networkProblems"`
+}
+
+// NetworkProblem is a policy a node agent cannot enforce.
+type NetworkProblem struct {
+	Policy  string `json:"policy"`
+	Node    string `json:"node"`
+	Message string `json:"message"`
 }
 
 // Installed says whether the platform release exists.
@@ -51,12 +62,28 @@ func GetStatus(ctx context.Context, t Target) (Status, error) {
 	if err != nil {
 		return st, err
 	}
+	network, err := install.List(install.Options{Kubeconfig: t.Kubeconfig, Context: t.Context, Namespace: NetworkNamespace})
+	if err != nil {
+		return st, err
+	}
+	for _, r := range network {
+		if r.Name == NetworkRelease {
+			st.Releases = append(st.Releases, r)
+		}
+	}
 	pods, err := cs.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return st, fmt.Errorf("list pods in %s: %w", Namespace, err)
 	}
-	for _, p := range pods.Items {
+	agents, err := cs.CoreV1().Pods(NetworkNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=ferry-node-agent"})
+	if err != nil {
+		return st, fmt.Errorf("list node agents in %s: %w", NetworkNamespace, err)
+	}
+	for _, p := range append(pods.Items, agents.Items...) {
 		st.Pods = append(st.Pods, podStatus(p))
+	}
+	if st.NetworkProblems, err = networkProblems(ctx, cs); err != nil {
+		return st, err
 	}
 	nss, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(ManagedBy).String()})
 	if err != nil {
@@ -69,6 +96,24 @@ func GetStatus(ctx context.Context, t Target) (Status, error) {
 	}
 	st.GPUNodes, err = GPUNodes(ctx, cs)
 	return st, err
+}
+
+// networkProblems reads the node agents' NotEnforced events, one per
+// policy, node and message.
+func networkProblems(ctx context.Context, cs kubernetes.Interface) ([]NetworkProblem, error) {
+	evs, err := cs.CoreV1().Events("").List(ctx, metav1.ListOptions{FieldSelector: "reason=NotEnforced,involvedObject.kind=NetworkPolicy"})
+	if err != nil {
+		return nil, fmt.Errorf("list NotEnforced events: %w", err)
+	}
+	out := []NetworkProblem{}
+	for _, e := range evs.Items {
+		p := NetworkProblem{Policy: e.InvolvedObject.Namespace + "/" + e.InvolvedObject.Name, Node: e.Source.Host, Message: e.Message}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b NetworkProblem) int { return strings.Compare(a.Policy+a.Node, b.Policy+b.Node) })
+	return out, nil
 }
 
 func podStatus(p corev1.Pod) PodStatus {

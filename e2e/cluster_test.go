@@ -148,6 +148,14 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 		testPlatform(t, c)
 	})
 
+	t.Run("tenants are isolated by NetworkPolicy enforced on the nodes, and the path opens when the policies go", func(t *testing.T) {
+		testTenantIsolation(t, c, cp, worker)
+	})
+
+	t.Run("a policy the node agents cannot enforce is reported as an event and by status", func(t *testing.T) {
+		testNotEnforcedIsReported(t, c)
+	})
+
 	t.Run("fake GPUs from the gpu chart are advertised, allocated and counted by the scheduler", func(t *testing.T) {
 		testFakeGPUs(t, c)
 	})

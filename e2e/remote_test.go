@@ -62,9 +62,13 @@ func testRemote(t *testing.T) {
 	if _, err := r.cs.RbacV1().ClusterRoleBindings().Get(ctx, "ferry-ferry-system", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("cluster role binding ferry-ferry-system left behind: %v", err)
 	}
-	secrets, err := r.cs.CoreV1().Secrets("").List(ctx, metav1.ListOptions{LabelSelector: "owner=helm"})
+	// The node agent's release stays: it is this kind cluster's pod network.
+	secrets, err := r.cs.CoreV1().Secrets("").List(ctx, metav1.ListOptions{LabelSelector: "owner=helm,name!=ferry-network"})
 	if err != nil || len(secrets.Items) > 0 {
 		t.Errorf("helm release records left behind: %v %d", err, len(secrets.Items))
+	}
+	if ds, err := r.cs.AppsV1().DaemonSets("kube-system").Get(ctx, "ferry-node-agent", metav1.GetOptions{}); err != nil || ds.Status.NumberReady != 1 {
+		t.Errorf("uninstall must leave the node agent (the pod network) running: %v", err)
 	}
 	if cfg, _ := os.ReadFile(r.config); strings.Contains(string(cfg), kind.ContextName(r.name)) {
 		t.Errorf("the CLI context survived uninstall:\n%s", cfg)

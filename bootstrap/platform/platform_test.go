@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -182,5 +183,27 @@ func TestAutoGPUOnARemoteClusterFollowsItsNodes(t *testing.T) {
 	}
 	if mode, why, _ := resolveGPU(ctx, plain, o, true); mode != "" || !strings.Contains(why, "kept") {
 		t.Errorf("auto must leave an installed release alone: %q %q", mode, why)
+	}
+}
+
+func TestNetworkProblemsAreTheAgentsNotEnforcedEventsOncePerPolicyAndNode(t *testing.T) {
+	t.Parallel()
+	ev := func(name, ns, policy, node, reason, msg string) *corev1.Event {
+		return &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Reason: reason, Message: msg,
+			InvolvedObject: corev1.ObjectReference{Kind: "NetworkPolicy", Namespace: ns, Name: policy}, Source: corev1.EventSource{Host: node}}
+	}
+	cs := fake.NewClientset(
+		ev("e1", "team-a", "v6", "n2", "NotEnforced", "ipBlock fd00::/64: only IPv4"),
+		ev("e2", "team-a", "v6", "n1", "NotEnforced", "ipBlock fd00::/64: only IPv4"),
+		ev("e3", "team-a", "v6", "n1", "NotEnforced", "ipBlock fd00::/64: only IPv4"), // the same again
+		ev("e4", "team-b", "ok", "n1", "Created", "unrelated"),
+	)
+	got, err := networkProblems(context.Background(), cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []NetworkProblem{{"team-a/v6", "n1", "ipBlock fd00::/64: only IPv4"}, {"team-a/v6", "n2", "ipBlock fd00::/64: only IPv4"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("problems = %v, want %v", got, want)
 	}
 }

@@ -1,0 +1,492 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	batchlisters "k8s.io/client-go/listers/batch/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/ferry-ml/ferry/runtime/tenants"
+	"github.com/ferry-ml/ferry/store"
+)
+
+// Controller keeps the store's jobs and Kubernetes in step: it creates the
+// objects of new jobs (suspended), admits queued ones, reads state back, and
+// saves the logs of ended pods before a job is marked finished. All of it is
+// level-based: a restarted server reads the store and the cluster and goes on.
+type Controller struct {
+	DB       *store.DB
+	Client   kubernetes.Interface
+	Logs     *Logs
+	Log      *slog.Logger
+	Interval time.Duration
+
+	poke  chan struct{}
+	jobs  batchlisters.JobLister
+	pods  corelisters.PodLister
+	nodes corelisters.NodeLister
+}
+
+// Poke asks for a sync soon (after a submit or a cancel).
+func (c *Controller) Poke() {
+	select {
+	case c.poke <- struct{}{}:
+	default:
+	}
+}
+
+// NewController returns a controller ready to Start and Poke.
+func NewController(db *store.DB, client kubernetes.Interface, logs *Logs, log *slog.Logger) *Controller {
+	return &Controller{DB: db, Client: client, Logs: logs, Log: log, poke: make(chan struct{}, 1)}
+}
+
+// Start runs informers and the sync loop until ctx ends.
+func (c *Controller) Start(ctx context.Context) error {
+	if c.poke == nil {
+		return errors.New("jobs: controller not made by NewController")
+	}
+	if c.Interval <= 0 {
+		c.Interval = 5 * time.Second
+	}
+	managed := informers.NewSharedInformerFactoryWithOptions(c.Client, 10*time.Minute,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = tenants.ManagedByLabel + "=" + tenants.ManagedBy }))
+	all := informers.NewSharedInformerFactory(c.Client, 10*time.Minute)
+	jobs, pods, nodes := managed.Batch().V1().Jobs(), all.Core().V1().Pods(), all.Core().V1().Nodes()
+	h := cache.ResourceEventHandlerFuncs{AddFunc: func(any) { c.Poke() }, UpdateFunc: func(any, any) { c.Poke() }, DeleteFunc: func(any) { c.Poke() }}
+	for _, inf := range []cache.SharedIndexInformer{jobs.Informer(), pods.Informer(), nodes.Informer()} {
+		if _, err := inf.AddEventHandler(h); err != nil {
+			return err
+		}
+	}
+	c.jobs, c.pods, c.nodes = jobs.Lister(), pods.Lister(), nodes.Lister()
+	managed.Start(ctx.Done())
+	all.Start(ctx.Done())
+	defer managed.Shutdown()
+	defer all.Shutdown()
+	if !cache.WaitForCacheSync(ctx.Done(), jobs.Informer().HasSynced, pods.Informer().HasSynced, nodes.Informer().HasSynced) {
+		return ctx.Err()
+	}
+	tick := time.NewTicker(c.Interval)
+	defer tick.Stop()
+	for {
+		if err := c.Sync(ctx); err != nil && ctx.Err() == nil {
+			c.Log.Error("jobs sync failed", "err", err)
+		}
+		// Events come in bursts (a job's pods change together): settle first.
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.poke:
+		case <-tick.C:
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Sync runs one pass over the active jobs.
+func (c *Controller) Sync(ctx context.Context) error {
+	var active []store.Job
+	var tenantList []store.Tenant
+	err := c.DB.Read(ctx, func(tx *store.Tx) (err error) {
+		if active, err = tx.ActiveJobs(ctx); err != nil {
+			return err
+		}
+		tenantList, err = tx.ListTenants(ctx, 0, "", 1<<20)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	var queued []store.Job
+	for _, j := range active {
+		still, err := c.syncJob(ctx, j)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("job %s/%s: %w", j.Tenant, j.Name, err))
+		}
+		if still {
+			queued = append(queued, j)
+		}
+	}
+	if len(queued) > 0 {
+		errs = append(errs, c.admit(ctx, queued, tenantList, active))
+	}
+	return errors.Join(errs...)
+}
+
+// syncJob makes sure a job's objects exist and reads its state back. It
+// says whether the job is (still) waiting for admission.
+func (c *Controller) syncJob(ctx context.Context, j store.Job) (bool, error) {
+	ns := tenants.Namespace(j.Tenant)
+	kj, err := c.jobs.Jobs(ns).Get(ObjectName(j))
+	if apierrors.IsNotFound(err) {
+		if j.State != store.JobQueued {
+			reason := "the Kubernetes Job was deleted outside ferry"
+			return false, c.update(ctx, j, store.JobUpdate{State: store.JobFailed, Reason: &reason, FinishedAt: new(time.Now())})
+		}
+		if err := c.create(ctx, j); err != nil {
+			reason := "cannot create the Kubernetes objects: " + err.Error()
+			return false, c.update(ctx, j, store.JobUpdate{State: store.JobFailed, Reason: &reason, FinishedAt: new(time.Now())})
+		}
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if id := kj.Annotations["ferry.io/job-id"]; id != strconv.FormatInt(j.ID, 10) {
+		return false, fmt.Errorf("a Job %s/%s of another ferry job (id %s) is in the way", ns, kj.Name, id)
+	}
+	pods, err := c.pods.Pods(ns).List(labels.SelectorFromSet(labels.Set{JobLabel: j.Name}))
+	if err != nil {
+		return false, err
+	}
+	replicas := c.replicas(ctx, j, pods)
+	u := store.JobUpdate{Replicas: replicas}
+	state, reason, at := jobState(kj)
+	switch {
+	case state == store.JobQueued:
+		return j.State == store.JobQueued, c.updateIfChanged(ctx, j, u)
+	case state.Done():
+		// Finished only once every ended pod's log is safe.
+		for _, r := range replicas {
+			if r.Pod != "" && !r.LogSaved {
+				u.State = store.JobRunning
+				return false, c.updateIfChanged(ctx, j, u)
+			}
+		}
+		u.State, u.Reason, u.FinishedAt = state, &reason, at
+		if kj.Status.StartTime != nil {
+			u.StartedAt = &kj.Status.StartTime.Time
+		}
+	default:
+		u.State = store.JobRunning
+		if kj.Status.StartTime != nil {
+			u.StartedAt = &kj.Status.StartTime.Time
+		}
+		empty := ""
+		u.Reason = &empty
+	}
+	return false, c.updateIfChanged(ctx, j, u)
+}
+
+// jobState reads a Kubernetes Job's state.
+func jobState(kj *batchv1.Job) (store.JobState, string, *time.Time) {
+	for _, cond := range kj.Status.Conditions {
+		if cond.Status != corev1.ConditionTrue {
+			continue
+		}
+		t := cond.LastTransitionTime.Time
+		switch cond.Type {
+		case batchv1.JobComplete:
+			return store.JobSucceeded, "", &t
+		case batchv1.JobFailed:
+			return store.JobFailed, cond.Reason + ": " + cond.Message, &t
+		}
+	}
+	if kj.Spec.Suspend != nil && *kj.Spec.Suspend {
+		return store.JobQueued, "", nil
+	}
+	return store.JobRunning, "", nil
+}
+
+// replicas reads each index's latest pod, saving the logs of ended ones.
+func (c *Controller) replicas(ctx context.Context, j store.Job, pods []*corev1.Pod) []store.Replica {
+	return c.replicasOf(ctx, j, pods, false)
+}
+
+// replicasOf is replicas; with all, the logs of pods still running are saved too.
+func (c *Controller) replicasOf(ctx context.Context, j store.Job, pods []*corev1.Pod, all bool) []store.Replica {
+	latest := map[int32]*corev1.Pod{}
+	for _, p := range pods {
+		i, err := strconv.Atoi(p.Annotations[batchv1.JobCompletionIndexAnnotation])
+		if err != nil {
+			continue
+		}
+		if q := latest[int32(i)]; q == nil || p.CreationTimestamp.After(q.CreationTimestamp.Time) {
+			latest[int32(i)] = p
+		}
+	}
+	saved := map[int32]bool{} // the latest pod's log is already in the bucket
+	for _, r := range j.Replicas {
+		saved[r.Index] = r.LogSaved && latest[r.Index] != nil && latest[r.Index].Name == r.Pod
+	}
+	out := make([]store.Replica, 0, j.Spec.Replicas)
+	for i := range j.Spec.Replicas {
+		r := store.Replica{Index: i, Phase: "Waiting"}
+		if p := latest[i]; p != nil {
+			r.Pod, r.Node, r.Phase = p.Name, p.Spec.NodeName, string(p.Status.Phase)
+			for _, cs := range p.Status.ContainerStatuses {
+				r.Restarts += cs.RestartCount
+				if t := cs.State.Terminated; t != nil {
+					code := t.ExitCode
+					r.ExitCode = &code
+				}
+			}
+			ended := p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+			r.LogSaved = saved[i]
+			if (ended || all) && !r.LogSaved && c.Logs != nil {
+				if err := c.saveLog(ctx, j, i, p); err != nil {
+					c.Log.Warn("cannot save a replica's log yet", "job", j.Tenant+"/"+j.Name, "replica", i, "err", err)
+				} else {
+					r.LogSaved = true
+				}
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (c *Controller) saveLog(ctx context.Context, j store.Job, i int32, p *corev1.Pod) error {
+	rc, err := c.Client.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: "main"}).Stream(ctx)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = c.Logs.Save(ctx, Key(j.Tenant, j.ID, i), rc)
+	return err
+}
+
+func (c *Controller) create(ctx context.Context, j store.Job) error {
+	svc, kj, err := Objects(j, false)
+	if err != nil {
+		return err
+	}
+	if _, err := c.Client.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	_, err = c.Client.BatchV1().Jobs(kj.Namespace).Create(ctx, kj, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
+// admit runs admission over the queued jobs and starts the admitted ones.
+func (c *Controller) admit(ctx context.Context, queued []store.Job, tenantList []store.Tenant, active []store.Job) error {
+	usage := map[string]Usage{}
+	for _, t := range tenantList {
+		usage[t.Name] = Usage{Quota: t.Quota, Used: corev1.ResourceList{}}
+	}
+	nodes, err := c.freeNodes(usage, active)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	byID := map[int64]store.Job{}
+	for _, j := range queued {
+		byID[j.ID] = j
+	}
+	for _, d := range Admit(queued, usage, nodes) {
+		j := byID[d.JobID]
+		if !d.Admit {
+			reason := "waiting: " + d.Reason
+			if reason != j.Reason {
+				errs = append(errs, c.update(ctx, j, store.JobUpdate{Reason: &reason}))
+			}
+			continue
+		}
+		patch := []byte(`{"spec":{"suspend":false}}`)
+		if _, err := c.Client.BatchV1().Jobs(tenants.Namespace(j.Tenant)).Patch(ctx, ObjectName(j), types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			errs = append(errs, fmt.Errorf("start job %s/%s: %w", j.Tenant, j.Name, err))
+			continue
+		}
+		reason := "admitted"
+		errs = append(errs, c.update(ctx, j, store.JobUpdate{State: store.JobRunning, Reason: &reason, AdmittedAt: new(time.Now())}))
+		c.Log.Info("job admitted", "tenant", j.Tenant, "job", j.Name, "replicas", j.Spec.Replicas)
+	}
+	return errors.Join(errs...)
+}
+
+// freeNodes reads the nodes' free resources and fills the tenants' usage:
+// every pod that has not ended holds its requests on its node and against
+// its tenant; replicas of admitted jobs without a pod yet are reserved too.
+func (c *Controller) freeNodes(usage map[string]Usage, active []store.Job) ([]Node, error) {
+	nodeList, err := c.nodes.List(labels.Everything())
+	if err != nil {
+		return nil, err
+	}
+	free := map[string]corev1.ResourceList{}
+	var nodes []Node
+	for _, n := range nodeList {
+		if n.Spec.Unschedulable || !nodeReady(n) {
+			continue
+		}
+		free[n.Name] = n.Status.Allocatable.DeepCopy()
+	}
+	pods, err := c.pods.List(labels.Everything())
+	if err != nil {
+		return nil, err
+	}
+	podsOf := map[string]int32{}
+	for _, p := range pods {
+		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		req := podRequests(p)
+		if f, ok := free[p.Spec.NodeName]; ok {
+			sub(f, req)
+		}
+		if t := p.Labels[tenants.TenantLabel]; t != "" && p.Namespace == tenants.Namespace(t) {
+			if u, ok := usage[t]; ok {
+				add(u.Used, req)
+			}
+			if name := p.Labels[JobLabel]; name != "" {
+				podsOf[t+"/"+name]++
+			}
+		}
+	}
+	for name, f := range free {
+		nodes = append(nodes, Node{Name: name, Free: f})
+	}
+	slices.SortFunc(nodes, func(a, b Node) int { return cmpString(a.Name, b.Name) })
+	for _, j := range active {
+		if j.State != store.JobRunning {
+			continue
+		}
+		missing := j.Spec.Replicas - podsOf[j.Tenant+"/"+j.Name]
+		if missing <= 0 {
+			continue
+		}
+		req, err := Requests(j.Spec.Resources)
+		if err != nil {
+			continue
+		}
+		if u, ok := usage[j.Tenant]; ok {
+			for range missing {
+				add(u.Used, req)
+			}
+		}
+		if placed, ok := place(nodes, req, int(missing)); ok {
+			nodes = placed
+		}
+	}
+	return nodes, nil
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func podRequests(p *corev1.Pod) corev1.ResourceList {
+	out := corev1.ResourceList{}
+	for _, ctr := range p.Spec.Containers {
+		add(out, ctr.Resources.Requests)
+	}
+	return out
+}
+
+func add(dst, src corev1.ResourceList) {
+	for name, q := range src {
+		v := dst[name]
+		v.Add(q)
+		dst[name] = v
+	}
+}
+
+func sub(dst, src corev1.ResourceList) {
+	for name, q := range src {
+		if v, ok := dst[name]; ok {
+			v.Sub(q)
+			dst[name] = v
+		}
+	}
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (c *Controller) update(ctx context.Context, j store.Job, u store.JobUpdate) error {
+	return c.DB.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.UpdateJob(ctx, j.ID, u)
+		return err
+	})
+}
+
+// updateIfChanged writes u only when it changes something the store holds.
+func (c *Controller) updateIfChanged(ctx context.Context, j store.Job, u store.JobUpdate) error {
+	changed := (u.State != "" && u.State != j.State) || (u.Reason != nil && *u.Reason != j.Reason) ||
+		(u.Replicas != nil && !slices.EqualFunc(u.Replicas, j.Replicas, sameReplica)) ||
+		(u.StartedAt != nil && j.StartedAt == nil) || (u.FinishedAt != nil && j.FinishedAt == nil)
+	if !changed {
+		return nil
+	}
+	return c.update(ctx, j, u)
+}
+
+func sameReplica(a, b store.Replica) bool {
+	return a.Index == b.Index && a.Pod == b.Pod && a.Node == b.Node && a.Phase == b.Phase && a.Restarts == b.Restarts &&
+		a.LogSaved == b.LogSaved && (a.ExitCode == nil) == (b.ExitCode == nil) && (a.ExitCode == nil || *a.ExitCode == *b.ExitCode)
+}
+
+// Cancel stops a job: the logs of its pods so far are saved, its Kubernetes
+// objects (and so its pods) are deleted, and it is marked cancelled.
+func (c *Controller) Cancel(ctx context.Context, j store.Job, by string) (store.Job, error) {
+	if j.State.Done() {
+		return j, fmt.Errorf("job %s is already %s", j.Name, j.State)
+	}
+	ns := tenants.Namespace(j.Tenant)
+	pods, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: JobLabel + "=" + j.Name})
+	if err != nil {
+		return j, err
+	}
+	var ptrs []*corev1.Pod
+	for i := range pods.Items {
+		ptrs = append(ptrs, &pods.Items[i])
+	}
+	replicas := c.replicasOf(ctx, j, ptrs, true)
+	if err := c.deleteObjects(ctx, j); err != nil {
+		return j, err
+	}
+	reason := "cancelled by " + by
+	var out store.Job
+	err = c.DB.Write(ctx, func(tx *store.Tx) (err error) {
+		out, err = tx.UpdateJob(ctx, j.ID, store.JobUpdate{State: store.JobCancelled, Reason: &reason, Replicas: replicas, FinishedAt: new(time.Now())})
+		return err
+	})
+	return out, err
+}
+
+// deleteObjects deletes a job's Job (with its pods) and Service.
+func (c *Controller) deleteObjects(ctx context.Context, j store.Job) error {
+	ns, name := tenants.Namespace(j.Tenant), ObjectName(j)
+	bg := metav1.DeletePropagationBackground
+	if err := c.Client.BatchV1().Jobs(ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if err := c.Client.CoreV1().Services(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return nil
+}

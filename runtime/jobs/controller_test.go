@@ -1,0 +1,188 @@
+package jobs
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/ferry-ml/ferry/runtime/tenants"
+	"github.com/ferry-ml/ferry/store"
+)
+
+func readyNode(name, cpu, mem string, gpu int64) *corev1.Node {
+	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{
+		Allocatable: rl(cpu, mem, gpu),
+		Conditions:  []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}},
+	}}
+}
+
+type fixture struct {
+	t    *testing.T
+	db   *store.DB
+	cs   *fake.Clientset
+	ctrl *Controller
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	db, err := store.Open(t.Context(), store.Config{Path: filepath.Join(t.TempDir(), "ferry.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	logs, err := OpenLogs(t.Context(), "file://"+filepath.Join(t.TempDir(), "blobs")+"?create_dir=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := fake.NewClientset(readyNode("n1", "8", "16Gi", 2))
+	ctrl := NewController(db, cs, logs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctrl.Interval = 100 * time.Millisecond
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { _ = ctrl.Start(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	f := &fixture{t: t, db: db, cs: cs, ctrl: ctrl}
+	f.write(func(tx *store.Tx) error {
+		_, err := tx.CreateTenant(ctx, store.Tenant{Name: "a", DisplayName: "a", Quota: store.Quota{CPU: "8", Memory: "16Gi", GPU: 1}})
+		return err
+	})
+	return f
+}
+
+func (f *fixture) write(fn func(*store.Tx) error) {
+	f.t.Helper()
+	if err := f.db.Write(f.t.Context(), fn); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) submit(j store.Job) {
+	f.t.Helper()
+	f.write(func(tx *store.Tx) error { _, err := tx.CreateJob(f.t.Context(), j); return err })
+	f.ctrl.Poke()
+}
+
+func (f *fixture) waitJob(name string, cond func(store.Job) bool) store.Job {
+	f.t.Helper()
+	var j store.Job
+	err := wait.PollUntilContextTimeout(f.t.Context(), 20*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		err := f.db.Read(ctx, func(tx *store.Tx) (err error) { j, err = tx.Job(ctx, "a", name); return })
+		return err == nil && cond(j), nil
+	})
+	if err != nil {
+		f.t.Fatalf("job %s: condition not met; last %+v", name, j)
+	}
+	return j
+}
+
+// TestControllerRunsAJobThroughItsLife drives the controller with a fake
+// API server standing in for the kubelet and the Job controller: the job is
+// created suspended, admitted, its pods' state comes back per replica, and
+// it is marked succeeded only once each replica's log is in the bucket.
+func TestControllerRunsAJobThroughItsLife(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	f.submit(store.Job{Tenant: "a", Name: "train", Spec: job(0, "a", "train", 2, "1", "1Gi", 0).Spec, CreatedBy: "alice"})
+	f.waitJob("train", func(j store.Job) bool { return j.State == store.JobRunning && j.AdmittedAt != nil })
+	kj, err := f.cs.BatchV1().Jobs("ferry-a").Get(ctx, "train", metav1.GetOptions{})
+	if err != nil || kj.Spec.Suspend == nil || *kj.Spec.Suspend {
+		t.Fatalf("the admitted Job is not running: %v %+v", err, kj)
+	}
+	if _, err := f.cs.CoreV1().Services("ferry-a").Get(ctx, "train", metav1.GetOptions{}); err != nil {
+		t.Fatalf("headless Service: %v", err)
+	}
+	for i, phase := range []corev1.PodPhase{corev1.PodSucceeded, corev1.PodRunning} {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "train-" + string(rune('0'+i)), Namespace: "ferry-a",
+			Labels:      map[string]string{JobLabel: "train", tenants.TenantLabel: "a"},
+			Annotations: map[string]string{batchv1.JobCompletionIndexAnnotation: string(rune('0' + i))}},
+			Spec:   corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "main"}}},
+			Status: corev1.PodStatus{Phase: phase}}
+		if _, err := f.cs.CoreV1().Pods("ferry-a").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j := f.waitJob("train", func(j store.Job) bool {
+		return len(j.Replicas) == 2 && j.Replicas[0].Phase == "Succeeded" && j.Replicas[0].LogSaved && j.Replicas[1].Phase == "Running"
+	})
+	if j.Replicas[1].LogSaved || j.Replicas[0].Node != "n1" {
+		t.Errorf("replicas = %+v", j.Replicas)
+	}
+	kj.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
+	kj.Status.StartTime = &metav1.Time{Time: time.Now().Add(-time.Minute)}
+	if _, err := f.cs.BatchV1().Jobs("ferry-a").UpdateStatus(ctx, kj, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p1, _ := f.cs.CoreV1().Pods("ferry-a").Get(ctx, "train-1", metav1.GetOptions{})
+	p1.Status.Phase = corev1.PodSucceeded
+	if _, err := f.cs.CoreV1().Pods("ferry-a").UpdateStatus(ctx, p1, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	j = f.waitJob("train", func(j store.Job) bool { return j.State == store.JobSucceeded })
+	if !j.Replicas[0].LogSaved || !j.Replicas[1].LogSaved || j.StartedAt == nil || j.FinishedAt == nil {
+		t.Fatalf("succeeded job: %+v", j)
+	}
+	r, ok, err := f.ctrl.Logs.Open(ctx, Key("a", j.ID, 1))
+	if err != nil || !ok {
+		t.Fatalf("saved log of replica 1: %v %v", ok, err)
+	}
+	b, _ := io.ReadAll(r)
+	r.Close()
+	if string(b) != "fake logs" { // what the fake clientset serves for any pod
+		t.Errorf("saved log = %q", b)
+	}
+}
+
+// TestControllerQueuesAJobOverQuotaUntilTheQuotaIsRaised checks the
+// all-or-nothing gate end to end: 2 GPUs against a quota of 1 waits, with
+// the reason, and a cheaper job of the same tenant submitted later waits
+// behind it; raising the quota starts both, in order.
+func TestControllerQueuesAJobOverQuotaUntilTheQuotaIsRaised(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	f.submit(store.Job{Tenant: "a", Name: "big", Spec: job(0, "a", "big", 1, "1", "1Gi", 2).Spec, CreatedBy: "alice"})
+	f.submit(store.Job{Tenant: "a", Name: "small", Spec: job(0, "a", "small", 1, "100m", "128Mi", 0).Spec, CreatedBy: "alice"})
+	big := f.waitJob("big", func(j store.Job) bool { return strings.Contains(j.Reason, "tenant quota") })
+	if big.State != store.JobQueued || !strings.Contains(big.Reason, "needs 2 nvidia.com/gpu, 1 of 1 free") {
+		t.Errorf("big: %s %q", big.State, big.Reason)
+	}
+	small := f.waitJob("small", func(j store.Job) bool { return strings.Contains(j.Reason, "behind job big") })
+	if small.State != store.JobQueued {
+		t.Errorf("small: %s", small.State)
+	}
+	kj, err := f.cs.BatchV1().Jobs("ferry-a").Get(ctx, "big", metav1.GetOptions{})
+	if err != nil || !*kj.Spec.Suspend {
+		t.Fatalf("the queued job's Job must exist suspended: %v", err)
+	}
+	f.write(func(tx *store.Tx) error {
+		_, err := tx.UpdateTenant(ctx, store.Tenant{Name: "a", DisplayName: "a", Quota: store.Quota{CPU: "8", Memory: "16Gi", GPU: 2}})
+		return err
+	})
+	f.ctrl.Poke()
+	big = f.waitJob("big", func(j store.Job) bool { return j.State == store.JobRunning })
+	small = f.waitJob("small", func(j store.Job) bool { return j.State == store.JobRunning })
+	if !big.AdmittedAt.Before(*small.AdmittedAt) && !big.AdmittedAt.Equal(*small.AdmittedAt) {
+		t.Errorf("admitted out of order: big %v, small %v", big.AdmittedAt, small.AdmittedAt)
+	}
+
+	// Cancel: the Kubernetes objects go, the record says who cancelled.
+	j, err := f.ctrl.Cancel(ctx, small, "alice")
+	if err != nil || j.State != store.JobCancelled || j.Reason != "cancelled by alice" {
+		t.Fatalf("cancel: %v %+v", err, j)
+	}
+	if _, err := f.cs.BatchV1().Jobs("ferry-a").Get(ctx, "small", metav1.GetOptions{}); err == nil {
+		t.Error("the cancelled job's Job still exists")
+	}
+	if _, err := f.ctrl.Cancel(ctx, j, "alice"); err == nil {
+		t.Error("cancelling a cancelled job succeeded")
+	}
+}

@@ -215,6 +215,25 @@ func TestCLILoginTenantsMembersAndAuditVerify(t *testing.T) {
 	if code, _, _ := run(t, cfg, "token", "revoke", tok.ID); code != 0 {
 		t.Fatal("revoke failed")
 	}
+	// Jobs: stored queued (this server has no Kubernetes), bad input refused with the field named.
+	if code, out, e := run(t, cfg, "job", "submit", "train", "--tenant", "team-a", "--image", "ferry.local/workload:1", "--replicas", "2", "--env", "EPOCHS=3", "--", "python3", "train.py"); code != 0 || !strings.Contains(out, "queued") {
+		t.Fatalf("job submit: %d %s %s", code, out, e)
+	}
+	if code, _, e := run(t, cfg, "job", "submit", "bad", "--tenant", "team-a", "--image", "ferry.local/workload:1", "--cpu", "-1", "--", "true"); code == 0 || !strings.Contains(e, "body.resources.cpu") {
+		t.Fatalf("negative cpu accepted: %s", e)
+	}
+	if code, _, e := run(t, cfg, "job", "submit", "bad", "--tenant", "team-a", "--image", "ferry.local/workload:1", "--env", "NOEQUALS", "--", "true"); code == 0 || !strings.Contains(e, "NAME=VALUE") {
+		t.Fatalf("bad --env accepted: %s", e)
+	}
+	if code, out, _ := run(t, cfg, "job", "list", "--tenant", "team-a"); code != 0 || !strings.Contains(out, "train") || strings.Contains(out, "bad") {
+		t.Fatalf("job list: %s", out)
+	}
+	if code, out, _ := run(t, cfg, "job", "get", "train", "--tenant", "team-a", "-o", "json"); code != 0 || !strings.Contains(out, `"EPOCHS": "3"`) || !strings.Contains(out, `"train.py"`) {
+		t.Fatalf("job get: %s", out)
+	}
+	if code, _, e := run(t, cfg, "job", "logs", "train", "--tenant", "team-a"); code == 0 || !strings.Contains(e, "no jobs") {
+		t.Fatalf("logs without Kubernetes: %d %s", code, e)
+	}
 	if code, out, _ := run(t, cfg, "audit", "list", "--tenant", "team-a"); code != 0 || !strings.Contains(out, "putMember") {
 		t.Fatalf("audit list: %s", out)
 	}

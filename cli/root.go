@@ -92,6 +92,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newBundleCmd(g),
 		newSeedCmd(g),
 		newNodeAgentCmd(g),
+		newJobCmd(g),
 	)
 	return root
 }

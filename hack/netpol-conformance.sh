@@ -32,7 +32,7 @@ if [[ ! -x $cache/e2e.test || ! -x $cache/agnhost || ! -x $cache/ginkgo ]]; then
 		cd "$cache"
 		export CGO_ENABLED=0 GOFLAGS=-mod=mod
 		echo "building e2e.test $k8s (a cold build takes a while)"
-		go test -c -o e2e.test k8s.io/kubernetes/test/e2e
+		go test -c -vet=off -o e2e.test k8s.io/kubernetes/test/e2e
 		go build -o agnhost k8s.io/kubernetes/test/images/agnhost
 		go build -o ginkgo github.com/onsi/ginkgo/v2/ginkgo
 	)
@@ -57,7 +57,7 @@ export KUBECONFIG=$out/kubeconfig
 # 3. The specs.
 start=$(date +%s)
 set +e
-"$cache/ginkgo" --procs="$procs" --timeout=2h --focus="$focus" --skip="$skip" --junit-report=junit.xml --output-dir="$out" "$@" \
+"$cache/ginkgo" --no-color --procs="$procs" --timeout=2h --focus="$focus" --skip="$skip" --junit-report=junit.xml --output-dir="$out" "$@" \
 	"$cache/e2e.test" -- --kubeconfig="$KUBECONFIG" --provider=local --report-dir="$out" 2>&1 | tee "$out/e2e.log"
 rc=${PIPESTATUS[0]}
 set -e

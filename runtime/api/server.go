@@ -29,6 +29,8 @@ type Config struct {
 	// OnTenantChange, when set, is called after a tenant's create, update or
 	// delete has committed (the reconciler's trigger).
 	OnTenantChange func(name string)
+	// Jobs runs submitted jobs; nil stores them without running them.
+	Jobs JobRunner
 }
 
 // Validate fills defaults and rejects an unusable config.
@@ -107,6 +109,7 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 func (s *Server) routes() {
 	s.whoamiRoutes()
 	s.tenantRoutes()
+	s.jobRoutes()
 	s.memberRoutes()
 	s.userRoutes()
 	s.tokenRoutes()

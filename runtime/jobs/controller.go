@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -489,4 +490,37 @@ func (c *Controller) deleteObjects(ctx context.Context, j store.Job) error {
 		return err
 	}
 	return nil
+}
+
+// WriteLogs writes a replica's log to w: the saved copy once its pod has
+// ended (also after the pod and the job are deleted), else the live log of
+// its pod, followed while it runs when follow is set.
+func (c *Controller) WriteLogs(ctx context.Context, j store.Job, replica int32, follow bool, w io.Writer) error {
+	var r store.Replica
+	for _, x := range j.Replicas {
+		if x.Index == replica {
+			r = x
+		}
+	}
+	if r.LogSaved && c.Logs != nil {
+		rc, ok, err := c.Logs.Open(ctx, Key(j.Tenant, j.ID, replica))
+		if err != nil {
+			return err
+		}
+		if ok {
+			defer rc.Close()
+			_, err = io.Copy(w, rc)
+			return err
+		}
+	}
+	if r.Pod == "" {
+		return fmt.Errorf("replica %d of job %s has no pod yet (%s)", replica, j.Name, j.State)
+	}
+	rc, err := c.Client.CoreV1().Pods(tenants.Namespace(j.Tenant)).GetLogs(r.Pod, &corev1.PodLogOptions{Container: "main", Follow: follow}).Stream(ctx)
+	if err != nil {
+		return fmt.Errorf("replica %d's log: %w", replica, err)
+	}
+	defer rc.Close()
+	_, err = io.Copy(w, rc)
+	return err
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ferry-ml/ferry/runtime/api"
+	"github.com/ferry-ml/ferry/runtime/jobs"
 	"github.com/ferry-ml/ferry/runtime/seed"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
@@ -53,6 +54,9 @@ type Options struct {
 	AdminTokenNamespace string
 	// SeedTokenSecret likewise receives the node agents' token (ferry seed).
 	SeedTokenSecret string
+	// BlobURL is where ended pods' logs are kept (a gocloud.dev blob URL;
+	// default: the blobs directory of the data directory).
+	BlobURL string
 }
 
 // Validate fills defaults and rejects unusable options.
@@ -85,6 +89,7 @@ type Server struct {
 	ln      net.Listener
 	http    *http.Server
 	tenants *tenants.Controller
+	jobs    *jobs.Controller
 	kube    kubernetes.Interface
 }
 
@@ -121,14 +126,26 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, errors.Join(err, db.Close())
 	}
 	var ctrl *tenants.Controller
+	var jobCtrl *jobs.Controller
+	var runner api.JobRunner
 	onTenant := func(string) {}
 	if kube != nil {
 		ctrl = tenants.NewController(&tenants.Reconciler{Store: db, Client: kube}, opts.Logger, opts.Resync)
-		onTenant = ctrl.Enqueue
+		blobURL := opts.BlobURL
+		if blobURL == "" {
+			blobURL = "file://" + filepath.Join(opts.DataDir, "blobs") + "?create_dir=true"
+		}
+		logs, err := jobs.OpenLogs(ctx, blobURL)
+		if err != nil {
+			return nil, errors.Join(err, db.Close())
+		}
+		jobCtrl = jobs.NewController(db, kube, logs, opts.Logger.With("controller", "jobs"))
+		runner = jobCtrl
+		onTenant = func(name string) { ctrl.Enqueue(name); jobCtrl.Poke() }
 	} else {
-		opts.Logger.Warn("no Kubernetes access: tenants are stored but not reconciled", "kube", opts.Kube)
+		opts.Logger.Warn("no Kubernetes access: tenants and jobs are stored but not reconciled", "kube", opts.Kube)
 	}
-	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version, OnTenantChange: onTenant})
+	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version, OnTenantChange: onTenant, Jobs: runner})
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -140,7 +157,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	mux.Handle("/api/v1/seed/", &seed.Handler{Store: seedStore, DB: db, Log: opts.Logger})
 	mux.Handle("/", h)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, kube: kube}, nil
+	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, jobs: jobCtrl, kube: kube}, nil
 }
 
 // Addr is the address the server listens on (useful with port 0).
@@ -158,10 +175,13 @@ func (s *Server) Run(ctx context.Context) error {
 	ctrlDone := make(chan error, 1)
 	ctrlCtx, stopCtrl := context.WithCancel(ctx)
 	defer stopCtrl()
+	jobsDone := make(chan error, 1)
 	if s.tenants != nil {
 		go func() { ctrlDone <- s.tenants.Start(ctrlCtx) }()
+		go func() { jobsDone <- s.jobs.Start(ctrlCtx) }()
 	} else {
 		ctrlDone <- nil
+		jobsDone <- nil
 	}
 	if s.kube != nil && s.opts.AdminTokenSecret != "" {
 		go s.publishToken(ctrlCtx, AdminTokenFile, s.opts.AdminTokenSecret)
@@ -183,8 +203,8 @@ func (s *Server) Run(ctx context.Context) error {
 		serveErr = nil
 	}
 	stopCtrl()
-	ctrlErr := <-ctrlDone
-	return errors.Join(serveErr, ctrlErr, s.db.Close())
+	ctrlErr, jobsErr := <-ctrlDone, <-jobsDone
+	return errors.Join(serveErr, ctrlErr, jobsErr, s.db.Close())
 }
 
 // bootstrapAdmin creates the platform admin and writes its token once.

@@ -1,0 +1,266 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/ferry-ml/ferry/store"
+)
+
+// JobRunner runs submitted jobs on a cluster (the jobs controller).
+type JobRunner interface {
+	// Poke asks for a pass over the jobs soon.
+	Poke()
+	// Cancel stops a job and marks it cancelled.
+	Cancel(ctx context.Context, j store.Job, by string) (store.Job, error)
+	// WriteLogs writes a replica's log: the saved copy once the pod has
+	// ended, the live one before (following it with follow).
+	WriteLogs(ctx context.Context, j store.Job, replica int32, follow bool, w io.Writer) error
+}
+
+// MaxJobName keeps "<job>-<index>" (the pods' host names) within 63 characters.
+const MaxJobName = 52
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+type jobResources struct {
+	CPU    string `json:"cpu,omitempty" doc:"CPU per replica (request = limit), a Kubernetes quantity" example:"1"`
+	Memory string `json:"memory,omitempty" doc:"memory per replica (request = limit)" example:"2Gi"`
+	GPU    int64  `json:"gpu,omitempty" doc:"nvidia.com/gpu per replica; counts against the tenant's gpu quota"`
+}
+
+type jobSubmitInput struct {
+	Tenant string `path:"tenant"`
+	Body   struct {
+		Name       string            `json:"name" doc:"DNS-1123 label, unique in the tenant"`
+		Image      string            `json:"image" doc:"container image reference" example:"ferry.local/workload:1"`
+		Command    []string          `json:"command" doc:"the command, as a list" example:"[\"python3\", \"/opt/ferry/examples/sklearn_train.py\"]"`
+		Args       []string          `json:"args,omitempty"`
+		Env        map[string]string `json:"env,omitempty"`
+		Replicas   int32             `json:"replicas,omitempty" doc:"number of replicas (default 1); each gets WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT"`
+		Resources  jobResources      `json:"resources,omitempty"`
+		MaxRetries *int32            `json:"maxRetries,omitempty" doc:"pod failures tolerated before the job fails (default 0)"`
+	}
+}
+
+type jobInput struct {
+	Tenant string `path:"tenant"`
+	Name   string `path:"name"`
+}
+
+type jobOutput struct {
+	Body store.Job
+}
+
+type jobListInput struct {
+	Tenant string `path:"tenant"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+	After  int64  `query:"after" doc:"keyset cursor: the next value of the previous page"`
+}
+
+type jobListOutput struct {
+	Body struct {
+		Items []store.Job `json:"items"`
+		Next  int64       `json:"next,omitempty"`
+	}
+}
+
+type jobLogsInput struct {
+	Tenant  string `path:"tenant"`
+	Name    string `path:"name"`
+	Replica int32  `query:"replica" minimum:"0" doc:"replica index (rank)"`
+	Follow  bool   `query:"follow" doc:"keep streaming while the replica runs"`
+}
+
+// validateJob checks a submission and returns the spec to store.
+func validateJob(in *jobSubmitInput) (store.JobSpec, error) {
+	b := in.Body
+	if err := ValidateName(b.Name, MaxJobName); err != nil {
+		return store.JobSpec{}, fieldError("body.name", b.Name, err)
+	}
+	if _, err := name.ParseReference(b.Image); err != nil || b.Image == "" {
+		return store.JobSpec{}, fieldError("body.image", b.Image, fmt.Errorf("not an image reference (examples: ferry.local/workload:1, registry.example/team/img@sha256:…): %v", err))
+	}
+	if len(b.Command) == 0 || b.Command[0] == "" {
+		return store.JobSpec{}, fieldError("body.command", b.Command, errors.New("must be a non-empty list, the program first"))
+	}
+	spec := store.JobSpec{Image: b.Image, Command: b.Command, Args: b.Args, Env: b.Env, Replicas: b.Replicas,
+		Resources: store.Resources{CPU: b.Resources.CPU, Memory: b.Resources.Memory, GPU: b.Resources.GPU}}
+	if spec.Replicas == 0 {
+		spec.Replicas = 1
+	}
+	if spec.Replicas < 1 || spec.Replicas > 64 {
+		return store.JobSpec{}, fieldError("body.replicas", b.Replicas, errors.New("must be between 1 and 64"))
+	}
+	if spec.Resources.CPU == "" {
+		spec.Resources.CPU = "1"
+	}
+	if spec.Resources.Memory == "" {
+		spec.Resources.Memory = "1Gi"
+	}
+	for field, v := range map[string]string{"body.resources.cpu": spec.Resources.CPU, "body.resources.memory": spec.Resources.Memory} {
+		if err := ValidateQuantity(v); err != nil {
+			return store.JobSpec{}, fieldError(field, v, err)
+		}
+	}
+	if spec.Resources.GPU < 0 {
+		return store.JobSpec{}, fieldError("body.resources.gpu", spec.Resources.GPU, errors.New("must not be negative"))
+	}
+	if b.MaxRetries != nil {
+		if *b.MaxRetries < 0 || *b.MaxRetries > 100 {
+			return store.JobSpec{}, fieldError("body.maxRetries", *b.MaxRetries, errors.New("must be between 0 and 100"))
+		}
+		spec.MaxRetries = *b.MaxRetries
+	}
+	for k := range b.Env {
+		if !envName.MatchString(k) {
+			return store.JobSpec{}, fieldError("body.env", k, fmt.Errorf("%q is not an environment variable name", k))
+		}
+		switch k {
+		case "WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT":
+			return store.JobSpec{}, fieldError("body.env", k, fmt.Errorf("%s is set by ferry for each replica", k))
+		}
+	}
+	return spec, nil
+}
+
+func (s *Server) jobRoutes() {
+	tags := []string{"jobs"}
+	register(s, huma.Operation{OperationID: "submitJob", Method: http.MethodPost, Path: "/api/v1/tenants/{tenant}/jobs", Tags: tags,
+		Summary: "Submit a training job (editor)", DefaultStatus: http.StatusCreated},
+		func(ctx context.Context, in *jobSubmitInput) (*jobOutput, error) {
+			out := &jobOutput{}
+			err := s.mutate(ctx, in.Tenant, "job/"+in.Body.Name, func(tx *store.Tx) error {
+				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleEditor); err != nil {
+					return err
+				}
+				spec, err := validateJob(in)
+				if err != nil {
+					return err
+				}
+				out.Body, err = tx.CreateJob(ctx, store.Job{Tenant: in.Tenant, Name: in.Body.Name, Spec: spec, CreatedBy: caller(ctx).Name})
+				return err
+			})
+			if err == nil && s.cfg.Jobs != nil {
+				s.cfg.Jobs.Poke()
+			}
+			return out, err
+		})
+
+	register(s, huma.Operation{OperationID: "listJobs", Method: http.MethodGet, Path: "/api/v1/tenants/{tenant}/jobs", Tags: tags,
+		Summary: "List a tenant's jobs in submission order"},
+		func(ctx context.Context, in *jobListInput) (*jobListOutput, error) {
+			out := &jobListOutput{}
+			err := s.read(ctx, func(tx *store.Tx) error {
+				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleViewer); err != nil {
+					return err
+				}
+				items, err := tx.ListJobs(ctx, in.Tenant, in.After, in.Limit)
+				out.Body.Items = items
+				if len(items) == in.Limit {
+					out.Body.Next = items[len(items)-1].ID
+				}
+				return err
+			})
+			return out, err
+		})
+
+	register(s, huma.Operation{OperationID: "getJob", Method: http.MethodGet, Path: "/api/v1/tenants/{tenant}/jobs/{name}", Tags: tags,
+		Summary: "Get a job with its state and replicas"},
+		func(ctx context.Context, in *jobInput) (*jobOutput, error) {
+			out := &jobOutput{}
+			err := s.read(ctx, func(tx *store.Tx) error {
+				j, err := s.job(ctx, tx, in.Tenant, in.Name, store.RoleViewer)
+				out.Body = j
+				return err
+			})
+			return out, err
+		})
+
+	register(s, huma.Operation{OperationID: "cancelJob", Method: http.MethodPost, Path: "/api/v1/tenants/{tenant}/jobs/{name}/cancel", Tags: tags,
+		Summary: "Cancel a job (editor): its pods stop, its logs so far are kept"},
+		func(ctx context.Context, in *jobInput) (*jobOutput, error) {
+			var j store.Job
+			if err := s.read(ctx, func(tx *store.Tx) (err error) {
+				j, err = s.job(ctx, tx, in.Tenant, in.Name, store.RoleEditor)
+				return err
+			}); err != nil {
+				return nil, err
+			}
+			if s.cfg.Jobs == nil {
+				return nil, huma.Error503ServiceUnavailable("this server runs no jobs (no Kubernetes access)")
+			}
+			if j.State.Done() {
+				return nil, huma.Error409Conflict(fmt.Sprintf("job %s is already %s", j.Name, j.State))
+			}
+			out := &jobOutput{}
+			var err error
+			if out.Body, err = s.cfg.Jobs.Cancel(ctx, j, caller(ctx).Name); err != nil {
+				return nil, s.httpError(err)
+			}
+			// The controller wrote the new state; this records who did it.
+			return out, s.mutate(ctx, in.Tenant, "job/"+in.Name, func(*store.Tx) error { return nil })
+		})
+
+	register(s, huma.Operation{OperationID: "jobLogs", Method: http.MethodGet, Path: "/api/v1/tenants/{tenant}/jobs/{name}/logs", Tags: tags,
+		Summary: "A replica's log (text); kept after the pod and the job are gone"},
+		func(ctx context.Context, in *jobLogsInput) (*huma.StreamResponse, error) {
+			var j store.Job
+			if err := s.read(ctx, func(tx *store.Tx) (err error) {
+				j, err = s.job(ctx, tx, in.Tenant, in.Name, store.RoleViewer)
+				return err
+			}); err != nil {
+				return nil, err
+			}
+			if s.cfg.Jobs == nil {
+				return nil, huma.Error503ServiceUnavailable("this server runs no jobs (no Kubernetes access)")
+			}
+			if in.Replica >= j.Spec.Replicas {
+				return nil, fieldError("query.replica", in.Replica, fmt.Errorf("job %s has replicas 0..%d", j.Name, j.Spec.Replicas-1))
+			}
+			return &huma.StreamResponse{Body: func(hc huma.Context) {
+				hc.SetHeader("Content-Type", "text/plain; charset=utf-8")
+				w := &flushWriter{w: hc.BodyWriter()}
+				if err := s.cfg.Jobs.WriteLogs(hc.Context(), j, in.Replica, in.Follow, w); err != nil {
+					if !w.wrote {
+						hc.SetStatus(http.StatusNotFound)
+					}
+					fmt.Fprintf(w, "ferry: %v\n", err)
+				}
+			}}, nil
+		})
+}
+
+// job reads a job after checking the caller's role in its tenant.
+func (s *Server) job(ctx context.Context, tx *store.Tx, tenant, name string, need store.Role) (store.Job, error) {
+	if _, err := authorizeTenant(ctx, tx, tenant, need); err != nil {
+		return store.Job{}, err
+	}
+	j, err := tx.Job(ctx, tenant, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return j, huma.Error404NotFound(fmt.Sprintf("tenant %s has no job %s", tenant, name))
+	}
+	return j, err
+}
+
+// flushWriter flushes after each write, so that a followed log arrives as it is written.
+type flushWriter struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (f *flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	f.wrote = f.wrote || n > 0
+	if fl, ok := f.w.(http.Flusher); ok {
+		fl.Flush()
+	}
+	return n, err
+}

@@ -1,0 +1,77 @@
+package server
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestJobSubmissionsAreValidatedAuthorizedAndListedInOrder runs the jobs API
+// on a server without Kubernetes access: jobs are stored (queued), bad input
+// names its field and stores nothing, a viewer reads but does not submit,
+// and another tenant's member finds nothing.
+func TestJobSubmissionsAreValidatedAuthorizedAndListedInOrder(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	alice, bob := e.twoTenants()
+	viewer := e.user("vic")
+	e.must(200, "PUT", "/api/v1/tenants/a/members/vic", alice, map[string]any{"role": "viewer"})
+	good := func(name string) map[string]any {
+		return map[string]any{"name": name, "image": "ferry.local/workload:1", "command": []string{"python3", "/opt/ferry/examples/sklearn_train.py"},
+			"replicas": 2, "resources": map[string]any{"cpu": "500m", "memory": "512Mi", "gpu": 1}, "env": map[string]string{"EPOCHS": "3"}}
+	}
+	cases := []struct {
+		name, body, field string
+	}{
+		{"bad image reference", `{"name":"j","image":"Not A/Ref::x","command":["true"]}`, "body.image"},
+		{"no replicas", `{"name":"j","image":"busybox:1","command":["true"],"replicas":-1}`, "body.replicas"},
+		{"negative cpu", `{"name":"j","image":"busybox:1","command":["true"],"resources":{"cpu":"-1"}}`, "body.resources.cpu"},
+		{"negative gpu", `{"name":"j","image":"busybox:1","command":["true"],"resources":{"gpu":-2}}`, "body.resources.gpu"},
+		{"command not a list", `{"name":"j","image":"busybox:1","command":"python3 train.py"}`, "body.command"},
+		{"empty command", `{"name":"j","image":"busybox:1","command":[]}`, "body.command"},
+		{"bad name", `{"name":"Train_1","image":"busybox:1","command":["true"]}`, "body.name"},
+		{"reserved env", `{"name":"j","image":"busybox:1","command":["true"],"env":{"RANK":"3"}}`, "body.env"},
+	}
+	for _, c := range cases {
+		a := e.do("POST", "/api/v1/tenants/a/jobs", alice, c.body)
+		if a.status != 422 || !strings.Contains(a.raw, c.field) {
+			t.Errorf("%s: status %d, want 422 naming %s: %.300s", c.name, a.status, c.field, a.raw)
+		}
+	}
+	if list := e.must(200, "GET", "/api/v1/tenants/a/jobs", alice, nil); len(list.body["items"].([]any)) != 0 {
+		t.Fatalf("bad submissions stored jobs: %s", list.raw)
+	}
+
+	e.must(403, "POST", "/api/v1/tenants/a/jobs", viewer, good("by-viewer"))
+	e.must(404, "POST", "/api/v1/tenants/a/jobs", bob, good("by-bob"))
+	first := e.must(201, "POST", "/api/v1/tenants/a/jobs", alice, good("first"))
+	if first.body["state"] != "queued" || first.body["createdBy"] != "alice" {
+		t.Errorf("submitted job: %s", first.raw)
+	}
+	e.must(409, "POST", "/api/v1/tenants/a/jobs", alice, good("first"))
+	e.must(201, "POST", "/api/v1/tenants/a/jobs", alice, good("second"))
+	list := e.must(200, "GET", "/api/v1/tenants/a/jobs?limit=1", viewer, nil)
+	items := list.body["items"].([]any)
+	if len(items) != 1 || items[0].(map[string]any)["name"] != "first" {
+		t.Fatalf("first page: %s", list.raw)
+	}
+	next := int64(list.body["next"].(float64))
+	page2 := e.must(200, "GET", "/api/v1/tenants/a/jobs?limit=1&after="+strconv.FormatInt(next, 10), viewer, nil)
+	if items := page2.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["name"] != "second" {
+		t.Fatalf("second page: %s", page2.raw)
+	}
+	got := e.must(200, "GET", "/api/v1/tenants/a/jobs/first", viewer, nil)
+	if spec := got.body["spec"].(map[string]any); spec["replicas"].(float64) != 2 || spec["image"] != "ferry.local/workload:1" {
+		t.Errorf("job spec: %s", got.raw)
+	}
+	for _, path := range []string{"/api/v1/tenants/a/jobs", "/api/v1/tenants/a/jobs/first", "/api/v1/tenants/a/jobs/first/logs"} {
+		if a := e.do("GET", path, bob, nil); a.status != 404 || strings.Contains(a.raw, "first") && !strings.Contains(a.raw, "tenant") {
+			t.Errorf("bob GET %s: %d %s", path, a.status, a.raw)
+		}
+	}
+	e.must(404, "GET", "/api/v1/tenants/a/jobs/nope", alice, nil)
+	// Without Kubernetes access nothing runs: cancel and logs say so.
+	e.must(503, "POST", "/api/v1/tenants/a/jobs/first/cancel", alice, nil)
+	e.must(503, "GET", "/api/v1/tenants/a/jobs/first/logs", viewer, nil)
+}
+

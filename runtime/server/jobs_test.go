@@ -74,4 +74,3 @@ func TestJobSubmissionsAreValidatedAuthorizedAndListedInOrder(t *testing.T) {
 	e.must(503, "POST", "/api/v1/tenants/a/jobs/first/cancel", alice, nil)
 	e.must(503, "GET", "/api/v1/tenants/a/jobs/first/logs", viewer, nil)
 }
-

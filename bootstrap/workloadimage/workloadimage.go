@@ -1,0 +1,206 @@
+// Package workloadimage builds ferry's workload image from Debian packages
+// (there is no registry to pull one from): Python 3 with NumPy,
+// scikit-learn, PyTorch (CPU) and Jupyter, plus the example training
+// scripts under /opt/ferry/examples. Jobs and notebooks use it unless the
+// user names another image.
+package workloadimage
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/ferry-ml/ferry/bootstrap/nodeimage"
+	"github.com/ferry-ml/ferry/internal/progress"
+	"github.com/ferry-ml/ferry/internal/shell"
+)
+
+// Repository is the workload image's name.
+const Repository = "ferry.local/workload"
+
+// Suite is the Debian release the image is made from.
+const Suite = "bookworm"
+
+// Packages go into the image's root filesystem.
+var Packages = []string{"python3", "python3-numpy", "python3-sklearn", "python3-torch", "python3-notebook", "python3-ipykernel", "ca-certificates"}
+
+// recipe changes when the way the image is made changes.
+const recipe = "1"
+
+//go:embed examples/*.py
+var examples embed.FS
+
+// Tag names the image of the current inputs.
+func Tag() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "recipe=%s\nsuite=%s\npackages=%s\n", recipe, Suite, strings.Join(Packages, ","))
+	_ = fs.WalkDir(examples, "examples", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := examples.ReadFile(p)
+			fmt.Fprintf(h, "%s %x\n", p, sha256.Sum256(b))
+		}
+		return err
+	})
+	return Repository + ":" + hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// Options configures a build.
+type Options struct {
+	Mirror   string
+	CacheDir string
+	Docker   string
+	Force    bool
+	Out      io.Writer
+}
+
+// Build makes the image unless the engine already holds it, and returns its tag.
+func Build(ctx context.Context, o Options) (string, error) {
+	if o.CacheDir == "" {
+		o.CacheDir = "/var/cache/ferry/workload"
+	}
+	if o.Docker == "" {
+		o.Docker = "docker"
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	tag := Tag()
+	p := progress.New(o.Out)
+	if !o.Force && nodeimage.Exists(ctx, o.Docker, tag) {
+		p.Printf("workload image %s is up to date", tag)
+		return tag, nil
+	}
+	if o.Mirror == "" {
+		m, err := nodeimage.AptMirror("/etc/apt/sources.list", "/etc/apt/sources.list.d")
+		if err != nil {
+			return "", fmt.Errorf("no Debian mirror given and none found in the apt sources (%w); pass --mirror URL", err)
+		}
+		o.Mirror = m
+	}
+	if os.Geteuid() != 0 {
+		return "", errors.New("building the workload image needs root (debootstrap)")
+	}
+	if _, err := exec.LookPath("debootstrap"); err != nil {
+		return "", errors.New("debootstrap is not installed (apt-get install debootstrap)")
+	}
+	sum := sha256.Sum256([]byte(Suite + strings.Join(Packages, ",")))
+	rootfs := filepath.Join(o.CacheDir, "rootfs-"+hex.EncodeToString(sum[:])[:12])
+	if err := os.MkdirAll(o.CacheDir, 0o755); err != nil {
+		return "", err
+	}
+	err := p.Step(fmt.Sprintf("debootstrap Debian %s with %s (minutes when cold)", Suite, strings.Join(Packages, " ")), func() error {
+		return debootstrap(ctx, rootfs, o.Mirror, filepath.Join(o.CacheDir, "debootstrap.log"))
+	})
+	if err != nil {
+		return "", err
+	}
+	err = p.Step("add the examples and import the image as "+tag, func() error {
+		if err := writeExamples(rootfs); err != nil {
+			return err
+		}
+		return importRootfs(ctx, o.Docker, rootfs, tag)
+	})
+	if err != nil {
+		return "", err
+	}
+	p.Printf("workload image %s built in %s", tag, p.Elapsed())
+	return tag, nil
+}
+
+// debootstrap makes the root filesystem once (.ferry-base marks a finished
+// debootstrap, .ferry-done the finished image tree) and adds the user
+// workloads run as (uid 1000, as the charts' security contexts expect).
+func debootstrap(ctx context.Context, rootfs, mirror, logPath string) error {
+	if _, err := os.Stat(filepath.Join(rootfs, ".ferry-done")); err == nil {
+		return nil
+	}
+	log, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	if _, err := os.Stat(filepath.Join(rootfs, ".ferry-base")); err != nil {
+		if err := os.RemoveAll(rootfs); err != nil {
+			return err
+		}
+		c := shell.Command("debootstrap", "--variant=minbase", "--include="+strings.Join(Packages, ","), Suite, rootfs, mirror)
+		c.Log = log
+		if err := c.Run(ctx); err != nil {
+			return fmt.Errorf("%w (log: %s)", err, logPath)
+		}
+		if err := os.WriteFile(filepath.Join(rootfs, ".ferry-base"), nil, 0o644); err != nil {
+			return err
+		}
+	}
+	if passwd, _ := os.ReadFile(filepath.Join(rootfs, "etc/passwd")); !strings.Contains(string(passwd), "\nferry:") {
+		user := shell.Command("chroot", rootfs, "useradd", "--create-home", "--uid", "1000", "--user-group", "--shell", "/bin/bash", "ferry")
+		user.Log = log
+		if err := user.Run(ctx); err != nil {
+			return fmt.Errorf("add user ferry: %w", err)
+		}
+	}
+	for _, glob := range []string{"var/cache/apt/archives/*.deb", "var/lib/apt/lists/*", "usr/share/doc/*", "usr/share/man/*", "usr/share/info/*"} {
+		matches, _ := filepath.Glob(filepath.Join(rootfs, glob))
+		for _, m := range matches {
+			if err := os.RemoveAll(m); err != nil {
+				return err
+			}
+		}
+	}
+	return os.WriteFile(filepath.Join(rootfs, ".ferry-done"), nil, 0o644)
+}
+
+func writeExamples(rootfs string) error {
+	dir := filepath.Join(rootfs, "opt/ferry/examples")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	entries, err := examples.ReadDir("examples")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		b, err := examples.ReadFile("examples/" + e.Name())
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// importRootfs streams the root filesystem into `docker import`.
+func importRootfs(ctx context.Context, docker, rootfs, tag string) error {
+	tar := exec.CommandContext(ctx, "tar", "--numeric-owner", "-C", rootfs, "--exclude", "./.ferry-done", "--exclude", "./.ferry-base", "-c", ".")
+	pipe, err := tar.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	imp := shell.Command(docker, "import",
+		"--change", "ENV PYTHONUNBUFFERED=1 LANG=C.UTF-8 HOME=/home/ferry",
+		"--change", "USER 1000:1000",
+		"--change", "WORKDIR /home/ferry",
+		"--change", `CMD ["python3"]`,
+		"-", tag)
+	imp.Stdin = pipe
+	if err := tar.Start(); err != nil {
+		return fmt.Errorf("tar %s: %w", rootfs, err)
+	}
+	impErr := imp.Run(ctx)
+	tarErr := tar.Wait()
+	if tarErr != nil {
+		tarErr = fmt.Errorf("tar %s: %w", rootfs, tarErr)
+	}
+	return errors.Join(impErr, tarErr)
+}

@@ -188,7 +188,13 @@ func TestCLILoginTenantsMembersAndAuditVerify(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list.Items) != 1 || list.Items[0].Quota.GPU != 2 {
 		t.Fatalf("tenant list -o json: %d %s", code, out)
 	}
-	if code, out, _ := run(t, cfg, "tenant", "get", "team-a", "-o", "yaml"); code != 0 || !strings.Contains(out, "name: team-a") {
+	if code, out, e := run(t, cfg, "tenant", "update", "team-a", "--gpu", "3"); code != 0 || !strings.Contains(out, "team-a") {
+		t.Fatalf("tenant update: %s %s", out, e)
+	}
+	if code, _, e := run(t, cfg, "tenant", "update", "team-a"); code == 0 || !strings.Contains(e, "nothing to change") {
+		t.Fatalf("an empty update: %s", e)
+	}
+	if code, out, _ := run(t, cfg, "tenant", "get", "team-a", "-o", "yaml"); code != 0 || !strings.Contains(out, "name: team-a") || !strings.Contains(out, "gpu: 3") {
 		t.Fatalf("tenant get -o yaml: %s", out)
 	}
 	code, _, errOut := run(t, cfg, "tenant", "get", "nope")

@@ -129,6 +129,46 @@ func newTenantCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(create, list, get, del)
+	var uDisplay, uCPU, uMemory string
+	var uGPU int64
+	update := &cobra.Command{
+		Use: "update NAME", Short: "Change a tenant's display name (owner) or quota (admin); queued jobs are admitted again", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			body := map[string]any{}
+			quota := map[string]any{}
+			if uDisplay != "" {
+				body["displayName"] = uDisplay
+			}
+			if uCPU != "" {
+				quota["cpu"] = uCPU
+			}
+			if uMemory != "" {
+				quota["memory"] = uMemory
+			}
+			if cmd.Flags().Changed("gpu") {
+				quota["gpu"] = uGPU
+			}
+			if len(quota) > 0 {
+				body["quota"] = quota
+			}
+			if len(body) == 0 {
+				return fmt.Errorf("nothing to change: give --display-name, --cpu, --memory or --gpu")
+			}
+			var t tenant
+			if err := c.Do(cmd.Context(), http.MethodPatch, "/api/v1/tenants/"+url.PathEscape(args[0]), nil, body, &t); err != nil {
+				return err
+			}
+			return g.print(t, tenantHeader, tenantRows(t))
+		},
+	}
+	update.Flags().StringVar(&uDisplay, "display-name", "", "human-readable name")
+	update.Flags().StringVar(&uCPU, "cpu", "", "CPU quota")
+	update.Flags().StringVar(&uMemory, "memory", "", "memory quota")
+	update.Flags().Int64Var(&uGPU, "gpu", 0, "GPU quota")
+	cmd.AddCommand(create, list, get, update, del)
 	return cmd
 }

@@ -153,11 +153,19 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 	})
 
 	t.Run("a policy the node agents cannot enforce is reported as an event and by status", func(t *testing.T) {
-		testNotEnforcedIsReported(t, c)
+		testNotEnforcedIsReported(t, c, []string{cp, worker})
+	})
+
+	t.Run("a NetworkPolicy change reaches both nodes' nftables within milliseconds", func(t *testing.T) {
+		testPolicyLatency(t, c, []string{cp, worker})
 	})
 
 	t.Run("fake GPUs from the gpu chart are advertised, allocated and counted by the scheduler", func(t *testing.T) {
 		testFakeGPUs(t, c)
+	})
+
+	t.Run("training jobs run through the control plane with all-or-nothing admission and logs that outlive their pods", func(t *testing.T) {
+		testJobs(t, c)
 	})
 
 	t.Run("status reports the ready nodes, the releases and the pods", func(t *testing.T) {

@@ -132,7 +132,7 @@ func debootstrap(ctx context.Context, rootfs, mirror, logPath string) error {
 		if err := os.RemoveAll(rootfs); err != nil {
 			return err
 		}
-		c := shell.Command("debootstrap", "--variant=minbase", "--include="+strings.Join(Packages, ","), Suite, rootfs, mirror)
+		c := shell.Command("debootstrap", "--variant=minbase", Suite, rootfs, mirror)
 		c.Log = log
 		if err := c.Run(ctx); err != nil {
 			return fmt.Errorf("%w (log: %s)", err, logPath)
@@ -140,6 +140,11 @@ func debootstrap(ctx context.Context, rootfs, mirror, logPath string) error {
 		if err := os.WriteFile(filepath.Join(rootfs, ".ferry-base"), nil, 0o644); err != nil {
 			return err
 		}
+	}
+	// apt, unlike debootstrap, resolves virtual packages (python3-zmq needs
+	// python3-cffi-backend-api-min) and can leave recommendations out.
+	if err := aptInstall(ctx, rootfs, log); err != nil {
+		return fmt.Errorf("%w (log: %s)", err, logPath)
 	}
 	if passwd, _ := os.ReadFile(filepath.Join(rootfs, "etc/passwd")); !strings.Contains(string(passwd), "\nferry:") {
 		user := shell.Command("chroot", rootfs, "useradd", "--create-home", "--uid", "1000", "--user-group", "--shell", "/bin/bash", "ferry")
@@ -157,6 +162,36 @@ func debootstrap(ctx context.Context, rootfs, mirror, logPath string) error {
 		}
 	}
 	return os.WriteFile(filepath.Join(rootfs, ".ferry-done"), nil, 0o644)
+}
+
+// aptInstall installs Packages into rootfs with the chroot's apt, /proc
+// mounted for the maintainer scripts and the host's resolver for the mirror.
+func aptInstall(ctx context.Context, rootfs string, log io.Writer) error {
+	resolv, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, "etc/resolv.conf"), resolv, 0o644); err != nil {
+		return err
+	}
+	proc := filepath.Join(rootfs, "proc")
+	if err := shell.Command("mount", "-t", "proc", "proc", proc).Run(ctx); err != nil {
+		return fmt.Errorf("mount /proc in the image tree: %w", err)
+	}
+	defer func() { _ = shell.Command("umount", "-l", proc).Run(context.WithoutCancel(ctx)) }()
+	steps := [][]string{
+		{"apt-get", "update"},
+		append([]string{"env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "--no-install-recommends"}, Packages...),
+		{"apt-get", "clean"},
+	}
+	for _, s := range steps {
+		c := shell.Command("chroot", append([]string{rootfs}, s...)...)
+		c.Log = log
+		if err := c.Run(ctx); err != nil {
+			return fmt.Errorf("chroot %s: %w", strings.Join(s, " "), err)
+		}
+	}
+	return nil
 }
 
 func writeExamples(rootfs string) error {

@@ -178,6 +178,11 @@ func (c *Controller) syncJob(ctx context.Context, j store.Job) (bool, error) {
 		if kj.Status.StartTime != nil {
 			u.StartedAt = &kj.Status.StartTime.Time
 		}
+		if err := c.updateIfChanged(ctx, j, u); err != nil {
+			return false, err
+		}
+		// Its logs are safe and its state recorded: the pods need not linger.
+		return false, c.deleteObjects(ctx, j)
 	default:
 		u.State = store.JobRunning
 		if kj.Status.StartTime != nil {

@@ -131,6 +131,12 @@ func TestControllerRunsAJobThroughItsLife(t *testing.T) {
 	if !j.Replicas[0].LogSaved || !j.Replicas[1].LogSaved || j.StartedAt == nil || j.FinishedAt == nil {
 		t.Fatalf("succeeded job: %+v", j)
 	}
+	if _, err := f.cs.BatchV1().Jobs("ferry-a").Get(ctx, "train", metav1.GetOptions{}); err == nil {
+		t.Error("the finished job's Kubernetes Job was kept")
+	}
+	if _, err := f.cs.CoreV1().Services("ferry-a").Get(ctx, "train", metav1.GetOptions{}); err == nil {
+		t.Error("the finished job's Service was kept")
+	}
 	r, ok, err := f.ctrl.Logs.Open(ctx, Key("a", j.ID, 1))
 	if err != nil || !ok {
 		t.Fatalf("saved log of replica 1: %v %v", ok, err)

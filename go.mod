@@ -3,6 +3,7 @@ module github.com/ferry-ml/ferry
 go 1.26.8
 
 require (
+	github.com/coder/websocket v1.8.14
 	github.com/containerd/containerd/v2 v2.4.2
 	github.com/containerd/errdefs v1.0.0
 	github.com/danielgtaylor/huma/v2 v2.37.2

@@ -93,6 +93,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newSeedCmd(g),
 		newNodeAgentCmd(g),
 		newJobCmd(g),
+		newNotebookCmd(g),
 		newWorkloadImageCmd(g),
 	)
 	return root

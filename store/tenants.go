@@ -32,6 +32,8 @@ type Tenant struct {
 	Name        string    `json:"name"`
 	DisplayName string    `json:"displayName"`
 	Quota       Quota     `json:"quota"`
+	// NotebookIdleSeconds: notebooks unused this long are stopped (0: never).
+	NotebookIdleSeconds int64 `json:"notebookIdleSeconds"`
 	Generation  int64     `json:"generation"`
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`
@@ -44,13 +46,16 @@ type Member struct {
 	Role   Role   `json:"role"`
 }
 
-const tenantCols = "name, display_name, quota_cpu, quota_memory, quota_gpu, generation, created_at, updated_at"
+const tenantCols = "name, display_name, quota_cpu, quota_memory, quota_gpu, generation, created_at, updated_at, notebook_idle_seconds"
 
 // CreateTenant inserts a tenant; a taken name is ErrConflict.
 func (tx *Tx) CreateTenant(ctx context.Context, t Tenant) (Tenant, error) {
 	t.CreatedAt, t.UpdatedAt, t.Generation = tx.now, tx.now, 1
-	_, err := tx.tx.ExecContext(ctx, "INSERT INTO tenants ("+tenantCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		t.Name, t.DisplayName, t.Quota.CPU, t.Quota.Memory, t.Quota.GPU, t.Generation, formatTime(t.CreatedAt), formatTime(t.UpdatedAt))
+	if t.NotebookIdleSeconds == 0 {
+		t.NotebookIdleSeconds = 3600
+	}
+	_, err := tx.tx.ExecContext(ctx, "INSERT INTO tenants ("+tenantCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		t.Name, t.DisplayName, t.Quota.CPU, t.Quota.Memory, t.Quota.GPU, t.Generation, formatTime(t.CreatedAt), formatTime(t.UpdatedAt), t.NotebookIdleSeconds)
 	if err != nil {
 		return Tenant{}, fmt.Errorf("create tenant %s: %w", t.Name, mapErr(err))
 	}
@@ -76,8 +81,8 @@ func (tx *Tx) Tenant(ctx context.Context, name string) (Tenant, error) {
 // UpdateTenant writes display name and quota and bumps the generation.
 func (tx *Tx) UpdateTenant(ctx context.Context, t Tenant) (Tenant, error) {
 	res, err := tx.tx.ExecContext(ctx, `UPDATE tenants SET display_name = ?, quota_cpu = ?, quota_memory = ?, quota_gpu = ?,
-		generation = generation + 1, updated_at = ? WHERE name = ?`,
-		t.DisplayName, t.Quota.CPU, t.Quota.Memory, t.Quota.GPU, formatTime(tx.now), t.Name)
+		notebook_idle_seconds = ?, generation = generation + 1, updated_at = ? WHERE name = ?`,
+		t.DisplayName, t.Quota.CPU, t.Quota.Memory, t.Quota.GPU, t.NotebookIdleSeconds, formatTime(tx.now), t.Name)
 	if err != nil {
 		return Tenant{}, mapErr(err)
 	}
@@ -116,7 +121,7 @@ func (tx *Tx) ListTenants(ctx context.Context, userID int64, after string, limit
 	return scanTenants(rows)
 }
 
-const tenantColsT = "name, t.display_name, t.quota_cpu, t.quota_memory, t.quota_gpu, t.generation, t.created_at, t.updated_at"
+const tenantColsT = "name, t.display_name, t.quota_cpu, t.quota_memory, t.quota_gpu, t.generation, t.created_at, t.updated_at, t.notebook_idle_seconds"
 
 func scanTenants(rows *sql.Rows) ([]Tenant, error) {
 	defer rows.Close()
@@ -124,7 +129,7 @@ func scanTenants(rows *sql.Rows) ([]Tenant, error) {
 	for rows.Next() {
 		var t Tenant
 		var created, updated string
-		if err := rows.Scan(&t.Name, &t.DisplayName, &t.Quota.CPU, &t.Quota.Memory, &t.Quota.GPU, &t.Generation, &created, &updated); err != nil {
+		if err := rows.Scan(&t.Name, &t.DisplayName, &t.Quota.CPU, &t.Quota.Memory, &t.Quota.GPU, &t.Generation, &created, &updated, &t.NotebookIdleSeconds); err != nil {
 			return nil, err
 		}
 		t.CreatedAt, t.UpdatedAt = parseTime(created), parseTime(updated)

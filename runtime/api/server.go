@@ -31,6 +31,8 @@ type Config struct {
 	OnTenantChange func(name string)
 	// Jobs runs submitted jobs; nil stores them without running them.
 	Jobs JobRunner
+	// Notebooks runs notebooks; nil stores them without running them.
+	Notebooks NotebookRunner
 }
 
 // Validate fills defaults and rejects an unusable config.
@@ -110,6 +112,7 @@ func (s *Server) routes() {
 	s.whoamiRoutes()
 	s.tenantRoutes()
 	s.jobRoutes()
+	s.notebookRoutes()
 	s.memberRoutes()
 	s.userRoutes()
 	s.tokenRoutes()

@@ -28,8 +28,9 @@ type tenantCreateInput struct {
 type tenantPatchInput struct {
 	Name string `path:"name"`
 	Body struct {
-		DisplayName *string    `json:"displayName,omitempty" maxLength:"200"`
-		Quota       *quotaBody `json:"quota,omitempty" doc:"admins only"`
+		DisplayName         *string    `json:"displayName,omitempty" maxLength:"200"`
+		Quota               *quotaBody `json:"quota,omitempty" doc:"admins only"`
+		NotebookIdleSeconds *int64     `json:"notebookIdleSeconds,omitempty" minimum:"0" doc:"stop notebooks unused this long (0: never)"`
 	}
 }
 
@@ -165,6 +166,9 @@ func (s *Server) tenantRoutes() {
 				}
 				if in.Body.DisplayName != nil {
 					t.DisplayName = *in.Body.DisplayName
+				}
+				if in.Body.NotebookIdleSeconds != nil {
+					t.NotebookIdleSeconds = *in.Body.NotebookIdleSeconds
 				}
 				if in.Body.Quota != nil {
 					if err := requireAdmin(ctx); err != nil {

@@ -97,7 +97,7 @@ func Objects(s Spec, running bool) (*corev1.Service, *appsv1.StatefulSet, error)
 						// proxy reaches it (tenant NetworkPolicy), and it
 						// authenticates every request.
 						Command: []string{"python3", "-m", "notebook", "--ip=0.0.0.0", fmt.Sprintf("--port=%d", Port), "--no-browser",
-							"--NotebookApp.token=", "--NotebookApp.password=", "--NotebookApp.allow_origin=*",
+							"--NotebookApp.token=", "--NotebookApp.password=", "--NotebookApp.allow_origin=*", "--NotebookApp.disable_check_xsrf=True",
 							"--NotebookApp.base_url=" + BasePath(s.Tenant, s.Name), "--notebook-dir=/home/ferry/work"},
 						Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: Port}},
 						Resources:      corev1.ResourceRequirements{Requests: req, Limits: req},

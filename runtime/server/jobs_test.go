@@ -74,3 +74,45 @@ func TestJobSubmissionsAreValidatedAuthorizedAndListedInOrder(t *testing.T) {
 	e.must(503, "POST", "/api/v1/tenants/a/jobs/first/cancel", alice, nil)
 	e.must(503, "GET", "/api/v1/tenants/a/jobs/first/logs", viewer, nil)
 }
+
+// TestNotebooksAPIValidatesAndAuthorizes runs the notebooks API without
+// Kubernetes: records are kept, bad input names its field, a viewer cannot
+// create, another tenant's member finds nothing, and the tenant's idle
+// setting is the owner's to change.
+func TestNotebooksAPIValidatesAndAuthorizes(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	alice, bob := e.twoTenants()
+	viewer := e.user("vic")
+	e.must(200, "PUT", "/api/v1/tenants/a/members/vic", alice, map[string]any{"role": "viewer"})
+	for _, c := range []struct{ body, field string }{
+		{`{"name":"lab","image":"::bad"}`, "body.image"},
+		{`{"name":"Lab_1","image":"busybox:1"}`, "body.name"},
+		{`{"name":"lab","image":"busybox:1","workspace":"lots"}`, "body.workspace"},
+		{`{"name":"lab","image":"busybox:1","resources":{"memory":"-1Gi"}}`, "body.resources.memory"},
+	} {
+		if a := e.do("POST", "/api/v1/tenants/a/notebooks", alice, c.body); a.status != 422 || !strings.Contains(a.raw, c.field) {
+			t.Errorf("%s: %d %.200s", c.body, a.status, a.raw)
+		}
+	}
+	e.must(403, "POST", "/api/v1/tenants/a/notebooks", viewer, map[string]any{"name": "lab", "image": "busybox:1"})
+	e.must(404, "POST", "/api/v1/tenants/a/notebooks", bob, map[string]any{"name": "lab", "image": "busybox:1"})
+	nb := e.must(201, "POST", "/api/v1/tenants/a/notebooks", alice, map[string]any{"name": "lab", "image": "ferry.local/workload:1"})
+	if nb.body["state"] != "running" || nb.body["workspace"] != "1Gi" {
+		t.Errorf("created notebook: %s", nb.raw)
+	}
+	e.must(409, "POST", "/api/v1/tenants/a/notebooks", alice, map[string]any{"name": "lab", "image": "ferry.local/workload:1"})
+	if l := e.must(200, "GET", "/api/v1/tenants/a/notebooks", viewer, nil); !strings.Contains(l.raw, `"name":"lab"`) {
+		t.Errorf("list: %s", l.raw)
+	}
+	e.must(404, "GET", "/api/v1/tenants/a/notebooks/lab", bob, nil)
+	e.must(404, "GET", "/api/v1/tenants/a/notebooks", bob, nil)
+	e.must(503, "POST", "/api/v1/tenants/a/notebooks/lab/stop", alice, nil)
+	e.must(403, "POST", "/api/v1/tenants/a/notebooks/lab/stop", viewer, nil)
+	if tn := e.must(200, "PATCH", "/api/v1/tenants/a", alice, map[string]any{"notebookIdleSeconds": 30}); tn.body["notebookIdleSeconds"].(float64) != 30 {
+		t.Errorf("idle setting: %s", tn.raw)
+	}
+	e.must(422, "PATCH", "/api/v1/tenants/a", alice, map[string]any{"notebookIdleSeconds": -1})
+	e.must(204, "DELETE", "/api/v1/tenants/a/notebooks/lab", alice, nil)
+	e.must(404, "GET", "/api/v1/tenants/a/notebooks/lab", alice, nil)
+}

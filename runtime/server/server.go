@@ -17,6 +17,7 @@ import (
 
 	"github.com/ferry-ml/ferry/runtime/api"
 	"github.com/ferry-ml/ferry/runtime/jobs"
+	"github.com/ferry-ml/ferry/runtime/notebooks"
 	"github.com/ferry-ml/ferry/runtime/seed"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
@@ -90,6 +91,7 @@ type Server struct {
 	http    *http.Server
 	tenants *tenants.Controller
 	jobs    *jobs.Controller
+	nbs     *notebooks.Controller
 	kube    kubernetes.Interface
 }
 
@@ -128,6 +130,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	var ctrl *tenants.Controller
 	var jobCtrl *jobs.Controller
 	var runner api.JobRunner
+	var nbCtrl *notebooks.Controller
+	var nbRunner api.NotebookRunner
 	onTenant := func(string) {}
 	if kube != nil {
 		ctrl = tenants.NewController(&tenants.Reconciler{Store: db, Client: kube}, opts.Logger, opts.Resync)
@@ -141,11 +145,13 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}
 		jobCtrl = jobs.NewController(db, kube, logs, opts.Logger.With("controller", "jobs"))
 		runner = jobCtrl
-		onTenant = func(name string) { ctrl.Enqueue(name); jobCtrl.Poke() }
+		nbCtrl = notebooks.NewController(db, kube, opts.Logger.With("controller", "notebooks"))
+		nbRunner = nbCtrl
+		onTenant = func(name string) { ctrl.Enqueue(name); jobCtrl.Poke(); nbCtrl.Poke() }
 	} else {
 		opts.Logger.Warn("no Kubernetes access: tenants and jobs are stored but not reconciled", "kube", opts.Kube)
 	}
-	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version, OnTenantChange: onTenant, Jobs: runner})
+	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version, OnTenantChange: onTenant, Jobs: runner, Notebooks: nbRunner})
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -155,9 +161,14 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/seed/", &seed.Handler{Store: seedStore, DB: db, Log: opts.Logger})
+	if nbCtrl != nil {
+		proxy := &notebooks.Proxy{DB: db, Backend: nbCtrl, Log: opts.Logger.With("component", "notebook-proxy")}
+		nbCtrl.Activity = proxy.LastActivity
+		mux.Handle("/t/", proxy)
+	}
 	mux.Handle("/", h)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, jobs: jobCtrl, kube: kube}, nil
+	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, jobs: jobCtrl, nbs: nbCtrl, kube: kube}, nil
 }
 
 // Addr is the address the server listens on (useful with port 0).
@@ -175,13 +186,15 @@ func (s *Server) Run(ctx context.Context) error {
 	ctrlDone := make(chan error, 1)
 	ctrlCtx, stopCtrl := context.WithCancel(ctx)
 	defer stopCtrl()
-	jobsDone := make(chan error, 1)
+	jobsDone, nbsDone := make(chan error, 1), make(chan error, 1)
 	if s.tenants != nil {
 		go func() { ctrlDone <- s.tenants.Start(ctrlCtx) }()
 		go func() { jobsDone <- s.jobs.Start(ctrlCtx) }()
+		go func() { nbsDone <- s.nbs.Run(ctrlCtx) }()
 	} else {
 		ctrlDone <- nil
 		jobsDone <- nil
+		nbsDone <- nil
 	}
 	if s.kube != nil && s.opts.AdminTokenSecret != "" {
 		go s.publishToken(ctrlCtx, AdminTokenFile, s.opts.AdminTokenSecret)
@@ -203,8 +216,8 @@ func (s *Server) Run(ctx context.Context) error {
 		serveErr = nil
 	}
 	stopCtrl()
-	ctrlErr, jobsErr := <-ctrlDone, <-jobsDone
-	return errors.Join(serveErr, ctrlErr, jobsErr, s.db.Close())
+	ctrlErr, jobsErr, nbsErr := <-ctrlDone, <-jobsDone, <-nbsDone
+	return errors.Join(serveErr, ctrlErr, jobsErr, nbsErr, s.db.Close())
 }
 
 // bootstrapAdmin creates the platform admin and writes its token once.

@@ -1,0 +1,224 @@
+package notebooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/ferry-ml/ferry/runtime/tenants"
+	"github.com/ferry-ml/ferry/store"
+)
+
+// Controller keeps notebooks' Kubernetes objects in step with the store,
+// stops notebooks idle longer than their tenant allows, and answers the
+// proxy (where a notebook is, and starting it on demand).
+type Controller struct {
+	DB       *store.DB
+	Client   kubernetes.Interface
+	Log      *slog.Logger
+	Interval time.Duration
+	// Activity reads the proxy's record of use: last request and whether a
+	// connection is open.
+	Activity func(tenant, name string) (time.Time, bool)
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+
+	poke chan struct{}
+}
+
+// NewController returns a controller ready to Run and Poke.
+func NewController(db *store.DB, client kubernetes.Interface, log *slog.Logger) *Controller {
+	return &Controller{DB: db, Client: client, Log: log, poke: make(chan struct{}, 1)}
+}
+
+// Poke asks for a sync soon.
+func (c *Controller) Poke() {
+	select {
+	case c.poke <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Controller) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// Run syncs until ctx ends.
+func (c *Controller) Run(ctx context.Context) error {
+	if c.poke == nil {
+		return errors.New("notebooks: controller not made by NewController")
+	}
+	if c.Interval <= 0 {
+		c.Interval = 5 * time.Second
+	}
+	tick := time.NewTicker(c.Interval)
+	defer tick.Stop()
+	for {
+		if err := c.Sync(ctx); err != nil && ctx.Err() == nil {
+			c.Log.Error("notebooks sync failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.poke:
+		case <-tick.C:
+		}
+	}
+}
+
+// Sync applies every notebook's objects and stops the idle ones.
+func (c *Controller) Sync(ctx context.Context) error {
+	var nbs []store.Notebook
+	idle := map[string]time.Duration{}
+	err := c.DB.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		if nbs, err = tx.AllNotebooks(ctx); err != nil {
+			return err
+		}
+		ts, err := tx.ListTenants(ctx, 0, "", 1<<20)
+		for _, t := range ts {
+			idle[t.Name] = time.Duration(t.NotebookIdleSeconds) * time.Second
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range nbs {
+		if n.State == store.NotebookRunning && c.Activity != nil {
+			last, open := c.Activity(n.Tenant, n.Name)
+			if open {
+				last = c.now()
+			}
+			if last.After(n.LastActivity) {
+				if err := c.DB.Write(ctx, func(tx *store.Tx) error { return tx.TouchNotebook(ctx, n.Tenant, n.Name, last) }); err != nil {
+					errs = append(errs, err)
+				}
+				n.LastActivity = last
+			}
+			if limit := idle[n.Tenant]; limit > 0 && c.now().Sub(n.LastActivity) > limit {
+				reason := fmt.Sprintf("stopped after %s without use (the workspace is kept; opening it starts it again)", limit)
+				if err := c.DB.Write(ctx, func(tx *store.Tx) (err error) {
+					n, err = tx.SetNotebookState(ctx, n.Tenant, n.Name, store.NotebookStopped, reason)
+					return err
+				}); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				c.Log.Info("notebook culled", "tenant", n.Tenant, "notebook", n.Name, "idle", limit)
+			}
+		}
+		errs = append(errs, c.apply(ctx, n))
+	}
+	return errors.Join(errs...)
+}
+
+func spec(n store.Notebook) Spec {
+	return Spec{Tenant: n.Tenant, Name: n.Name, Image: n.Image, CPU: n.Resources.CPU, Memory: n.Resources.Memory, GPU: n.Resources.GPU, Workspace: n.Workspace}
+}
+
+// apply creates the notebook's objects or sets its replicas.
+func (c *Controller) apply(ctx context.Context, n store.Notebook) error {
+	svc, sts, err := Objects(spec(n), n.State == store.NotebookRunning)
+	if err != nil {
+		return err
+	}
+	if _, err := c.Client.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("notebook %s/%s service: %w", n.Tenant, n.Name, err)
+	}
+	have, err := c.Client.AppsV1().StatefulSets(sts.Namespace).Get(ctx, sts.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		_, err = c.Client.AppsV1().StatefulSets(sts.Namespace).Create(ctx, sts, metav1.CreateOptions{})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if have.Spec.Replicas != nil && *have.Spec.Replicas == *sts.Spec.Replicas {
+		return nil
+	}
+	patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, *sts.Spec.Replicas)
+	_, err = c.Client.AppsV1().StatefulSets(sts.Namespace).Patch(ctx, sts.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	return err
+}
+
+// Target says where a notebook answers and whether it is ready.
+func (c *Controller) Target(ctx context.Context, tenant, name string) (*url.URL, bool, bool, error) {
+	var n store.Notebook
+	err := c.DB.Read(ctx, func(tx *store.Tx) (err error) { n, err = tx.Notebook(ctx, tenant, name); return })
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, false, nil
+	}
+	if err != nil {
+		return nil, false, false, err
+	}
+	u := &url.URL{Scheme: "http", Host: fmt.Sprintf("nb-%s.%s.svc:%d", name, tenants.Namespace(tenant), Port)}
+	if n.State != store.NotebookRunning {
+		return u, false, true, nil
+	}
+	sts, err := c.Client.AppsV1().StatefulSets(tenants.Namespace(tenant)).Get(ctx, "nb-"+name, metav1.GetOptions{})
+	if err != nil {
+		return u, false, true, nil
+	}
+	return u, sts.Status.ReadyReplicas > 0, true, nil
+}
+
+// Start marks a notebook running and scales it up.
+func (c *Controller) Start(ctx context.Context, tenant, name string) error {
+	var n store.Notebook
+	err := c.DB.Write(ctx, func(tx *store.Tx) (err error) {
+		if err := tx.TouchNotebook(ctx, tenant, name, c.now()); err != nil {
+			return err
+		}
+		n, err = tx.SetNotebookState(ctx, tenant, name, store.NotebookRunning, "")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.apply(ctx, n)
+}
+
+// Stop marks a notebook stopped and scales it to zero; the workspace stays.
+func (c *Controller) Stop(ctx context.Context, tenant, name, reason string) (store.Notebook, error) {
+	var n store.Notebook
+	err := c.DB.Write(ctx, func(tx *store.Tx) (err error) {
+		n, err = tx.SetNotebookState(ctx, tenant, name, store.NotebookStopped, reason)
+		return err
+	})
+	if err != nil {
+		return n, err
+	}
+	return n, c.apply(ctx, n)
+}
+
+// Delete removes a notebook, its workspace included.
+func (c *Controller) Delete(ctx context.Context, tenant, name string) error {
+	ns := tenants.Namespace(tenant)
+	for _, del := range []func() error{
+		func() error {
+			return c.Client.AppsV1().StatefulSets(ns).Delete(ctx, "nb-"+name, metav1.DeleteOptions{})
+		},
+		func() error { return c.Client.CoreV1().Services(ns).Delete(ctx, "nb-"+name, metav1.DeleteOptions{}) },
+		func() error {
+			return c.Client.CoreV1().PersistentVolumeClaims(ns).Delete(ctx, "workspace-nb-"+name+"-0", metav1.DeleteOptions{})
+		},
+	} {
+		if err := del(); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+	}
+	return c.DB.Write(ctx, func(tx *store.Tx) error { return tx.DeleteNotebook(ctx, tenant, name) })
+}

@@ -131,6 +131,7 @@ func newTenantCmd(g *globals) *cobra.Command {
 	}
 	var uDisplay, uCPU, uMemory string
 	var uGPU int64
+	var uIdle time.Duration
 	update := &cobra.Command{
 		Use: "update NAME", Short: "Change a tenant's display name (owner) or quota (admin); queued jobs are admitted again", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -155,8 +156,14 @@ func newTenantCmd(g *globals) *cobra.Command {
 			if len(quota) > 0 {
 				body["quota"] = quota
 			}
+			if cmd.Flags().Changed("notebook-idle") {
+				if uIdle < 0 {
+					return fmt.Errorf("--notebook-idle %s: must not be negative", uIdle)
+				}
+				body["notebookIdleSeconds"] = int64(uIdle / time.Second)
+			}
 			if len(body) == 0 {
-				return fmt.Errorf("nothing to change: give --display-name, --cpu, --memory or --gpu")
+				return fmt.Errorf("nothing to change: give --display-name, --cpu, --memory, --gpu or --notebook-idle")
 			}
 			var t tenant
 			if err := c.Do(cmd.Context(), http.MethodPatch, "/api/v1/tenants/"+url.PathEscape(args[0]), nil, body, &t); err != nil {
@@ -169,6 +176,7 @@ func newTenantCmd(g *globals) *cobra.Command {
 	update.Flags().StringVar(&uCPU, "cpu", "", "CPU quota")
 	update.Flags().StringVar(&uMemory, "memory", "", "memory quota")
 	update.Flags().Int64Var(&uGPU, "gpu", 0, "GPU quota")
+	update.Flags().DurationVar(&uIdle, "notebook-idle", 0, "stop the tenant's notebooks unused this long (0: never)")
 	cmd.AddCommand(create, list, get, update, del)
 	return cmd
 }

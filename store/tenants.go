@@ -29,14 +29,14 @@ type Quota struct {
 
 // Tenant is a team's slice of the platform (a namespace later on).
 type Tenant struct {
-	Name        string    `json:"name"`
-	DisplayName string    `json:"displayName"`
-	Quota       Quota     `json:"quota"`
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName"`
+	Quota       Quota  `json:"quota"`
 	// NotebookIdleSeconds: notebooks unused this long are stopped (0: never).
-	NotebookIdleSeconds int64 `json:"notebookIdleSeconds"`
-	Generation  int64     `json:"generation"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
+	NotebookIdleSeconds int64     `json:"notebookIdleSeconds"`
+	Generation          int64     `json:"generation"`
+	CreatedAt           time.Time `json:"createdAt"`
+	UpdatedAt           time.Time `json:"updatedAt"`
 }
 
 // Member is one user's role in one tenant.

@@ -165,6 +165,10 @@ func testJobs(t *testing.T, c *cluster) {
 		}
 	})
 
+	t.Run("a notebook opens through the proxy, runs 1+1 on a kernel, is culled when idle and keeps its workspace", func(t *testing.T) {
+		testNotebooks(t, c, img, alice, vic, eve)
+	})
+
 	t.Run("submit to running: ferry's admission next to a bare pod of the same image", func(t *testing.T) {
 		pod := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "bare", Namespace: "ferry-ml"},

@@ -3,6 +3,7 @@ package jobs
 import (
 	"bytes"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,5 +136,31 @@ func TestAdmitSpreadsReplicasAcrossNodes(t *testing.T) {
 	}
 	if d := Admit([]store.Job{job(1, "a", "ddp", 3, "500m", "512Mi", 0)}, usage, []Node{{Name: "n1", Free: rl("1", "1Gi", 0)}}); d[0].Admit {
 		t.Errorf("3 × 500m on a 1-cpu node was admitted: %+v", d[0])
+	}
+}
+
+// TestLogsAreWrittenBesideTheirFinalPlace checks that a file bucket never
+// stages a log in $TMPDIR (a rename from there fails across filesystems, as
+// between a pod's /tmp and its data volume): with TMPDIR unusable, saving
+// still works.
+func TestLogsAreWrittenBesideTheirFinalPlace(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "does-not-exist"))
+	l, err := OpenLogs(t.Context(), "file://"+filepath.Join(t.TempDir(), "blobs")+"?create_dir=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Save(t.Context(), Key("a", 1, 0), strings.NewReader("hello\n")); err != nil {
+		t.Fatalf("save with TMPDIR unusable: %v", err)
+	}
+	r, ok, err := l.Open(t.Context(), Key("a", 1, 0))
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	defer r.Close()
+	if b, _ := io.ReadAll(r); string(b) != "hello\n" {
+		t.Errorf("read back %q", b)
+	}
+	if _, ok, err := l.Open(t.Context(), Key("a", 1, 1)); ok || err != nil {
+		t.Errorf("a log never saved: ok %v err %v", ok, err)
 	}
 }

@@ -20,6 +20,16 @@ type Logs struct {
 // OpenLogs opens the bucket at url (file:///path, or any gocloud.dev blob
 // URL whose driver is linked in).
 func OpenLogs(ctx context.Context, url string) (*Logs, error) {
+	// fileblob writes to $TMPDIR and renames into the bucket, which fails
+	// across filesystems (a pod's /tmp and its data volume): write beside
+	// the final file instead.
+	if strings.HasPrefix(url, "file://") && !strings.Contains(url, "no_tmp_dir=") {
+		if strings.Contains(url, "?") {
+			url += "&no_tmp_dir=true"
+		} else {
+			url += "?no_tmp_dir=true"
+		}
+	}
 	b, err := blob.OpenBucket(ctx, url)
 	if err != nil {
 		return nil, fmt.Errorf("open log bucket %s: %w", url, err)

@@ -103,7 +103,7 @@ func testJobs(t *testing.T, c *cluster) {
 	})
 
 	t.Run("a 2-rank PyTorch DDP job (gloo) completes with both ranks agreeing", func(t *testing.T) {
-		if out, err := job(alice, "submit", "ddp", "--image", img, "--replicas", "2", "--cpu", "1", "--memory", "1Gi", "--wait", "6m", "--",
+		if out, err := job(alice, "submit", "ddp", "--image", img, "--replicas", "2", "--cpu", "300m", "--memory", "768Mi", "--wait", "6m", "--",
 			"python3", "/opt/ferry/examples/ddp.py", "--steps", "20"); err != nil {
 			l0, _ := job(alice, "logs", "ddp", "--replica", "0")
 			l1, _ := job(alice, "logs", "ddp", "--replica", "1")

@@ -334,7 +334,7 @@ func (c *Controller) freeNodes(usage map[string]Usage, active []store.Job) ([]No
 	free := map[string]corev1.ResourceList{}
 	var nodes []Node
 	for _, n := range nodeList {
-		if n.Spec.Unschedulable || !nodeReady(n) {
+		if n.Spec.Unschedulable || !nodeReady(n) || tainted(n) {
 			continue
 		}
 		free[n.Name] = n.Status.Allocatable.DeepCopy()
@@ -387,6 +387,17 @@ func (c *Controller) freeNodes(usage map[string]Usage, active []store.Job) ([]No
 		}
 	}
 	return nodes, nil
+}
+
+// tainted says whether a node repels job pods (they tolerate no taint), as
+// a control-plane node of a cluster with workers does.
+func tainted(n *corev1.Node) bool {
+	for _, t := range n.Spec.Taints {
+		if t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute {
+			return true
+		}
+	}
+	return false
 }
 
 func nodeReady(n *corev1.Node) bool {

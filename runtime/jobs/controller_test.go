@@ -192,3 +192,26 @@ func TestControllerQueuesAJobOverQuotaUntilTheQuotaIsRaised(t *testing.T) {
 		t.Error("cancelling a cancelled job succeeded")
 	}
 }
+
+// TestControllerCountsOnlyNodesJobPodsCanUse: a tainted node (a control
+// plane) is no capacity for job pods, however large; a job that would fit
+// only there waits, with the reason.
+func TestControllerCountsOnlyNodesJobPodsCanUse(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	cp := readyNode("cp", "64", "256Gi", 0)
+	cp.Spec.Taints = []corev1.Taint{{Key: "node-role.kubernetes.io/control-plane", Effect: corev1.TaintEffectNoSchedule}}
+	if _, err := f.cs.CoreV1().Nodes().Create(ctx, cp, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.write(func(tx *store.Tx) error {
+		_, err := tx.UpdateTenant(ctx, store.Tenant{Name: "a", DisplayName: "a", Quota: store.Quota{CPU: "64", Memory: "64Gi", GPU: 1}})
+		return err
+	})
+	// n1 has 8 cpu: 3 replicas × 4 cpu fit only if cp counted.
+	f.submit(store.Job{Tenant: "a", Name: "wide", Spec: job(0, "a", "wide", 3, "4", "1Gi", 0).Spec, CreatedBy: "alice"})
+	j := f.waitJob("wide", func(j store.Job) bool { return strings.Contains(j.Reason, "cluster capacity") })
+	if j.State != store.JobQueued {
+		t.Fatalf("a job that fits only on a tainted node: %s %q", j.State, j.Reason)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -31,7 +32,9 @@ type Controller struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 
-	poke chan struct{}
+	poke  chan struct{}
+	mu    sync.Mutex
+	ready map[string]time.Time // notebook → ready, believed until
 }
 
 // NewController returns a controller ready to Run and Poke.
@@ -117,12 +120,19 @@ func (c *Controller) Sync(ctx context.Context) error {
 					errs = append(errs, err)
 					continue
 				}
+				c.forget(n.Tenant, n.Name)
 				c.Log.Info("notebook culled", "tenant", n.Tenant, "notebook", n.Name, "idle", limit)
 			}
 		}
 		errs = append(errs, c.apply(ctx, n))
 	}
 	return errors.Join(errs...)
+}
+
+func (c *Controller) forget(tenant, name string) {
+	c.mu.Lock()
+	delete(c.ready, tenant+"/"+name)
+	c.mu.Unlock()
 }
 
 func spec(n store.Notebook) Spec {
@@ -164,15 +174,31 @@ func (c *Controller) Target(ctx context.Context, tenant, name string) (*url.URL,
 	if err != nil {
 		return nil, false, false, err
 	}
-	u := &url.URL{Scheme: "http", Host: fmt.Sprintf("nb-%s.%s.svc:%d", name, tenants.Namespace(tenant), Port)}
+	// Fully qualified: a pod's resolver would try its search domains first.
+	u := &url.URL{Scheme: "http", Host: fmt.Sprintf("nb-%s.%s.svc.cluster.local.:%d", name, tenants.Namespace(tenant), Port)}
 	if n.State != store.NotebookRunning {
 		return u, false, true, nil
 	}
+	key := tenant + "/" + name
+	c.mu.Lock()
+	until, known := c.ready[key]
+	c.mu.Unlock()
+	if known && c.now().Before(until) {
+		return u, true, true, nil
+	}
 	sts, err := c.Client.AppsV1().StatefulSets(tenants.Namespace(tenant)).Get(ctx, "nb-"+name, metav1.GetOptions{})
-	if err != nil {
+	if err != nil || sts.Status.ReadyReplicas == 0 {
 		return u, false, true, nil
 	}
-	return u, sts.Status.ReadyReplicas > 0, true, nil
+	// Ready stays true for a few seconds without asking the API server
+	// again: requests of one page load come in bursts.
+	c.mu.Lock()
+	if c.ready == nil {
+		c.ready = map[string]time.Time{}
+	}
+	c.ready[key] = c.now().Add(3 * time.Second)
+	c.mu.Unlock()
+	return u, true, true, nil
 }
 
 // Start marks a notebook running and scales it up.
@@ -193,6 +219,7 @@ func (c *Controller) Start(ctx context.Context, tenant, name string) error {
 
 // Stop marks a notebook stopped and scales it to zero; the workspace stays.
 func (c *Controller) Stop(ctx context.Context, tenant, name, reason string) (store.Notebook, error) {
+	c.forget(tenant, name)
 	var n store.Notebook
 	err := c.DB.Write(ctx, func(tx *store.Tx) (err error) {
 		n, err = tx.SetNotebookState(ctx, tenant, name, store.NotebookStopped, reason)
@@ -206,6 +233,7 @@ func (c *Controller) Stop(ctx context.Context, tenant, name, reason string) (sto
 
 // Delete removes a notebook, its workspace included.
 func (c *Controller) Delete(ctx context.Context, tenant, name string) error {
+	c.forget(tenant, name)
 	ns := tenants.Namespace(tenant)
 	for _, del := range []func() error{
 		func() error {

@@ -71,7 +71,7 @@ func TestControllerCreatesCullsAndRestartsNotebooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	u, ready, ok, err := c.Target(ctx, "a", "nb")
-	if err != nil || !ok || ready || u.String() != "http://nb-nb.ferry-a.svc:8888" {
+	if err != nil || !ok || ready || u.String() != "http://nb-nb.ferry-a.svc.cluster.local.:8888" {
 		t.Fatalf("target of a notebook not yet ready: %v %v %v %v", u, ready, ok, err)
 	}
 

@@ -35,7 +35,7 @@ func TestAirGapUpFromABundleWithAnEmptyEngine(t *testing.T) {
 		t.Fatalf("docker build: %v %s", err, out)
 	}
 	start := time.Now()
-	if _, err := ferry(t, 20*time.Minute, nil, "bundle", "create", "-o", b, "--without", "nvidia-device-plugin", "--image", userImage); err != nil {
+	if _, err := ferry(t, 20*time.Minute, nil, "bundle", "create", "-o", b, "--without", "nvidia-device-plugin", "--without", "workload", "--image", userImage); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("FIGURE bundle create %s", time.Since(start).Round(100*time.Millisecond))

@@ -18,6 +18,9 @@ const (
 	SourceRegistry  = "registry"
 	SourceSelf      = "self"
 	SourceNodeImage = "node-image"
+	// SourceWorkload is ferry's workload image, built from Debian packages
+	// by `ferry workload-image build` (its tag follows its inputs).
+	SourceWorkload = "workload-image"
 )
 
 // Image is one entry of the pinned image list.
@@ -66,7 +69,7 @@ func Images() ([]Image, error) {
 			if !digestRE.MatchString(img.Digest) {
 				return nil, fmt.Errorf("embedded images.yaml: %s comes from a registry but is not pinned by a sha256 digest", img.Name)
 			}
-		case SourceSelf, SourceNodeImage:
+		case SourceSelf, SourceNodeImage, SourceWorkload:
 		default:
 			return nil, fmt.Errorf("embedded images.yaml: %s has unknown source %q", img.Name, img.Source)
 		}

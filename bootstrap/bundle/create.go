@@ -16,6 +16,7 @@ import (
 
 	"github.com/ferry-ml/ferry/bootstrap/nodeimage"
 	"github.com/ferry-ml/ferry/bootstrap/platformimage"
+	"github.com/ferry-ml/ferry/bootstrap/workloadimage"
 	"github.com/ferry-ml/ferry/charts"
 	"github.com/ferry-ml/ferry/embed"
 	"github.com/ferry-ml/ferry/internal/progress"
@@ -107,10 +108,16 @@ func planImages(ctx context.Context, o CreateOptions) ([]plannedImage, error) {
 	}
 	plan := []plannedImage{{ref: o.NodeImage, role: RoleNode}}
 	for _, img := range pinned {
-		if img.Source != embed.SourceRegistry || slices.Contains(o.Without, img.Name) {
-			continue // the platform image is built; node-image ones are inside the node image
+		if slices.Contains(o.Without, img.Name) {
+			continue
 		}
-		plan = append(plan, plannedImage{ref: img.Repository + ":" + img.Tag, role: RoleComponent, pin: img.Repository + "@" + img.Digest})
+		switch img.Source {
+		case embed.SourceRegistry:
+			plan = append(plan, plannedImage{ref: img.Repository + ":" + img.Tag, role: RoleComponent, pin: img.Repository + "@" + img.Digest})
+		case embed.SourceWorkload:
+			plan = append(plan, plannedImage{ref: workloadimage.Tag(), role: RoleComponent})
+		}
+		// The platform image is built; node-image ones are inside the node image.
 	}
 	for _, ref := range o.Images {
 		plan = append(plan, plannedImage{ref: ref, role: RoleUser})
@@ -128,7 +135,7 @@ func planImages(ctx context.Context, o CreateOptions) ([]plannedImage, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("not in the local container engine: %s (pull or build them first; a pinned image can be left out with --without NAME)",
+		return nil, fmt.Errorf("not in the local container engine: %s (pull or build them first, the workload image with `ferry workload-image build`; a listed image can be left out with --without NAME)",
 			strings.Join(missing, ", "))
 	}
 	return plan, wrong

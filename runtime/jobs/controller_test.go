@@ -215,3 +215,68 @@ func TestControllerCountsOnlyNodesJobPodsCanUse(t *testing.T) {
 		t.Fatalf("a job that fits only on a tainted node: %s %q", j.State, j.Reason)
 	}
 }
+
+// TestARestartedControllerResumesFromTheStoreAndTheCluster stops the
+// controller while a job runs, lets the job finish in the cluster meanwhile,
+// and starts a new controller on the same database: it finds the job,
+// saves its log, marks it succeeded and cleans up, losing nothing.
+func TestARestartedControllerResumesFromTheStoreAndTheCluster(t *testing.T) {
+	ctx := t.Context()
+	db, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "ferry.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	logs, err := OpenLogs(ctx, "file://"+filepath.Join(t.TempDir(), "blobs")+"?create_dir=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := fake.NewClientset(readyNode("n1", "8", "16Gi", 0))
+	run := func() (context.CancelFunc, chan struct{}) {
+		c := NewController(db, cs, logs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		c.Interval = 50 * time.Millisecond
+		cctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { _ = c.Start(cctx); close(done) }()
+		return cancel, done
+	}
+	f := &fixture{t: t, db: db, cs: cs}
+	f.write(func(tx *store.Tx) error {
+		if _, err := tx.CreateTenant(ctx, store.Tenant{Name: "a", DisplayName: "a", Quota: store.Quota{CPU: "8", Memory: "16Gi"}}); err != nil {
+			return err
+		}
+		_, err := tx.CreateJob(ctx, store.Job{Tenant: "a", Name: "long", Spec: job(0, "a", "long", 1, "1", "1Gi", 0).Spec, CreatedBy: "alice"})
+		return err
+	})
+	stop, done := run()
+	f.waitJob("long", func(j store.Job) bool { return j.State == store.JobRunning })
+	stop()
+	<-done
+
+	// While no controller runs, the pod ends and the Job completes.
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "long-0", Namespace: "ferry-a",
+		Labels:      map[string]string{JobLabel: "long", tenants.TenantLabel: "a"},
+		Annotations: map[string]string{batchv1.JobCompletionIndexAnnotation: "0"}},
+		Spec: corev1.PodSpec{NodeName: "n1"}, Status: corev1.PodStatus{Phase: corev1.PodSucceeded}}
+	if _, err := cs.CoreV1().Pods("ferry-a").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kj, err := cs.BatchV1().Jobs("ferry-a").Get(ctx, "long", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kj.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
+	if _, err := cs.BatchV1().Jobs("ferry-a").UpdateStatus(ctx, kj, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	stop, done = run()
+	defer func() { stop(); <-done }()
+	j := f.waitJob("long", func(j store.Job) bool { return j.State == store.JobSucceeded })
+	if len(j.Replicas) != 1 || !j.Replicas[0].LogSaved {
+		t.Fatalf("after the restart: %+v", j)
+	}
+	if _, ok, err := logs.Open(ctx, Key("a", j.ID, 0)); !ok || err != nil {
+		t.Fatalf("log not saved after the restart: %v %v", ok, err)
+	}
+}

@@ -20,6 +20,11 @@ const (
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool { return r == RoleOwner || r == RoleEditor || r == RoleViewer }
 
+var roleRank = map[Role]int{RoleViewer: 1, RoleEditor: 2, RoleOwner: 3}
+
+// AtLeast reports whether r grants everything need does.
+func (r Role) AtLeast(need Role) bool { return roleRank[r] >= roleRank[need] }
+
 // Quota is a tenant's resource limits, as Kubernetes quantities.
 type Quota struct {
 	CPU    string `json:"cpu"`

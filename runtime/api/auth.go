@@ -59,8 +59,6 @@ func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 	next(huma.WithValue(ctx, callerKey, user))
 }
 
-var roleRank = map[store.Role]int{store.RoleViewer: 1, store.RoleEditor: 2, store.RoleOwner: 3}
-
 // authorizeTenant checks that the caller may act on the tenant with at least
 // role need. A caller with no role gets 404, exactly as if it did not exist.
 func authorizeTenant(ctx context.Context, tx *store.Tx, tenant string, need store.Role) (store.Role, error) {
@@ -80,7 +78,7 @@ func authorizeTenant(ctx context.Context, tx *store.Tx, tenant string, need stor
 	if err != nil {
 		return "", err
 	}
-	if roleRank[role] < roleRank[need] {
+	if !role.AtLeast(need) {
 		return role, huma.Error403Forbidden("role " + string(role) + " in tenant " + tenant + " may not do this; it needs " + string(need))
 	}
 	return role, nil

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -364,7 +365,7 @@ func (c *Controller) freeNodes(usage map[string]Usage, active []store.Job) ([]No
 	for name, f := range free {
 		nodes = append(nodes, Node{Name: name, Free: f})
 	}
-	slices.SortFunc(nodes, func(a, b Node) int { return cmpString(a.Name, b.Name) })
+	slices.SortFunc(nodes, func(a, b Node) int { return strings.Compare(a.Name, b.Name) })
 	for _, j := range active {
 		if j.State != store.JobRunning {
 			continue
@@ -432,16 +433,6 @@ func sub(dst, src corev1.ResourceList) {
 			dst[name] = v
 		}
 	}
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (c *Controller) update(ctx context.Context, j store.Job, u store.JobUpdate) error {

@@ -85,8 +85,6 @@ func (p *Proxy) token(w http.ResponseWriter, r *http.Request, base string) (stri
 	return "", false
 }
 
-var rank = map[store.Role]int{store.RoleViewer: 1, store.RoleEditor: 2, store.RoleOwner: 3}
-
 // authorize finds the caller and checks they may use the tenant's
 // notebooks (editor or more); a caller without a role gets 404.
 func (p *Proxy) authorize(ctx context.Context, secret, tenant string) (int, string) {
@@ -112,7 +110,7 @@ func (p *Proxy) authorize(ctx context.Context, secret, tenant string) (int, stri
 		if err != nil {
 			return err
 		}
-		if rank[role] < rank[store.RoleEditor] {
+		if !role.AtLeast(store.RoleEditor) {
 			status, msg = http.StatusForbidden, "notebooks run code: editors and owners only"
 		}
 		return nil

@@ -3,8 +3,6 @@ package platform
 import (
 	"context"
 	"fmt"
-	"os"
-	"time"
 
 	"github.com/ferry-ml/ferry/bootstrap/install"
 	"github.com/ferry-ml/ferry/bootstrap/platformimage"
@@ -24,24 +22,7 @@ const (
 // loaded from a bundle) goes into every node first, since no node has a pod
 // network, nor is Ready, until the agent writes its CNI config.
 func InstallNetwork(ctx context.Context, o Options, p *progress.Printer) (install.Result, error) {
-	if o.Timeout <= 0 {
-		o.Timeout = 5 * time.Minute
-	}
-	if o.Executable == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return install.Result{}, err
-		}
-		o.Executable = exe
-	}
-	if err := o.Target.resolve(); err != nil {
-		return install.Result{}, err
-	}
-	cs, err := o.Client()
-	if err != nil {
-		return install.Result{}, err
-	}
-	tag, err := platformimage.Tag(o.Executable, o.Version)
+	cs, tag, err := o.prepare()
 	if err != nil {
 		return install.Result{}, err
 	}

@@ -103,29 +103,11 @@ type Result struct {
 
 // Install makes the platform run on the target and returns how to reach it.
 func Install(ctx context.Context, o Options, p *progress.Printer) (Result, error) {
-	if o.Timeout <= 0 {
-		o.Timeout = 5 * time.Minute
-	}
-	if o.Executable == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return Result{}, err
-		}
-		o.Executable = exe
-	}
-	if err := o.Target.resolve(); err != nil {
-		return Result{}, err
-	}
-	res := Result{Context: o.Context}
-	cs, err := o.Client()
+	cs, tag, err := o.prepare()
 	if err != nil {
-		return res, err
+		return Result{Context: o.Context}, err
 	}
-	tag, err := platformimage.Tag(o.Executable, o.Version)
-	if err != nil {
-		return res, err
-	}
-	res.Image = tag.String()
+	res := Result{Context: o.Context, Image: tag.String()}
 	if err := ensureNamespace(ctx, cs); err != nil {
 		return res, err
 	}
@@ -164,6 +146,30 @@ func Install(ctx context.Context, o Options, p *progress.Printer) (Result, error
 		return err
 	})
 	return res, err
+}
+
+// prepare fills the defaults (timeout, this executable, the current
+// context) and returns a client and the platform image's tag.
+func (o *Options) prepare() (kubernetes.Interface, name.Tag, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Minute
+	}
+	if o.Executable == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, name.Tag{}, err
+		}
+		o.Executable = exe
+	}
+	if err := o.Target.resolve(); err != nil {
+		return nil, name.Tag{}, err
+	}
+	cs, err := o.Client()
+	if err != nil {
+		return nil, name.Tag{}, err
+	}
+	tag, err := platformimage.Tag(o.Executable, o.Version)
+	return cs, tag, err
 }
 
 // ensureNamespace creates the platform's namespace with ferry's label, so

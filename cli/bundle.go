@@ -8,9 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-ml/ferry/bootstrap/airgap"
+	"github.com/ferry-ml/ferry/bundle"
+
 	"github.com/spf13/cobra"
 
-	"github.com/ferry-ml/ferry/bootstrap/bundle"
 	"github.com/ferry-ml/ferry/internal/progress"
 	"github.com/ferry-ml/ferry/internal/version"
 )
@@ -18,7 +20,7 @@ import (
 func newBundleCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "bundle", Short: "Air-gap bundles: one file with every image, the charts and the binary"}
 
-	o := bundle.CreateOptions{}
+	o := airgap.CreateOptions{}
 	create := &cobra.Command{
 		Use:   "create -o FILE",
 		Short: "Write a bundle from the local container engine and this executable",
@@ -29,7 +31,7 @@ func newBundleCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Version = version.Version
 			p := progress.New(g.stderr)
-			m, err := bundle.Create(cmd.Context(), o, p)
+			m, err := airgap.Create(cmd.Context(), o, p)
 			if err != nil {
 				return err
 			}
@@ -110,7 +112,7 @@ func newBundleCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return p.Step(fmt.Sprintf("load %d image(s) into the container engine", len(d.Manifest.Images)), func() error {
-				return d.LoadIntoEngine(cmd.Context(), "docker")
+				return airgap.LoadIntoEngine(d, cmd.Context(), "docker")
 			})
 		},
 	}

@@ -3,7 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/ferry-ml/ferry/runtime/gpu"
+	"github.com/ferry-ml/ferry/runtime/node/gpu"
 )
 
 func newGPUCmd(g *globals) *cobra.Command {

@@ -12,8 +12,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ferry-ml/ferry/internal/kubeclient"
-	"github.com/ferry-ml/ferry/runtime/netpol"
-	"github.com/ferry-ml/ferry/runtime/podnet"
+	"github.com/ferry-ml/ferry/runtime/node/netpol"
+	"github.com/ferry-ml/ferry/runtime/node/podnet"
 )
 
 func newNodeAgentCmd(g *globals) *cobra.Command {

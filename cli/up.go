@@ -9,9 +9,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ferry-ml/ferry/bootstrap/airgap"
+	"github.com/ferry-ml/ferry/bundle"
+
 	"github.com/spf13/cobra"
 
-	"github.com/ferry-ml/ferry/bootstrap/bundle"
 	"github.com/ferry-ml/ferry/bootstrap/doctor"
 	"github.com/ferry-ml/ferry/bootstrap/kind"
 	"github.com/ferry-ml/ferry/bootstrap/platform"
@@ -392,7 +394,7 @@ func upLocal(cmd *cobra.Command, g *globals, p *progress.Printer, o kind.Options
 	if d != nil {
 		err := p.Step("load the bundle's node image into the container engine", func() error {
 			var err error
-			o.NodeImage, err = d.LoadNodeImage(cmd.Context(), "docker")
+			o.NodeImage, err = airgap.LoadNodeImage(d, cmd.Context(), "docker")
 			return err
 		})
 		if err != nil {
@@ -404,7 +406,7 @@ func upLocal(cmd *cobra.Command, g *globals, p *progress.Printer, o kind.Options
 	// the bundle's images go into the nodes first, so that it is there.
 	o.PodNetwork = func(ctx context.Context) error {
 		if d != nil && loadImages {
-			if err := p.Step("load the bundle's images into every node", func() error { return d.LoadIntoKind(name, p) }); err != nil {
+			if err := p.Step("load the bundle's images into every node", func() error { return airgap.LoadIntoKind(d, name, p) }); err != nil {
 				return err
 			}
 		}
@@ -430,7 +432,7 @@ func openBundle(p *progress.Printer, file, dir string) (*bundle.Dir, error) {
 		if err != nil {
 			return err
 		}
-		return d.CheckBinary(exe)
+		return airgap.CheckBinary(d, exe)
 	})
 	return d, err
 }

@@ -19,7 +19,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/ferry-ml/ferry/bootstrap/bundle"
+	"github.com/ferry-ml/ferry/bundle"
 	"github.com/ferry-ml/ferry/bootstrap/install"
 	"github.com/ferry-ml/ferry/bootstrap/platformimage"
 	"github.com/ferry-ml/ferry/internal/kubeclient"

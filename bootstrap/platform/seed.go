@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/ferry-ml/ferry/bootstrap/bundle"
+	"github.com/ferry-ml/ferry/bundle"
 	"github.com/ferry-ml/ferry/internal/progress"
 	"github.com/ferry-ml/ferry/runtime/seed"
 )

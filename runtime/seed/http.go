@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ferry-ml/ferry/bootstrap/bundle"
+	"github.com/ferry-ml/ferry/bundle"
 	"github.com/ferry-ml/ferry/store"
 )
 

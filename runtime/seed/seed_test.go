@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferry-ml/ferry/bootstrap/bundle"
+	"github.com/ferry-ml/ferry/bundle"
 	"github.com/ferry-ml/ferry/store"
 )
 

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ferry-ml/ferry/bootstrap/bundle"
+	"github.com/ferry-ml/ferry/bundle"
 )
 
 // Image is one image the agents should import.

@@ -162,3 +162,14 @@ type ociIndex struct {
 	MediaType     string       `json:"mediaType"`
 	Manifests     []descriptor `json:"manifests"`
 }
+
+// MiB formats a byte count.
+func MiB(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// Rate formats a throughput.
+func Rate(n int64, d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f MiB/s", float64(n)/(1<<20)/d.Seconds())
+}

@@ -1,4 +1,4 @@
-package bundle
+package airgap
 
 import (
 	"context"
@@ -10,17 +10,19 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ferry-ml/ferry/bundle"
+
 	"github.com/ferry-ml/ferry/bootstrap/kind"
 	"github.com/ferry-ml/ferry/internal/progress"
 	"github.com/ferry-ml/ferry/internal/shell"
 )
 
 // BinaryPath is the entry of the ferry binary in a bundle.
-const BinaryPath = FilesDir + "bin/ferry-linux-amd64"
+const BinaryPath = bundle.FilesDir + "bin/ferry-linux-amd64"
 
 // CheckBinary refuses a bundle whose ferry binary is not exe: the charts
 // and the platform image of the bundle belong to that binary.
-func (d *Dir) CheckBinary(exe string) error {
+func CheckBinary(d *bundle.Dir, exe string) error {
 	var want string
 	for _, f := range d.Manifest.Files {
 		if f.Path == BinaryPath {
@@ -48,8 +50,8 @@ func (d *Dir) CheckBinary(exe string) error {
 
 // LoadNodeImage puts the bundle's node image into the container engine
 // unless it is there already, and returns its reference.
-func (d *Dir) LoadNodeImage(ctx context.Context, docker string) (string, error) {
-	node, ok := d.Manifest.Image(RoleNode)
+func LoadNodeImage(d *bundle.Dir, ctx context.Context, docker string) (string, error) {
+	node, ok := d.Manifest.Image(bundle.RoleNode)
 	if !ok {
 		return "", errors.New("bundle has no node image")
 	}
@@ -69,7 +71,7 @@ func (d *Dir) LoadNodeImage(ctx context.Context, docker string) (string, error) 
 }
 
 // LoadIntoEngine puts every image of the bundle into the container engine.
-func (d *Dir) LoadIntoEngine(ctx context.Context, docker string) error {
+func LoadIntoEngine(d *bundle.Dir, ctx context.Context, docker string) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(d.WriteDockerArchive(pw, d.Manifest.Images...)) }()
 	cmd := shell.Command(docker, "load")
@@ -81,10 +83,10 @@ func (d *Dir) LoadIntoEngine(ctx context.Context, docker string) error {
 
 // LoadIntoKind imports every image but the node image into every node of a
 // kind cluster, skipping those all nodes already hold.
-func (d *Dir) LoadIntoKind(cluster string, p *progress.Printer) error {
-	var todo []ImageInfo
+func LoadIntoKind(d *bundle.Dir, cluster string, p *progress.Printer) error {
+	var todo []bundle.ImageInfo
 	for _, img := range d.Manifest.Images {
-		if img.Role == RoleNode {
+		if img.Role == bundle.RoleNode {
 			continue
 		}
 		if ok, err := kind.HasImage(cluster, img.Ref); err != nil || !ok {
@@ -105,7 +107,7 @@ func (d *Dir) LoadIntoKind(cluster string, p *progress.Printer) error {
 		return err
 	}
 	for _, img := range todo {
-		p.Printf("  %s (%s)", img.Ref, MiB(img.Size))
+		p.Printf("  %s (%s)", img.Ref, bundle.MiB(img.Size))
 	}
 	return kind.LoadArchive(cluster, archive)
 }

@@ -1,4 +1,4 @@
-package bundle
+package airgap
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ferry-ml/ferry/bundle"
 
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 
@@ -39,7 +41,7 @@ type CreateOptions struct {
 // component images, the user's images, the charts and the binary. It
 // writes OUTPUT.partial and renames it when complete, so a failed or
 // interrupted run leaves no bundle that looks whole.
-func Create(ctx context.Context, o CreateOptions, p *progress.Printer) (*Manifest, error) {
+func Create(ctx context.Context, o CreateOptions, p *progress.Printer) (*bundle.Manifest, error) {
 	if o.Output == "" {
 		return nil, errors.New("bundle create: -o FILE is required")
 	}
@@ -106,21 +108,21 @@ func planImages(ctx context.Context, o CreateOptions) ([]plannedImage, error) {
 			return nil, fmt.Errorf("--without %s: not a pinned image (see embed/images.yaml)", w)
 		}
 	}
-	plan := []plannedImage{{ref: o.NodeImage, role: RoleNode}}
+	plan := []plannedImage{{ref: o.NodeImage, role: bundle.RoleNode}}
 	for _, img := range pinned {
 		if slices.Contains(o.Without, img.Name) {
 			continue
 		}
 		switch img.Source {
 		case embed.SourceRegistry:
-			plan = append(plan, plannedImage{ref: img.Repository + ":" + img.Tag, role: RoleComponent, pin: img.Repository + "@" + img.Digest})
+			plan = append(plan, plannedImage{ref: img.Repository + ":" + img.Tag, role: bundle.RoleComponent, pin: img.Repository + "@" + img.Digest})
 		case embed.SourceWorkload:
-			plan = append(plan, plannedImage{ref: workloadimage.Tag(), role: RoleComponent})
+			plan = append(plan, plannedImage{ref: workloadimage.Tag(), role: bundle.RoleComponent})
 		}
 		// The platform image is built; node-image ones are inside the node image.
 	}
 	for _, ref := range o.Images {
-		plan = append(plan, plannedImage{ref: ref, role: RoleUser})
+		plan = append(plan, plannedImage{ref: ref, role: bundle.RoleUser})
 	}
 	var missing []string
 	var wrong error
@@ -141,14 +143,14 @@ func planImages(ctx context.Context, o CreateOptions) ([]plannedImage, error) {
 	return plan, wrong
 }
 
-func write(ctx context.Context, out io.Writer, o CreateOptions, plan []plannedImage, tmp string, p *progress.Printer) (*Manifest, error) {
+func write(ctx context.Context, out io.Writer, o CreateOptions, plan []plannedImage, tmp string, p *progress.Printer) (*bundle.Manifest, error) {
 	start := time.Now()
 	// Rates are over the bytes written since the last report (or since the
 	// current image's docker save finished), not over the saves themselves.
 	lastReport, lastN := time.Now(), int64(0)
-	w := NewWriter(out, o.Version, o.Now(), func(n int64) {
+	w := bundle.NewWriter(out, o.Version, o.Now(), func(n int64) {
 		if time.Since(lastReport) >= 5*time.Second {
-			p.Printf("  %s written, %s", MiB(n), Rate(n-lastN, time.Since(lastReport)))
+			p.Printf("  %s written, %s", bundle.MiB(n), bundle.Rate(n-lastN, time.Since(lastReport)))
 			lastReport, lastN = time.Now(), n
 		}
 	})
@@ -167,7 +169,7 @@ func write(ctx context.Context, out io.Writer, o CreateOptions, plan []plannedIm
 			if _, err := w.AddDockerArchive(saved, pi.role); err != nil {
 				return err
 			}
-			p.Printf("  %s new in the bundle", MiB(w.Written()-before))
+			p.Printf("  %s new in the bundle", bundle.MiB(w.Written()-before))
 			return nil
 		})
 		if err != nil {
@@ -188,7 +190,7 @@ func write(ctx context.Context, out io.Writer, o CreateOptions, plan []plannedIm
 		if err != nil {
 			return err
 		}
-		_, err = w.AddDockerArchive(saved, RolePlatform)
+		_, err = w.AddDockerArchive(saved, bundle.RolePlatform)
 		return err
 	})
 	if err != nil {
@@ -204,11 +206,11 @@ func write(ctx context.Context, out io.Writer, o CreateOptions, plan []plannedIm
 			if err != nil {
 				return fmt.Errorf("package chart %s: %w", name, err)
 			}
-			if err := addFile(w, path, "charts/"+filepath.Base(path), RoleChart); err != nil {
+			if err := addFile(w, path, "charts/"+filepath.Base(path), bundle.RoleChart); err != nil {
 				return err
 			}
 		}
-		return addFile(w, o.Executable, "bin/ferry-linux-amd64", RoleBinary)
+		return addFile(w, o.Executable, "bin/ferry-linux-amd64", bundle.RoleBinary)
 	})
 	if err != nil {
 		return nil, err
@@ -220,11 +222,11 @@ func write(ctx context.Context, out io.Writer, o CreateOptions, plan []plannedIm
 	if err != nil {
 		return nil, err
 	}
-	p.Printf("  bundle: %s in %s (%s)", MiB(w.Written()), time.Since(start).Round(100*time.Millisecond), Rate(w.Written(), time.Since(start)))
+	p.Printf("  bundle: %s in %s (%s)", bundle.MiB(w.Written()), time.Since(start).Round(100*time.Millisecond), bundle.Rate(w.Written(), time.Since(start)))
 	return m, nil
 }
 
-func addFile(w *Writer, path, name, role string) error {
+func addFile(w *bundle.Writer, path, name, role string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -235,15 +237,4 @@ func addFile(w *Writer, path, name, role string) error {
 		return err
 	}
 	return w.AddFile(name, role, fi.Size(), f)
-}
-
-// MiB formats a byte count.
-func MiB(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
-
-// Rate formats a throughput.
-func Rate(n int64, d time.Duration) string {
-	if d <= 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%.1f MiB/s", float64(n)/(1<<20)/d.Seconds())
 }

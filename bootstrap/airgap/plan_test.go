@@ -1,4 +1,4 @@
-package bundle
+package airgap
 
 import (
 	"os"

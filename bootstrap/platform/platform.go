@@ -19,9 +19,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/ferry-ml/ferry/bundle"
 	"github.com/ferry-ml/ferry/bootstrap/install"
 	"github.com/ferry-ml/ferry/bootstrap/platformimage"
+	"github.com/ferry-ml/ferry/bundle"
 	"github.com/ferry-ml/ferry/internal/kubeclient"
 	"github.com/ferry-ml/ferry/internal/progress"
 )

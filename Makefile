@@ -4,6 +4,8 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X github.com/ferry-ml/ferry/internal/version.Version=$(VERSION) -X github.com/ferry-ml/ferry/internal/version.Commit=$(COMMIT)
 GO      ?= go
+# Where hack/setup-host.sh installs Go when the host has no Go 1.26+.
+export PATH := $(PATH):/usr/local/go/bin
 export CGO_ENABLED := 0
 
 .PHONY: help build test lint bench e2e node-image clean

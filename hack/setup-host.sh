@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Installs and starts what ferry's build and tests need on a Debian 12 host:
-# the Docker engine, debootstrap and friends, and, on hosts whose capability
-# bounding set cannot satisfy --privileged, the capstrip runtime wrapper.
+# the Docker engine, debootstrap and friends, a C compiler for `go test -race`
+# (gcc, libc6-dev), Go 1.26.8 in /usr/local/go when no Go 1.26+ is on PATH
+# (from the Go module proxy's golang.org/toolchain module, honouring
+# $GOPROXY), and, on hosts whose capability bounding set cannot satisfy
+# --privileged, the capstrip runtime wrapper.
 # This is test-host set-up, run explicitly (CI, developers); `ferry up` never
 # edits Docker's configuration by itself (`ferry doctor` explains what to do).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH=$PATH:/usr/local/go/bin
+user_path=$PATH
+export PATH=/usr/local/go/bin:$PATH
 log() { echo "setup-host: $*"; }
 
-pkgs=(docker.io containerd runc debootstrap busybox-static iptables nftables jq bc ca-certificates procps psmisc)
+# gcc and libc6-dev: `make test` runs -race, which needs cgo; curl and unzip fetch Go.
+pkgs=(docker.io containerd runc debootstrap busybox-static iptables nftables jq bc ca-certificates procps psmisc gcc libc6-dev curl unzip)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -17,6 +22,46 @@ if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Go: the module needs 1.26+. A plain Debian 12 has none (or 1.19 from
+# golang-go), so install the toolchain the go command itself would fetch:
+# golang.org/toolchain from the module proxy (module zips carry no file
+# modes, hence the chmod, as cmd/go does after such a download).
+go_version=1.26.8
+go_ok() {
+  local v
+  v=$(GOTOOLCHAIN=local go env GOVERSION 2>/dev/null) || return 1
+  v=${v#go}
+  local major=${v%%.*} rest=${v#*.}
+  local minor=${rest%%[!0-9]*}
+  [[ $major =~ ^[0-9]+$ && $minor =~ ^[0-9]+$ ]] && (( major > 1 || (major == 1 && minor >= 26) ))
+}
+if ! go_ok; then
+  proxy=
+  IFS=',|' read -ra proxies <<<"${GOPROXY:-https://proxy.golang.org}"
+  for p in "${proxies[@]}"; do
+    case $p in http://* | https://* | file://*) proxy=${p%/}; break ;; esac
+  done
+  [[ -n $proxy ]] || { log "GOPROXY=$GOPROXY names no proxy URL to fetch Go $go_version from"; exit 1; }
+  mod=golang.org/toolchain@v0.0.1-go$go_version.linux-amd64
+  url=$proxy/golang.org/toolchain/@v/v0.0.1-go$go_version.linux-amd64.zip
+  log "installing Go $go_version into /usr/local/go from $url"
+  tmp=$(mktemp -d)
+  curl -fsSL --retry 3 -o "$tmp/go.zip" "$url"
+  unzip -q "$tmp/go.zip" -d "$tmp"
+  [[ -f $tmp/$mod/bin/go ]] || { log "$url has no $mod/bin/go"; exit 1; }
+  chmod -R a+x "$tmp/$mod/bin" "$tmp/$mod/pkg/tool"
+  rm -rf /usr/local/go.old
+  [[ -e /usr/local/go ]] && mv /usr/local/go /usr/local/go.old
+  mv "$tmp/$mod" /usr/local/go
+  rm -rf "$tmp" /usr/local/go.old
+  hash -r
+  go_ok || { log "Go in /usr/local/go does not run: $(/usr/local/go/bin/go version 2>&1)"; exit 1; }
+fi
+if ! PATH=$user_path go_ok; then
+  log "note: your PATH has no Go 1.26+: export PATH=/usr/local/go/bin:\$PATH (the Makefile and .ci/run add it)"
+fi
+log "$(go version) at $(command -v go); C compiler $(gcc -dumpfullversion) for -race"
 
 # kind needs many inotify watches; a node per cluster needs its own instances.
 sysctl -qw fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512 || true

@@ -24,10 +24,12 @@ test: ## unit and integration tests with -race, then lint
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 	$(MAKE) lint
 
-lint: ## gofmt, go vet, staticcheck
+lint: ## gofmt, go vet, staticcheck (also the e2e code, behind -tags e2e)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(BUILDFLAGS) ./...
+	$(GO) vet $(BUILDFLAGS) -tags e2e ./e2e/
 	$(GO) tool staticcheck ./...
+	$(GO) tool staticcheck -tags e2e ./e2e/
 
 bench: ## benchmarks (API and store throughput, audit paging at 1M rows)
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./store/... ./runtime/...

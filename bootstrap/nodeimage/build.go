@@ -89,23 +89,41 @@ func Build(ctx context.Context, o Options) (string, error) {
 		}
 	}
 	p.Printf("building node image %s (Kubernetes %s, Debian %s from %s); logs in %s", tag, KubernetesVersion, DebianSuite, o.Mirror, b.logs)
+	// Each cached step holds a lock on its cache entry: a second build on
+	// this machine waits, then finds the entry made.
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return p.Step("build Kubernetes, etcd, CoreDNS, crictl, local-path and pause from source", func() error { return b.binaries(gctx) })
+		return p.Step("build Kubernetes, etcd, CoreDNS, crictl, local-path and pause from source", func() error {
+			return b.locked(gctx, b.bin+".lock", func() error { return b.binaries(gctx) })
+		})
 	})
 	g.Go(func() error {
-		return p.Step("debootstrap the node root filesystem", func() error { return b.debootstrap(gctx) })
+		return p.Step("debootstrap the node root filesystem", func() error {
+			return b.locked(gctx, b.rootfs+".lock", func() error { return b.debootstrap(gctx) })
+		})
 	})
 	if err := g.Wait(); err != nil {
 		return "", err
 	}
-	if err := p.Step("build component images", func() error { return b.images(ctx) }); err != nil {
+	// The work folder (component images, node tree, preload) is one entry.
+	built := false
+	err := b.locked(ctx, b.work+".lock", func() error {
+		if !o.Force && Exists(ctx, o.Docker, tag) {
+			p.Printf("node image %s was built by another build meanwhile", tag)
+			return nil
+		}
+		built = true
+		if err := p.Step("build component images", func() error { return b.images(ctx) }); err != nil {
+			return err
+		}
+		return p.Step("assemble and preload the node image", func() error { return b.node(ctx) })
+	})
+	if err != nil {
 		return "", err
 	}
-	if err := p.Step("assemble and preload the node image", func() error { return b.node(ctx) }); err != nil {
-		return "", err
+	if built {
+		p.Printf("node image %s built in %s", tag, p.Elapsed())
 	}
-	p.Printf("node image %s built in %s", tag, p.Elapsed())
 	return tag, nil
 }
 

@@ -97,6 +97,24 @@ func Build(ctx context.Context, o Options) (string, error) {
 	if err := os.MkdirAll(o.CacheDir, 0o755); err != nil {
 		return "", err
 	}
+	// The root filesystem is the cache entry: a second build on this
+	// machine waits for the first, then finds the image made.
+	unlock, err := nodeimage.Lock(ctx, rootfs+".lock", func() {
+		p.Printf("waiting for another build to release %s.lock", rootfs)
+	})
+	if err != nil {
+		return "", err
+	}
+	tag, err = build(ctx, o, p, rootfs, tag)
+	return tag, errors.Join(err, unlock())
+}
+
+// build makes the image from the cached root filesystem, holding its lock.
+func build(ctx context.Context, o Options, p *progress.Printer, rootfs, tag string) (string, error) {
+	if !o.Force && nodeimage.Exists(ctx, o.Docker, tag) {
+		p.Printf("workload image %s was built by another build meanwhile", tag)
+		return tag, nil
+	}
 	err := p.Step(fmt.Sprintf("debootstrap Debian %s with %s (minutes when cold)", Suite, strings.Join(Packages, " ")), func() error {
 		return debootstrap(ctx, rootfs, o.Mirror, filepath.Join(o.CacheDir, "debootstrap.log"))
 	})

@@ -78,7 +78,9 @@ func TestQueueQueuesWhatListGaveEvenWhenItFailed(t *testing.T) {
 	t.Parallel()
 	var rec calls
 	q := NewQueue("t", func(_ context.Context, key string) error { rec.add(key, 0); return nil },
-		func(context.Context) ([]string, error) { return []string{"from-store"}, errors.New("cluster unreachable") },
+		func(context.Context) ([]string, error) {
+			return []string{"from-store"}, errors.New("cluster unreachable")
+		},
 		discard(), Options{})
 	start(t, q)
 	waitUntil(t, "the listed key", func() bool { return len(rec.of("from-store")) > 0 })

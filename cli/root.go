@@ -95,6 +95,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newJobCmd(g),
 		newNotebookCmd(g),
 		newWorkloadImageCmd(g),
+		newExportCmd(g),
 	)
 	return root
 }

@@ -58,7 +58,7 @@ func TestAirGapUpFromABundleWithAnEmptyEngine(t *testing.T) {
 	}
 
 	c := &cluster{name: "ferry-e2e-airgap", kubeconfig: filepath.Join(dir, "kubeconfig"), config: filepath.Join(dir, "ferry.yaml")}
-	t.Cleanup(func() { _, _ = c.ferry(t, 3*time.Minute, "down", "--name", c.name) })
+	c.cleanupOnExit(t) // on failure: logs exported, kept with FERRY_E2E_KEEP=1
 	start = time.Now()
 	out, err = c.ferry(t, 20*time.Minute, "up", "--name", c.name, "--bundle", b, "--gpu", "off")
 	if err != nil {

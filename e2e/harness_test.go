@@ -82,27 +82,13 @@ func (c *cluster) ferry(t *testing.T, timeout time.Duration, args ...string) (st
 	return ferry(t, timeout, c.env(), args...)
 }
 
-// upCluster runs `ferry up` and registers cleanup: on failure the logs are
-// exported to e2e/artifacts/<test>, and the cluster is kept if FERRY_E2E_KEEP=1.
+// upCluster runs `ferry up` for t and registers the cluster's cleanup on t
+// (see cleanupOnExit).
 func upCluster(t *testing.T, name string, workers int) *cluster {
 	t.Helper()
 	dir := t.TempDir()
 	c := &cluster{name: name, kubeconfig: filepath.Join(dir, "kubeconfig"), config: filepath.Join(dir, "ferry.yaml")}
-	t.Cleanup(func() {
-		if t.Failed() {
-			dir, _ := filepath.Abs(filepath.Join("artifacts", t.Name()))
-			if err := kind.ExportLogs(name, dir); err != nil {
-				t.Logf("export logs: %v", err)
-			} else {
-				t.Logf("cluster logs exported to %s", dir)
-			}
-			if os.Getenv("FERRY_E2E_KEEP") == "1" {
-				t.Logf("keeping cluster %s (FERRY_E2E_KEEP=1): ferry down --name %s", name, name)
-				return
-			}
-		}
-		_, _ = c.ferry(t, 2*time.Minute, "down", "--name", name)
-	})
+	c.cleanupOnExit(t)
 	if _, err := c.ferry(t, 60*time.Minute, "up", "--name", name, "--workers", fmt.Sprint(workers), "--platform=false"); err != nil {
 		t.Fatalf("ferry up: %v", err)
 	}
@@ -112,6 +98,48 @@ func upCluster(t *testing.T, name string, workers int) *cluster {
 	}
 	c.cs = cs
 	return c
+}
+
+// cleanupOnExit registers on t, the test that owns the cluster, what happens
+// once t and all its subtests are done: if any of them failed, the logs go
+// to e2e/artifacts/<test>/<cluster> and the cluster is kept when
+// FERRY_E2E_KEEP=1; otherwise `ferry down`. (A cleanup registered on t runs
+// after t's subtests, and t.Failed() includes theirs.)
+func (c *cluster) cleanupOnExit(t *testing.T) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			c.exportLogs(t)
+			if keepFailed() {
+				t.Logf("keeping cluster %s (FERRY_E2E_KEEP=1): KUBECONFIG=%s; ferry down --name %s", c.name, c.kubeconfig, c.name)
+				return
+			}
+		}
+		_, _ = c.ferry(t, 3*time.Minute, "down", "--name", c.name)
+	})
+}
+
+// keepFailed reports whether a failed test's clusters stay (FERRY_E2E_KEEP=1).
+func keepFailed() bool { return os.Getenv("FERRY_E2E_KEEP") == "1" }
+
+// exportLogs writes the cluster's logs with `ferry export logs` (kind's
+// export, control-plane and node-agent pod logs, events) to
+// e2e/artifacts/<test>/<cluster>; if that fails before kind's export ran,
+// kind's export alone.
+func (c *cluster) exportLogs(t *testing.T) {
+	dir, err := filepath.Abs(filepath.Join("artifacts", t.Name(), c.name))
+	if err != nil {
+		t.Logf("export logs: %v", err)
+		return
+	}
+	if _, err := c.ferry(t, 5*time.Minute, "export", "logs", dir, "--name", c.name); err != nil {
+		t.Logf("ferry export logs: %v", err)
+		if _, statErr := os.Stat(filepath.Join(dir, "kind")); statErr != nil {
+			if err := kind.ExportLogs(c.name, filepath.Join(dir, "kind")); err != nil {
+				t.Logf("kind export logs: %v", err)
+			}
+		}
+	}
+	t.Logf("cluster %s logs exported to %s", c.name, dir)
 }
 
 // runPod creates a pod and waits for it to reach phase (Running or Succeeded).

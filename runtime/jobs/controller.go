@@ -16,13 +16,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/ferry-ml/ferry/runtime/controller"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
@@ -38,33 +38,32 @@ type Controller struct {
 	Log      *slog.Logger
 	Interval time.Duration
 
-	poke  chan struct{}
+	loop  *controller.Loop
 	jobs  batchlisters.JobLister
 	pods  corelisters.PodLister
 	nodes corelisters.NodeLister
 }
 
 // Poke asks for a sync soon (after a submit or a cancel).
-func (c *Controller) Poke() {
-	select {
-	case c.poke <- struct{}{}:
-	default:
-	}
-}
+func (c *Controller) Poke() { c.loop.Poke() }
 
 // NewController returns a controller ready to Start and Poke.
 func NewController(db *store.DB, client kubernetes.Interface, logs *Logs, log *slog.Logger) *Controller {
-	return &Controller{DB: db, Client: client, Logs: logs, Log: log, poke: make(chan struct{}, 1)}
+	c := &Controller{DB: db, Client: client, Logs: logs, Log: log}
+	// Events come in bursts (a job's pods change together): settle first.
+	c.loop = &controller.Loop{Name: "jobs", Log: log, Sync: c.Sync, Options: controller.Options{Settle: 200 * time.Millisecond}}
+	return c
 }
 
 // Start runs informers and the sync loop until ctx ends.
 func (c *Controller) Start(ctx context.Context) error {
-	if c.poke == nil {
+	if c.loop == nil {
 		return errors.New("jobs: controller not made by NewController")
 	}
 	if c.Interval <= 0 {
 		c.Interval = 5 * time.Second
 	}
+	c.loop.Resync = c.Interval
 	managed := informers.NewSharedInformerFactoryWithOptions(c.Client, 10*time.Minute,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = tenants.ManagedByLabel + "=" + tenants.ManagedBy }))
 	all := informers.NewSharedInformerFactory(c.Client, 10*time.Minute)
@@ -83,25 +82,7 @@ func (c *Controller) Start(ctx context.Context) error {
 	if !cache.WaitForCacheSync(ctx.Done(), jobs.Informer().HasSynced, pods.Informer().HasSynced, nodes.Informer().HasSynced) {
 		return ctx.Err()
 	}
-	tick := time.NewTicker(c.Interval)
-	defer tick.Stop()
-	for {
-		if err := c.Sync(ctx); err != nil && ctx.Err() == nil {
-			c.Log.Error("jobs sync failed", "err", err)
-		}
-		// Events come in bursts (a job's pods change together): settle first.
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-c.poke:
-		case <-tick.C:
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	return c.loop.Start(ctx)
 }
 
 // Sync runs one pass over the active jobs.
@@ -278,13 +259,15 @@ func (c *Controller) create(ctx context.Context, j store.Job) error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.Client.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	return c.apply(ctx, svc, kj)
+}
+
+// apply writes a job's Service and Job, whole (server-side apply).
+func (c *Controller) apply(ctx context.Context, svc *corev1.Service, kj *batchv1.Job) error {
+	if _, err := controller.Apply(ctx, c.Client.CoreV1().Services(svc.Namespace), svc); err != nil {
 		return err
 	}
-	_, err = c.Client.BatchV1().Jobs(kj.Namespace).Create(ctx, kj, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		return nil
-	}
+	_, err := controller.Apply(ctx, c.Client.BatchV1().Jobs(kj.Namespace), kj)
 	return err
 }
 
@@ -312,8 +295,13 @@ func (c *Controller) admit(ctx context.Context, queued []store.Job, tenantList [
 			}
 			continue
 		}
-		patch := []byte(`{"spec":{"suspend":false}}`)
-		if _, err := c.Client.BatchV1().Jobs(tenants.Namespace(j.Tenant)).Patch(ctx, ObjectName(j), types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		// The whole objects again, now unsuspended: a partial apply would
+		// give up the fields it left out.
+		svc, kj, err := Objects(j, true)
+		if err == nil {
+			err = c.apply(ctx, svc, kj)
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("start job %s/%s: %w", j.Tenant, j.Name, err))
 			continue
 		}

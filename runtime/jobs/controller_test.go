@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/ferry-ml/ferry/runtime/controller"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
@@ -24,6 +25,16 @@ func readyNode(name, cpu, mem string, gpu int64) *corev1.Node {
 		Allocatable: rl(cpu, mem, gpu),
 		Conditions:  []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}},
 	}}
+}
+
+// appliedByFerry says whether o's fields are owned by ferry's server-side apply.
+func appliedByFerry(o metav1.Object) bool {
+	for _, m := range o.GetManagedFields() {
+		if m.Manager == controller.FieldManager && m.Operation == metav1.ManagedFieldsOperationApply {
+			return true
+		}
+	}
+	return false
 }
 
 type fixture struct {
@@ -98,8 +109,18 @@ func TestControllerRunsAJobThroughItsLife(t *testing.T) {
 	if err != nil || kj.Spec.Suspend == nil || *kj.Spec.Suspend {
 		t.Fatalf("the admitted Job is not running: %v %+v", err, kj)
 	}
-	if _, err := f.cs.CoreV1().Services("ferry-a").Get(ctx, "train", metav1.GetOptions{}); err != nil {
+	svc, err := f.cs.CoreV1().Services("ferry-a").Get(ctx, "train", metav1.GetOptions{})
+	if err != nil {
 		t.Fatalf("headless Service: %v", err)
+	}
+	// Written by server-side apply, whole: admission kept what creation set.
+	for _, o := range []metav1.Object{kj, svc} {
+		if !appliedByFerry(o) {
+			t.Errorf("%s not server-side applied by ferry: %+v", o.GetName(), o.GetManagedFields())
+		}
+	}
+	if kj.Annotations["ferry.io/job-id"] == "" || kj.Spec.Template.Spec.Containers[0].Image != "ferry.local/workload:1" {
+		t.Errorf("the admitted Job lost fields: %+v", kj)
 	}
 	for i, phase := range []corev1.PodPhase{corev1.PodSucceeded, corev1.PodRunning} {
 		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "train-" + string(rune('0'+i)), Namespace: "ferry-a",

@@ -11,9 +11,9 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ferry-ml/ferry/runtime/controller"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
@@ -32,23 +32,20 @@ type Controller struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 
-	poke  chan struct{}
+	loop  *controller.Loop
 	mu    sync.Mutex
 	ready map[string]time.Time // notebook → ready, believed until
 }
 
 // NewController returns a controller ready to Run and Poke.
 func NewController(db *store.DB, client kubernetes.Interface, log *slog.Logger) *Controller {
-	return &Controller{DB: db, Client: client, Log: log, poke: make(chan struct{}, 1)}
+	c := &Controller{DB: db, Client: client, Log: log}
+	c.loop = &controller.Loop{Name: "notebooks", Log: log, Sync: c.Sync}
+	return c
 }
 
 // Poke asks for a sync soon.
-func (c *Controller) Poke() {
-	select {
-	case c.poke <- struct{}{}:
-	default:
-	}
-}
+func (c *Controller) Poke() { c.loop.Poke() }
 
 func (c *Controller) now() time.Time {
 	if c.Now != nil {
@@ -59,25 +56,14 @@ func (c *Controller) now() time.Time {
 
 // Run syncs until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
-	if c.poke == nil {
+	if c.loop == nil {
 		return errors.New("notebooks: controller not made by NewController")
 	}
 	if c.Interval <= 0 {
 		c.Interval = 5 * time.Second
 	}
-	tick := time.NewTicker(c.Interval)
-	defer tick.Stop()
-	for {
-		if err := c.Sync(ctx); err != nil && ctx.Err() == nil {
-			c.Log.Error("notebooks sync failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-c.poke:
-		case <-tick.C:
-		}
-	}
+	c.loop.Resync = c.Interval
+	return c.loop.Start(ctx)
 }
 
 // Sync applies every notebook's objects and stops the idle ones.
@@ -139,29 +125,20 @@ func spec(n store.Notebook) Spec {
 	return Spec{Tenant: n.Tenant, Name: n.Name, Image: n.Image, CPU: n.Resources.CPU, Memory: n.Resources.Memory, GPU: n.Resources.GPU, Workspace: n.Workspace}
 }
 
-// apply creates the notebook's objects or sets its replicas.
+// apply writes the notebook's objects, whole, by server-side apply: they
+// are created, repaired, and scaled to its state (1 running, 0 stopped).
 func (c *Controller) apply(ctx context.Context, n store.Notebook) error {
 	svc, sts, err := Objects(spec(n), n.State == store.NotebookRunning)
 	if err != nil {
 		return err
 	}
-	if _, err := c.Client.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("notebook %s/%s service: %w", n.Tenant, n.Name, err)
+	if _, err := controller.Apply(ctx, c.Client.CoreV1().Services(svc.Namespace), svc); err != nil {
+		return fmt.Errorf("notebook %s/%s: %w", n.Tenant, n.Name, err)
 	}
-	have, err := c.Client.AppsV1().StatefulSets(sts.Namespace).Get(ctx, sts.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		_, err = c.Client.AppsV1().StatefulSets(sts.Namespace).Create(ctx, sts, metav1.CreateOptions{})
-		return err
+	if _, err := controller.Apply(ctx, c.Client.AppsV1().StatefulSets(sts.Namespace), sts); err != nil {
+		return fmt.Errorf("notebook %s/%s: %w", n.Tenant, n.Name, err)
 	}
-	if err != nil {
-		return err
-	}
-	if have.Spec.Replicas != nil && *have.Spec.Replicas == *sts.Spec.Replicas {
-		return nil
-	}
-	patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, *sts.Spec.Replicas)
-	_, err = c.Client.AppsV1().StatefulSets(sts.Namespace).Patch(ctx, sts.Name, types.MergePatchType, patch, metav1.PatchOptions{})
-	return err
+	return nil
 }
 
 // Target says where a notebook answers and whether it is ready.

@@ -12,8 +12,19 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/ferry-ml/ferry/runtime/controller"
 	"github.com/ferry-ml/ferry/store"
 )
+
+// appliedByFerry says whether o's fields are owned by ferry's server-side apply.
+func appliedByFerry(o metav1.Object) bool {
+	for _, m := range o.GetManagedFields() {
+		if m.Manager == controller.FieldManager && m.Operation == metav1.ManagedFieldsOperationApply {
+			return true
+		}
+	}
+	return false
+}
 
 // TestControllerCreatesCullsAndRestartsNotebooks: a notebook gets its
 // StatefulSet (1 replica) and Service; with no use for longer than the
@@ -67,8 +78,29 @@ func TestControllerCreatesCullsAndRestartsNotebooks(t *testing.T) {
 	if replicas() != 1 {
 		t.Fatal("a new notebook does not run")
 	}
-	if _, err := cs.CoreV1().Services("ferry-a").Get(ctx, "nb-nb", metav1.GetOptions{}); err != nil {
+	svc, err := cs.CoreV1().Services("ferry-a").Get(ctx, "nb-nb", metav1.GetOptions{})
+	if err != nil {
 		t.Fatal(err)
+	}
+	sts, err := cs.AppsV1().StatefulSets("ferry-a").Get(ctx, "nb-nb", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []metav1.Object{svc, sts} {
+		if !appliedByFerry(o) {
+			t.Errorf("%s not server-side applied by ferry: %+v", o.GetName(), o.GetManagedFields())
+		}
+	}
+	// Drift: a hand-scaled StatefulSet is scaled back by the next sync.
+	sts.Spec.Replicas = new(int32(3))
+	if _, err := cs.AppsV1().StatefulSets("ferry-a").Update(ctx, sts, metav1.UpdateOptions{FieldManager: "kubectl"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if replicas() != 1 {
+		t.Fatalf("a hand-scaled notebook has %d replicas after a sync, want 1", replicas())
 	}
 	u, ready, ok, err := c.Target(ctx, "a", "nb")
 	if err != nil || !ok || ready || u.String() != "http://nb-nb.ferry-a.svc.cluster.local.:8888" {

@@ -2,20 +2,25 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // env is a control plane running in-process on 127.0.0.1:0 with a real store.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	admin string
 	dir   string
@@ -275,37 +280,136 @@ func TestAuditVerifyReportsATamperedRow(t *testing.T) {
 	}
 }
 
-func TestGracefulShutdownLetsInFlightRequestsFinish(t *testing.T) {
+// serve starts a server on dir, as restart does, with wrap (when not nil)
+// around its handler: tests and benchmarks hook requests with it. Any setup
+// failure fails tb.
+func serve(tb testing.TB, dir string, wrap func(http.Handler) http.Handler) *env {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := New(ctx, Options{DataDir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		cancel()
+		tb.Fatal(err)
+	}
+	if wrap != nil {
+		srv.http.Handler = wrap(srv.http.Handler)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	var once sync.Once
+	var stopErr error
+	stop := func() error {
+		once.Do(func() { cancel(); stopErr = <-done })
+		return stopErr
+	}
+	tb.Cleanup(func() { _ = stop() })
+	tok, err := os.ReadFile(filepath.Join(dir, AdminTokenFile))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &env{t: tb, url: "http://" + srv.Addr(), admin: strings.TrimSpace(string(tok)), dir: dir, srv: srv, stop: stop}
+}
+
+// TestGracefulShutdownFinishesAHeldRequestAndRefusesNewConnections holds a
+// request inside the handler across the shutdown: the server must stop
+// accepting at once, wait for that request, answer it 200 from the still
+// open store, and only then return and close the database.
+func TestGracefulShutdownFinishesAHeldRequestAndRefusesNewConnections(t *testing.T) {
 	t.Parallel()
-	e := start(t)
-	alice := e.user("alice")
-	results := make(chan int, 50)
-	var wg sync.WaitGroup
-	for i := 0; i < 50; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req, _ := http.NewRequest("GET", e.url+"/api/v1/whoami", nil)
-			req.Header.Set("Authorization", "Bearer "+alice)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				results <- 0
-				return
+	entered, release := make(chan struct{}), make(chan struct{})
+	var enterOnce sync.Once
+	hold := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("X-Test-Hold") != "" {
+				enterOnce.Do(func() { close(entered) })
+				<-release
 			}
-			resp.Body.Close()
-			results <- resp.StatusCode
-		}()
+			next.ServeHTTP(w, r)
+		})
 	}
-	time.Sleep(5 * time.Millisecond)
-	if err := e.stop(); err != nil {
-		t.Fatalf("shutdown: %v", err)
+	e := serve(t, t.TempDir(), hold)
+	alice := e.user("alice")
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	var released sync.Once
+	releaseHeld := func() { released.Do(func() { close(release) }) }
+	defer releaseHeld()
+
+	type result struct {
+		status int
+		body   string
+		err    error
 	}
-	wg.Wait()
-	close(results)
-	for code := range results {
-		if code != 0 && code != 200 {
-			t.Errorf("a request accepted before shutdown ended with %d", code)
+	held := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, "GET", e.url+"/api/v1/whoami", nil)
+		req.Header.Set("Authorization", "Bearer "+alice)
+		req.Header.Set("X-Test-Hold", "1")
+		resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+		if err != nil {
+			held <- result{err: err}
+			return
 		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		held <- result{status: resp.StatusCode, body: string(b), err: err}
+	}()
+	select {
+	case <-entered:
+	case <-ctx.Done():
+		t.Fatal("the held request never reached the handler")
+	}
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- e.stop() }()
+
+	// Shutdown closes the listener first: poll until a new connection is refused.
+	addr := strings.TrimPrefix(e.url, "http://")
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			break
+		}
+		switch {
+		case err == nil:
+			c.Close()
+		case !errors.Is(err, syscall.ECONNRESET): // reset: queued as the listener closed
+			t.Fatalf("dial during shutdown: %v, want connection refused", err)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the server still accepts connections after shutdown began")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if resp, err := http.Get(e.url + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a new request during shutdown got %d, want its connection refused", resp.StatusCode)
+	}
+	select {
+	case err := <-stopped:
+		t.Fatalf("shutdown returned (%v) while a request was still in flight", err)
+	case r := <-held:
+		t.Fatalf("the held request ended before it was released: %+v", r)
+	default:
+	}
+
+	releaseHeld()
+	select {
+	case r := <-held:
+		if r.err != nil || r.status != 200 || !strings.Contains(r.body, `"alice"`) {
+			t.Fatalf("held request across shutdown: status %d err %v body %s; want 200 for alice", r.status, r.err, r.body)
+		}
+	case <-ctx.Done():
+		t.Fatal("the held request did not finish after it was released")
+	}
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("shutdown did not return after the last request finished")
 	}
 	// The database was closed cleanly: no WAL left behind.
 	if _, err := os.Stat(filepath.Join(e.dir, DBFile+"-wal")); err == nil {

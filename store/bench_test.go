@@ -55,14 +55,27 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// auditGoal is the p99 an audit page must keep to at 1,000,000 rows.
+const auditGoal = 50 * time.Millisecond
+
 // BenchmarkAuditPageAt1MRows reports the p99 latency of one audit page (limit
-// 50) with random filters and cursors over 1,000,000 rows. Goal: p99 <= 50ms.
+// 50) with random filters and cursors over 1,000,000 rows, and its ratio to
+// the goal (p99/goal above 1 misses it).
 func BenchmarkAuditPageAt1MRows(b *testing.B) {
 	db, err := seedBig()
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
+	// The figure means something only over a full table: the newest row must be row 1,000,000.
+	var last []AuditEntry
+	if err := db.Read(ctx, func(tx *Tx) error {
+		var err error
+		last, err = tx.ListAudit(ctx, AuditFilter{Limit: 1})
+		return err
+	}); err != nil || len(last) != 1 || last[0].ID != bigRows {
+		b.Fatalf("seeded audit table does not end at row %d: %v %+v", bigRows, err, last)
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
@@ -88,6 +101,8 @@ func BenchmarkAuditPageAt1MRows(b *testing.B) {
 	}
 	b.StopTimer()
 	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	p99 := lat[len(lat)*99/100]
+	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(p99)/float64(auditGoal), "p99/goal")
 }

@@ -34,8 +34,10 @@ func NewQueue[K comparable](name string, reconcile func(context.Context, K) erro
 	q := &Queue[K]{name: name, reconcile: reconcile, list: list, log: log, opts: opts,
 		q: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.NewTypedItemExponentialFailureRateLimiter[K](d.MinBackoff, d.MaxBackoff),
 			workqueue.TypedRateLimitingQueueConfig[K]{Name: name})}
+	// A failed resync is tried again sooner, never later, than a successful one.
+	maxWait := min(d.MaxBackoff, d.Resync)
 	q.resync = &Loop{Name: name + " resync", Sync: q.enqueueListed, Log: log,
-		Options: Options{Resync: opts.Resync, MinBackoff: opts.MinBackoff, MaxBackoff: opts.MaxBackoff, Clock: opts.Clock}}
+		Options: Options{Resync: d.Resync, MinBackoff: min(d.MinBackoff, maxWait), MaxBackoff: maxWait, Clock: opts.Clock}}
 	return q
 }
 

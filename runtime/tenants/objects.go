@@ -1,6 +1,10 @@
 package tenants
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -17,6 +21,9 @@ const (
 	ManagedByLabel = "app.kubernetes.io/managed-by"
 	ManagedBy      = "ferry"
 	TenantLabel    = "ferry.io/tenant"
+	// TenantIDLabel marks the namespace ferry created for one tenant with
+	// that tenant's OwnerID: the only namespaces the reconciler adopts.
+	TenantIDLabel = "ferry.io/tenant-id"
 	// ControlPlaneNamespace is where ferry's control plane runs; tenant
 	// policies let it in.
 	ControlPlaneNamespace = "ferry-system"
@@ -28,6 +35,14 @@ const (
 
 // Namespace is a tenant's namespace name.
 func Namespace(tenant string) string { return "ferry-" + tenant }
+
+// OwnerID tells one tenant from any other, a deleted one of the same name
+// included: a hash of its name and creation time (the store has no other
+// id for it). It is the value of TenantIDLabel on the tenant's namespace.
+func OwnerID(t store.Tenant) string {
+	sum := sha256.Sum256([]byte(t.Name + "\x00" + t.CreatedAt.UTC().Format(time.RFC3339Nano)))
+	return hex.EncodeToString(sum[:10])
+}
 
 func labels(tenant string) map[string]string {
 	return map[string]string{ManagedByLabel: ManagedBy, TenantLabel: tenant}
@@ -41,6 +56,7 @@ func meta(name, tenant string) metav1.ObjectMeta {
 func Objects(t store.Tenant) []runtime.Object {
 	ns := Namespace(t.Name)
 	nsLabels := labels(t.Name)
+	nsLabels[TenantIDLabel] = OwnerID(t)
 	nsLabels["pod-security.kubernetes.io/enforce"] = "baseline"
 	cpu, mem := resource.MustParse(t.Quota.CPU), resource.MustParse(t.Quota.Memory)
 	gpu := *resource.NewQuantity(t.Quota.GPU, resource.DecimalSI)

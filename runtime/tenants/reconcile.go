@@ -2,9 +2,9 @@ package tenants
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -12,14 +12,30 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ferry-ml/ferry/runtime/controller"
 	"github.com/ferry-ml/ferry/store"
 )
 
 // FieldManager owns the fields ferry applies.
-const FieldManager = "ferry"
+const FieldManager = controller.FieldManager
+
+// ErrNamespaceConflict is what a ConflictError is: the tenant's namespace
+// name is taken by a namespace that is not ferry's for that tenant.
+var ErrNamespaceConflict = errors.New("namespace taken")
+
+// ConflictError says why a tenant's namespace is not adopted. Nothing is
+// written to or into such a namespace, and it is never deleted.
+type ConflictError struct {
+	Tenant, Namespace, Reason string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("tenant %s: namespace %s %s: not adopted", e.Tenant, e.Namespace, e.Reason)
+}
+
+func (e *ConflictError) Unwrap() error { return ErrNamespaceConflict }
 
 // tenantGetter is what the reconciler needs from the store.
 type tenantGetter interface {
@@ -30,11 +46,24 @@ type tenantGetter interface {
 type Reconciler struct {
 	Store  tenantGetter
 	Client kubernetes.Interface
+
+	conflicts sync.Map // tenant name → *ConflictError
+}
+
+// Conflict is the namespace conflict the last reconcile of tenant found
+// (a *ConflictError), or nil.
+func (r *Reconciler) Conflict(tenant string) error {
+	if e, ok := r.conflicts.Load(tenant); ok {
+		return e.(*ConflictError)
+	}
+	return nil
 }
 
 // Reconcile is level-based and idempotent: it applies every object of an
 // existing tenant (repairing drift) and deletes the namespace of a tenant
-// that no longer exists. An error means: try again later.
+// that no longer exists. It adopts only the namespace it created for that
+// very tenant (TenantIDLabel = OwnerID); any other namespace of that name
+// is a *ConflictError, left as it is. An error means: try again later.
 func (r *Reconciler) Reconcile(ctx context.Context, name string) error {
 	var t store.Tenant
 	err := r.Store.Read(ctx, func(tx *store.Tx) error {
@@ -43,11 +72,20 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string) error {
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
+		r.conflicts.Delete(name)
 		return r.deleteNamespace(ctx, name)
 	}
 	if err != nil {
 		return fmt.Errorf("read tenant %s: %w", name, err)
 	}
+	if err := r.claim(ctx, t); err != nil {
+		var conflict *ConflictError
+		if errors.As(err, &conflict) {
+			r.conflicts.Store(name, conflict)
+		}
+		return err
+	}
+	r.conflicts.Delete(name)
 	for _, obj := range Objects(t) {
 		if err := apply(ctx, r.Client, obj); err != nil {
 			return fmt.Errorf("tenant %s: %w", name, err)
@@ -56,8 +94,47 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string) error {
 	return nil
 }
 
-// deleteNamespace removes a deleted tenant's namespace, but only one ferry manages for that tenant.
+// claim makes sure the tenant's namespace is ferry's for this tenant,
+// creating it if there is none.
+func (r *Reconciler) claim(ctx context.Context, t store.Tenant) error {
+	name := Namespace(t.Name)
+	if name == ControlPlaneNamespace {
+		return &ConflictError{Tenant: t.Name, Namespace: name, Reason: "is the control plane's"}
+	}
+	nss := r.Client.CoreV1().Namespaces()
+	ns, err := nss.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		// Created, not applied: an apply would take over a namespace made
+		// by someone else since the Get. Only the owner labels; the apply
+		// that follows declares the rest.
+		own := labels(t.Name)
+		own[TenantIDLabel] = OwnerID(t)
+		ns, err = nss.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: own}}, metav1.CreateOptions{FieldManager: FieldManager})
+		if apierrors.IsAlreadyExists(err) {
+			ns, err = nss.Get(ctx, name, metav1.GetOptions{})
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("tenant %s: namespace %s: %w", t.Name, name, err)
+	}
+	if ns.DeletionTimestamp != nil {
+		return fmt.Errorf("tenant %s: namespace %s is being deleted", t.Name, name)
+	}
+	switch id := ns.Labels[TenantIDLabel]; {
+	case id == "":
+		return &ConflictError{Tenant: t.Name, Namespace: name, Reason: "exists without the " + TenantIDLabel + " label"}
+	case id != OwnerID(t):
+		return &ConflictError{Tenant: t.Name, Namespace: name, Reason: "belongs to another tenant (" + TenantIDLabel + "=" + id + ")"}
+	}
+	return nil
+}
+
+// deleteNamespace removes a deleted tenant's namespace: only one ferry
+// created for a tenant of that name, and never the control plane's.
 func (r *Reconciler) deleteNamespace(ctx context.Context, name string) error {
+	if Namespace(name) == ControlPlaneNamespace {
+		return nil
+	}
 	ns, err := r.Client.CoreV1().Namespaces().Get(ctx, Namespace(name), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -65,7 +142,7 @@ func (r *Reconciler) deleteNamespace(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if ns.Labels[ManagedByLabel] != ManagedBy || ns.Labels[TenantLabel] != name {
+	if ns.Labels[ManagedByLabel] != ManagedBy || ns.Labels[TenantLabel] != name || ns.Labels[TenantIDLabel] == "" {
 		return nil
 	}
 	if ns.DeletionTimestamp != nil {
@@ -78,46 +155,26 @@ func (r *Reconciler) deleteNamespace(ctx context.Context, name string) error {
 	return err
 }
 
-// apply server-side-applies one object with ferry's field manager.
+// apply server-side-applies one of a tenant's objects.
 func apply(ctx context.Context, cs kubernetes.Interface, obj runtime.Object) error {
-	data, err := json.Marshal(obj)
-	if err != nil {
-		return err
-	}
-	opts := metav1.PatchOptions{FieldManager: FieldManager, Force: new(true)}
-	pt := types.ApplyPatchType
+	var err error
 	switch o := obj.(type) {
 	case *corev1.Namespace:
-		_, err = cs.CoreV1().Namespaces().Patch(ctx, o.Name, pt, data, opts)
+		_, err = controller.Apply(ctx, cs.CoreV1().Namespaces(), o)
 	case *corev1.ResourceQuota:
-		_, err = cs.CoreV1().ResourceQuotas(o.Namespace).Patch(ctx, o.Name, pt, data, opts)
+		_, err = controller.Apply(ctx, cs.CoreV1().ResourceQuotas(o.Namespace), o)
 	case *corev1.LimitRange:
-		_, err = cs.CoreV1().LimitRanges(o.Namespace).Patch(ctx, o.Name, pt, data, opts)
+		_, err = controller.Apply(ctx, cs.CoreV1().LimitRanges(o.Namespace), o)
 	case *corev1.ServiceAccount:
-		_, err = cs.CoreV1().ServiceAccounts(o.Namespace).Patch(ctx, o.Name, pt, data, opts)
+		_, err = controller.Apply(ctx, cs.CoreV1().ServiceAccounts(o.Namespace), o)
 	case *networkingv1.NetworkPolicy:
-		_, err = cs.NetworkingV1().NetworkPolicies(o.Namespace).Patch(ctx, o.Name, pt, data, opts)
+		_, err = controller.Apply(ctx, cs.NetworkingV1().NetworkPolicies(o.Namespace), o)
 	case *rbacv1.Role:
-		_, err = cs.RbacV1().Roles(o.Namespace).Patch(ctx, o.Name, pt, data, opts)
+		_, err = controller.Apply(ctx, cs.RbacV1().Roles(o.Namespace), o)
 	case *rbacv1.RoleBinding:
-		_, err = cs.RbacV1().RoleBindings(o.Namespace).Patch(ctx, o.Name, pt, data, opts)
+		_, err = controller.Apply(ctx, cs.RbacV1().RoleBindings(o.Namespace), o)
 	default:
 		return fmt.Errorf("apply: unsupported object %T", obj)
 	}
-	if err != nil {
-		return fmt.Errorf("apply %s: %w", describe(obj), err)
-	}
-	return nil
-}
-
-func describe(obj runtime.Object) string {
-	m, _ := obj.(metav1.Object)
-	gvk := obj.GetObjectKind().GroupVersionKind()
-	if m == nil {
-		return gvk.Kind
-	}
-	if m.GetNamespace() == "" {
-		return gvk.Kind + " " + m.GetName()
-	}
-	return gvk.Kind + " " + m.GetNamespace() + "/" + m.GetName()
+	return err
 }

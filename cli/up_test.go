@@ -18,17 +18,30 @@ func runMain(t *testing.T, args ...string) (string, int) {
 func TestUpRefusesBadFlagsBeforeTouchingAnything(t *testing.T) {
 	t.Parallel()
 	cases := map[string][]string{
-		"--gpu":               {"up", "--gpu", "sometimes", "--name", "never-created"},
-		"fake GPU count":      {"up", "--gpu", "fake:0", "--name", "never-created"},
-		"do not go with":      {"up", "--kubeconfig", "/nonexistent", "--workers", "2"},
-		"must be 0 or more":   {"up", "--workers", "-1", "--dry-run"},
-		"must be table, json": {"up", "-o", "xml", "--dry-run"},
+		"--gpu":                                  {"up", "--gpu", "sometimes", "--name", "never-created"},
+		"fake GPU count":                         {"up", "--gpu", "fake:0", "--name", "never-created"},
+		"do not go with":                         {"up", "--kubeconfig", "/nonexistent", "--workers", "2"},
+		"must be 0 or more":                      {"up", "--workers", "-1", "--dry-run"},
+		"must be table, json":                    {"up", "-o", "xml", "--dry-run"},
+		"--registry needs --bundle":              {"up", "--registry", "reg.example", "--name", "never-created"},
+		"--node-image does not go with --bundle": {"up", "--bundle", "/nonexistent.tar", "--node-image", "x", "--name", "never-created"},
+		"it needs --platform":                    {"up", "--kubeconfig", "/nonexistent", "--bundle", "/nonexistent.tar", "--platform=false"},
+		"--name, --workers and --node-image":     {"up", "--context", "nowhere", "--name", "other"},
+		"a local cluster's kind configuration":   {"up", "--kubeconfig", "/nonexistent", "--dry-run"},
 	}
 	for want, args := range cases {
 		out, code := runMain(t, args...)
 		if code == 0 || !strings.Contains(out, want) {
 			t.Errorf("ferry %s: exit %d, output %q; want an error naming %q", strings.Join(args, " "), code, out, want)
 		}
+	}
+}
+
+func TestUpDryRunPrintsTheLocalClusterConfiguration(t *testing.T) {
+	t.Parallel()
+	out, code := runMain(t, "up", "--dry-run", "--name", "never-created", "--workers", "1")
+	if code != 0 || !strings.Contains(out, "kind: Cluster") || strings.Count(out, "role: worker") != 1 {
+		t.Fatalf("ferry up --dry-run: exit %d, output %q; want a kind configuration with one worker", code, out)
 	}
 }
 

@@ -48,6 +48,8 @@ type Target struct {
 	// KindCluster names the local kind cluster the target is, if it is one;
 	// empty lets Install find out from the nodes' provider IDs.
 	KindCluster string
+	// NewClient makes the target's clientset (default: kubeclient.New).
+	NewClient func(kubeconfig, context string) (kubernetes.Interface, error)
 }
 
 // resolve names the kubeconfig's current context when none was given.
@@ -62,6 +64,9 @@ func (t *Target) resolve() error {
 
 // Client returns a clientset for the target.
 func (t Target) Client() (kubernetes.Interface, error) {
+	if t.NewClient != nil {
+		return t.NewClient(t.Kubeconfig, t.Context)
+	}
 	return kubeclient.New(t.Kubeconfig, t.Context)
 }
 

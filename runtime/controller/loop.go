@@ -12,7 +12,8 @@ import (
 // Loop runs Sync, a level-based pass over everything a controller owns:
 // once at Start, again soon after every Poke (pokes that come while it
 // waits or syncs make one sync), every Resync after a success, and after a
-// failure with exponential backoff capped at MaxBackoff. A Poke wakes it
+// failure with exponential backoff capped at MaxBackoff (by default at
+// Resync). A Poke wakes it
 // also while it backs off: an event may be what fixes the failure, and the
 // failure count stays until a sync succeeds. A Loop is ready to use
 // without a constructor; Start it once.
@@ -52,6 +53,12 @@ func (l *Loop) Start(ctx context.Context) error {
 		return fmt.Errorf("loop %s: %w", l.Name, err)
 	}
 	o, wake := l.withDefaults(), l.wakeup()
+	if l.MaxBackoff == 0 {
+		// A failed sync is tried again sooner, never later, than a
+		// successful one, unless asked otherwise.
+		o.MaxBackoff = min(o.MaxBackoff, o.Resync)
+		o.MinBackoff = min(o.MinBackoff, o.MaxBackoff)
+	}
 	failures := 0
 	for {
 		// A poke from before this sync is answered by it.

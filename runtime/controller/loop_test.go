@@ -136,6 +136,24 @@ func TestLoopBacksOffExponentiallyUpToTheCapAndResetsAfterASuccess(t *testing.T)
 	}
 }
 
+func TestLoopBacksOffNoLongerThanItsResyncByDefault(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	l := &Loop{Name: "t", Log: discard(), Options: Options{Resync: time.Second, Clock: clk},
+		Sync: func(context.Context) error { return errors.New("down") }}
+	start(t, l)
+	var got []time.Duration
+	for range 6 {
+		d := clk.next(t)
+		got = append(got, d)
+		clk.Step(d)
+	}
+	ms := time.Millisecond
+	if want := []time.Duration{100 * ms, 200 * ms, 400 * ms, 800 * ms, time.Second, time.Second}; !slices.Equal(got, want) {
+		t.Fatalf("waits after failed syncs = %v, want %v", got, want)
+	}
+}
+
 func TestLoopStopsWhenItsContextEnds(t *testing.T) {
 	t.Parallel()
 	t.Run("while waiting", func(t *testing.T) {

@@ -23,7 +23,8 @@ type Options struct {
 	Settle time.Duration
 	// MinBackoff and MaxBackoff bound the wait after a failure: it starts
 	// at MinBackoff and doubles with every failure in a row, up to
-	// MaxBackoff; a success resets it.
+	// MaxBackoff; a success resets it. Defaults DefaultMinBackoff and
+	// DefaultMaxBackoff; a Loop's default cap is no more than its Resync.
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
 	// Workers is how many keys a Queue reconciles at once (default 1).

@@ -3,24 +3,13 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
-)
 
-type auditEntry struct {
-	ID     int64     `json:"id"`
-	Time   time.Time `json:"time"`
-	Actor  string    `json:"actor"`
-	Action string    `json:"action"`
-	Tenant string    `json:"tenant,omitempty"`
-	Target string    `json:"target,omitempty"`
-	Result string    `json:"result"`
-	Detail string    `json:"detail,omitempty"`
-}
+	v1 "github.com/ferry-ml/ferry/api/v1"
+)
 
 func newAuditCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Read and verify the audit log"}
@@ -33,17 +22,8 @@ func newAuditCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			q := url.Values{"limit": {strconv.Itoa(limit)}}
-			for k, v := range map[string]string{"tenant": tenantF, "actor": actor, "after": after} {
-				if v != "" {
-					q.Set(k, v)
-				}
-			}
-			var out struct {
-				Items []auditEntry `json:"items"`
-				Next  string       `json:"next,omitempty"`
-			}
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/audit", q, nil, &out); err != nil {
+			out, err := c.ListAudit(cmd.Context(), v1.AuditFilter{Tenant: tenantF, Actor: actor}, v1.ListOptions{Limit: limit, After: v1.Cursor(after)})
+			if err != nil {
 				return err
 			}
 			rows := [][]string{}
@@ -70,11 +50,8 @@ func newAuditCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out struct {
-				OK       bool  `json:"ok"`
-				BrokenAt int64 `json:"brokenAt,omitempty"`
-			}
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/audit/verify", nil, nil, &out); err != nil {
+			out, err := c.VerifyAudit(cmd.Context())
+			if err != nil {
 				return err
 			}
 			row := []string{strconv.FormatBool(out.OK), ""}

@@ -2,29 +2,21 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferry-ml/ferry/store"
+	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/client"
 )
-
-type jobList struct {
-	Items []store.Job `json:"items"`
-	Next  int64       `json:"next,omitempty"`
-}
 
 var jobHeader = []string{"NAME", "STATE", "REPLICAS", "IMAGE", "SUBMITTED", "REASON"}
 
-func jobRows(js ...store.Job) [][]string {
+func jobRows(js ...v1.Job) [][]string {
 	rows := make([][]string, 0, len(js))
 	for _, j := range js {
 		running := 0
@@ -37,17 +29,6 @@ func jobRows(js ...store.Job) [][]string {
 			j.CreatedAt.Format(time.RFC3339), j.Reason})
 	}
 	return rows
-}
-
-func jobPath(tenant, name string, rest ...string) string {
-	p := "/api/v1/tenants/" + url.PathEscape(tenant) + "/jobs"
-	if name != "" {
-		p += "/" + url.PathEscape(name)
-	}
-	for _, r := range rest {
-		p += "/" + r
-	}
-	return p
 }
 
 func newJobCmd(g *globals) *cobra.Command {
@@ -88,10 +69,17 @@ func newJobCmd(g *globals) *cobra.Command {
 				}
 				envMap[k] = v
 			}
-			body := map[string]any{"name": args[0], "image": image, "command": args[1:], "replicas": replicas,
-				"resources": map[string]any{"cpu": cpu, "memory": memory, "gpu": gpu}, "env": envMap, "maxRetries": retries}
-			var j store.Job
-			if err := c.Do(cmd.Context(), http.MethodPost, jobPath(tenant, ""), nil, body, &j); err != nil {
+			// Only what the user gave: the server fills in the defaults.
+			in := v1.JobSubmit{Name: args[0], Image: image, Command: args[1:], Replicas: replicas,
+				Resources: v1.Resources{CPU: cpu, Memory: memory, GPU: gpu}}
+			if len(envMap) > 0 {
+				in.Env = envMap
+			}
+			if cmd.Flags().Changed("max-retries") {
+				in.MaxRetries = &retries
+			}
+			j, err := c.SubmitJob(cmd.Context(), tenant, in)
+			if err != nil {
 				return err
 			}
 			if wait > 0 {
@@ -102,16 +90,16 @@ func newJobCmd(g *globals) *cobra.Command {
 			if err := g.print(j, jobHeader, jobRows(j)); err != nil {
 				return err
 			}
-			if wait > 0 && j.State != store.JobSucceeded {
+			if wait > 0 && j.State != v1.JobSucceeded {
 				return fmt.Errorf("job %s %s: %s", j.Name, j.State, j.Reason)
 			}
 			return nil
 		},
 	}
 	submit.Flags().StringVar(&image, "image", "", "container image (required)")
-	submit.Flags().Int32Var(&replicas, "replicas", 1, "replicas (ranks)")
-	submit.Flags().StringVar(&cpu, "cpu", "1", "CPU per replica")
-	submit.Flags().StringVar(&memory, "memory", "1Gi", "memory per replica")
+	submit.Flags().Int32Var(&replicas, "replicas", 0, "replicas (ranks; default 1)")
+	submit.Flags().StringVar(&cpu, "cpu", "", "CPU per replica (default 1)")
+	submit.Flags().StringVar(&memory, "memory", "", "memory per replica (default 1Gi)")
 	submit.Flags().Int64Var(&gpu, "gpu", 0, "GPUs per replica")
 	submit.Flags().Int32Var(&retries, "max-retries", 0, "pod failures tolerated before the job fails")
 	submit.Flags().StringArrayVar(&env, "env", nil, "NAME=VALUE for every replica (repeatable)")
@@ -128,20 +116,13 @@ func newJobCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all := jobList{Items: []store.Job{}}
-			q := url.Values{"limit": {"500"}}
-			for {
-				var page jobList
-				if err := c.Do(cmd.Context(), http.MethodGet, jobPath(tenant, ""), q, nil, &page); err != nil {
-					return err
-				}
-				all.Items = append(all.Items, page.Items...)
-				if page.Next == 0 {
-					break
-				}
-				q.Set("after", strconv.FormatInt(page.Next, 10))
+			all, err := client.Collect(cmd.Context(), func(ctx context.Context, o v1.ListOptions) (v1.List[v1.Job], error) {
+				return c.ListJobs(ctx, tenant, o)
+			})
+			if err != nil {
+				return err
 			}
-			return g.print(all, jobHeader, jobRows(all.Items...))
+			return g.print(v1.List[v1.Job]{Items: all}, jobHeader, jobRows(all...))
 		},
 	}
 	get := &cobra.Command{
@@ -154,8 +135,8 @@ func newJobCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var j store.Job
-			if err := c.Do(cmd.Context(), http.MethodGet, jobPath(tenant, args[0]), nil, nil, &j); err != nil {
+			j, err := c.GetJob(cmd.Context(), tenant, args[0])
+			if err != nil {
 				return err
 			}
 			if g.output != "table" {
@@ -186,8 +167,8 @@ func newJobCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var j store.Job
-			if err := c.Do(cmd.Context(), http.MethodPost, jobPath(tenant, args[0], "cancel"), nil, nil, &j); err != nil {
+			j, err := c.CancelJob(cmd.Context(), tenant, args[0])
+			if err != nil {
 				return err
 			}
 			return g.print(j, jobHeader, jobRows(j))
@@ -205,11 +186,7 @@ func newJobCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			q := url.Values{"replica": {strconv.Itoa(int(replica))}}
-			if follow {
-				q.Set("follow", "true")
-			}
-			return c.Stream(cmd.Context(), jobPath(tenant, args[0], "logs"), q, g.stdout)
+			return c.JobLogs(cmd.Context(), tenant, args[0], v1.JobLogOptions{Replica: replica, Follow: follow}, g.stdout)
 		},
 	}
 	logs.Flags().Int32Var(&replica, "replica", 0, "replica index (rank)")
@@ -219,12 +196,12 @@ func newJobCmd(g *globals) *cobra.Command {
 }
 
 // waitJob polls a job until it is finished or the time is up.
-func waitJob(ctx context.Context, c *Client, tenant, name string, d time.Duration) (store.Job, error) {
+func waitJob(ctx context.Context, c *client.Client, tenant, name string, d time.Duration) (v1.Job, error) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	for {
-		var j store.Job
-		if err := c.Do(ctx, http.MethodGet, jobPath(tenant, name), nil, nil, &j); err != nil {
+		j, err := c.GetJob(ctx, tenant, name)
+		if err != nil {
 			return j, err
 		}
 		if j.State.Done() {
@@ -236,32 +213,4 @@ func waitJob(ctx context.Context, c *Client, tenant, name string, d time.Duratio
 		case <-time.After(time.Second):
 		}
 	}
-}
-
-// Stream copies a text answer to w as it arrives (no overall timeout).
-func (c *Client) Stream(ctx context.Context, path string, query url.Values, w io.Writer) error {
-	u := c.Server + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	resp, err := (&http.Client{Transport: c.HTTP.Transport}).Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach the ferry server at %s: %w", c.Server, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		ae := &APIError{Status: resp.StatusCode}
-		if json.Unmarshal(data, ae) != nil || (ae.Title == "" && ae.Detail == "") {
-			ae.Title = strings.TrimSpace(firstLine(string(data)))
-		}
-		return ae
-	}
-	_, err = io.Copy(w, resp.Body)
-	return err
 }

@@ -3,12 +3,13 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
 )
 
 // LoginOptions is what `ferry login` needs.
@@ -17,16 +18,6 @@ type LoginOptions struct {
 	Context    string
 	Server     string
 	Token      string
-}
-
-// whoami is the API's answer to GET /api/v1/whoami.
-type whoami struct {
-	Name        string `json:"name"`
-	Admin       bool   `json:"admin"`
-	Memberships []struct {
-		Tenant string `json:"tenant"`
-		Role   string `json:"role"`
-	} `json:"memberships"`
 }
 
 func newLoginCmd(g *globals) *cobra.Command {
@@ -60,26 +51,26 @@ func contextName(o LoginOptions) string {
 }
 
 // Login verifies the token with whoami and then saves the context.
-func Login(cmd *cobra.Command, o LoginOptions) (whoami, error) {
+func Login(cmd *cobra.Command, o LoginOptions) (v1.Whoami, error) {
 	u, err := url.Parse(o.Server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return whoami{}, fmt.Errorf("--server %q: must be an http:// or https:// URL", o.Server)
+		return v1.Whoami{}, fmt.Errorf("--server %q: must be an http:// or https:// URL", o.Server)
 	}
 	if strings.TrimSpace(o.Token) == "" {
-		return whoami{}, errors.New("--token is empty")
+		return v1.Whoami{}, errors.New("--token is empty")
 	}
-	c := &Client{Server: strings.TrimRight(o.Server, "/"), Token: strings.TrimSpace(o.Token), HTTP: &http.Client{Timeout: 15 * time.Second}}
-	var who whoami
-	if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/whoami", nil, nil, &who); err != nil {
-		return whoami{}, fmt.Errorf("login: %w", err)
+	server, token := strings.TrimRight(o.Server, "/"), strings.TrimSpace(o.Token)
+	who, err := newClient(server, token, 15*time.Second).Whoami(cmd.Context())
+	if err != nil {
+		return v1.Whoami{}, fmt.Errorf("login: %w", err)
 	}
 	cfg, err := LoadClientConfig(o.ConfigPath)
 	if err != nil {
-		return whoami{}, err
+		return v1.Whoami{}, err
 	}
-	cfg.Upsert(ClientContext{Name: contextName(o), Server: c.Server, Token: c.Token})
+	cfg.Upsert(ClientContext{Name: contextName(o), Server: server, Token: token})
 	if err := cfg.Save(o.ConfigPath); err != nil {
-		return whoami{}, fmt.Errorf("save config %s: %w", o.ConfigPath, err)
+		return v1.Whoami{}, fmt.Errorf("save config %s: %w", o.ConfigPath, err)
 	}
 	return who, nil
 }

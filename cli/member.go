@@ -2,16 +2,18 @@ package cli
 
 import (
 	"fmt"
-	"net/http"
-	"net/url"
 
 	"github.com/spf13/cobra"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
 )
 
-type member struct {
-	Tenant string `json:"tenant"`
-	User   string `json:"user"`
-	Role   string `json:"role"`
+func memberRows(ms ...v1.Member) [][]string {
+	rows := [][]string{}
+	for _, m := range ms {
+		rows = append(rows, []string{m.Tenant, m.User, string(m.Role)})
+	}
+	return rows
 }
 
 func newMemberCmd(g *globals) *cobra.Command {
@@ -24,12 +26,11 @@ func newMemberCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var m member
-			path := "/api/v1/tenants/" + url.PathEscape(args[0]) + "/members/" + url.PathEscape(args[1])
-			if err := c.Do(cmd.Context(), http.MethodPut, path, nil, map[string]string{"role": role}, &m); err != nil {
+			m, err := c.PutMember(cmd.Context(), args[0], args[1], v1.Role(role))
+			if err != nil {
 				return err
 			}
-			return g.print(m, []string{"TENANT", "USER", "ROLE"}, [][]string{{m.Tenant, m.User, m.Role}})
+			return g.print(m, []string{"TENANT", "USER", "ROLE"}, memberRows(m))
 		},
 	}
 	add.Flags().StringVar(&role, "role", "viewer", "owner, editor or viewer")
@@ -41,8 +42,7 @@ func newMemberCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			path := "/api/v1/tenants/" + url.PathEscape(args[0]) + "/members/" + url.PathEscape(args[1])
-			if err := c.Do(cmd.Context(), http.MethodDelete, path, nil, nil, nil); err != nil {
+			if err := c.RemoveMember(cmd.Context(), args[0], args[1]); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "removed %s from %s\n", args[1], args[0])
@@ -56,17 +56,11 @@ func newMemberCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out struct {
-				Items []member `json:"items"`
-			}
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/tenants/"+url.PathEscape(args[0])+"/members", nil, nil, &out); err != nil {
+			out, err := c.ListMembers(cmd.Context(), args[0])
+			if err != nil {
 				return err
 			}
-			rows := [][]string{}
-			for _, m := range out.Items {
-				rows = append(rows, []string{m.Tenant, m.User, m.Role})
-			}
-			return g.print(out, []string{"TENANT", "USER", "ROLE"}, rows)
+			return g.print(out, []string{"TENANT", "USER", "ROLE"}, memberRows(out.Items...))
 		},
 	}
 	cmd.AddCommand(add, remove, list)

@@ -1,26 +1,21 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferry-ml/ferry/runtime/notebooks"
-	"github.com/ferry-ml/ferry/store"
+	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/client"
 )
-
-type notebookList struct {
-	Items []store.Notebook `json:"items"`
-	Next  string           `json:"next,omitempty"`
-}
 
 var notebookHeader = []string{"NAME", "STATE", "IMAGE", "CPU", "MEMORY", "GPU", "WORKSPACE", "LAST ACTIVITY", "REASON"}
 
-func notebookRows(ns ...store.Notebook) [][]string {
+func notebookRows(ns ...v1.Notebook) [][]string {
 	rows := make([][]string, 0, len(ns))
 	for _, n := range ns {
 		rows = append(rows, []string{n.Name, string(n.State), n.Image, n.Resources.CPU, n.Resources.Memory, fmt.Sprint(n.Resources.GPU), n.Workspace,
@@ -29,35 +24,24 @@ func notebookRows(ns ...store.Notebook) [][]string {
 	return rows
 }
 
-func notebookPath(tenant, name string, rest ...string) string {
-	p := "/api/v1/tenants/" + url.PathEscape(tenant) + "/notebooks"
-	if name != "" {
-		p += "/" + url.PathEscape(name)
-	}
-	for _, r := range rest {
-		p += "/" + r
-	}
-	return p
-}
-
 func newNotebookCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "notebook", Short: "Jupyter notebooks behind the control plane's authenticated proxy", Aliases: []string{"notebooks", "nb"}}
 	var tenant string
 	cmd.PersistentFlags().StringVar(&tenant, "tenant", "", "tenant (required)")
-	need := func() (*Client, error) {
+	need := func() (*client.Client, error) {
 		if tenant == "" {
 			return nil, errors.New("--tenant is required")
 		}
 		return g.client()
 	}
-	one := func(method string, rest ...string) func(*cobra.Command, []string) error {
+	one := func(call func(c *client.Client, ctx context.Context, tenant, name string) (v1.Notebook, error)) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
 			c, err := need()
 			if err != nil {
 				return err
 			}
-			var n store.Notebook
-			if err := c.Do(cmd.Context(), method, notebookPath(tenant, args[0], rest...), nil, nil, &n); err != nil {
+			n, err := call(c, cmd.Context(), tenant, args[0])
+			if err != nil {
 				return err
 			}
 			return g.print(n, notebookHeader, notebookRows(n))
@@ -72,19 +56,20 @@ func newNotebookCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			body := map[string]any{"name": args[0], "image": image, "workspace": workspace, "resources": map[string]any{"cpu": cpu, "memory": memory, "gpu": gpu}}
-			var n store.Notebook
-			if err := c.Do(cmd.Context(), http.MethodPost, notebookPath(tenant, ""), nil, body, &n); err != nil {
+			// Only what the user gave: the server fills in the defaults.
+			n, err := c.CreateNotebook(cmd.Context(), tenant, v1.NotebookCreate{Name: args[0], Image: image, Workspace: workspace,
+				Resources: v1.Resources{CPU: cpu, Memory: memory, GPU: gpu}})
+			if err != nil {
 				return err
 			}
 			return g.print(n, notebookHeader, notebookRows(n))
 		},
 	}
 	create.Flags().StringVar(&image, "image", "", "image with Jupyter (required; ferry workload-image tag)")
-	create.Flags().StringVar(&cpu, "cpu", "1", "CPU")
-	create.Flags().StringVar(&memory, "memory", "2Gi", "memory")
+	create.Flags().StringVar(&cpu, "cpu", "", "CPU (default 1)")
+	create.Flags().StringVar(&memory, "memory", "", "memory (default 2Gi)")
 	create.Flags().Int64Var(&gpu, "gpu", 0, "GPUs")
-	create.Flags().StringVar(&workspace, "workspace", "1Gi", "workspace volume size")
+	create.Flags().StringVar(&workspace, "workspace", "", "workspace volume size (default 1Gi)")
 	_ = create.MarkFlagRequired("image")
 	list := &cobra.Command{
 		Use: "list", Short: "List the tenant's notebooks", Args: cobra.NoArgs,
@@ -93,16 +78,18 @@ func newNotebookCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var page notebookList
-			if err := c.Do(cmd.Context(), http.MethodGet, notebookPath(tenant, ""), url.Values{"limit": {"1000"}}, nil, &page); err != nil {
+			all, err := client.Collect(cmd.Context(), func(ctx context.Context, o v1.ListOptions) (v1.List[v1.Notebook], error) {
+				return c.ListNotebooks(ctx, tenant, o)
+			})
+			if err != nil {
 				return err
 			}
-			return g.print(page, notebookHeader, notebookRows(page.Items...))
+			return g.print(v1.List[v1.Notebook]{Items: all}, notebookHeader, notebookRows(all...))
 		},
 	}
-	get := &cobra.Command{Use: "get NAME", Short: "Show a notebook", Args: cobra.ExactArgs(1), RunE: one(http.MethodGet)}
-	stop := &cobra.Command{Use: "stop NAME", Short: "Stop a notebook; its workspace is kept", Args: cobra.ExactArgs(1), RunE: one(http.MethodPost, "stop")}
-	start := &cobra.Command{Use: "start NAME", Short: "Start a stopped notebook", Args: cobra.ExactArgs(1), RunE: one(http.MethodPost, "start")}
+	get := &cobra.Command{Use: "get NAME", Short: "Show a notebook", Args: cobra.ExactArgs(1), RunE: one((*client.Client).GetNotebook)}
+	stop := &cobra.Command{Use: "stop NAME", Short: "Stop a notebook; its workspace is kept", Args: cobra.ExactArgs(1), RunE: one((*client.Client).StopNotebook)}
+	start := &cobra.Command{Use: "start NAME", Short: "Start a stopped notebook", Args: cobra.ExactArgs(1), RunE: one((*client.Client).StartNotebook)}
 	del := &cobra.Command{
 		Use: "delete NAME", Short: "Delete a notebook and its workspace", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -110,7 +97,7 @@ func newNotebookCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := c.Do(cmd.Context(), http.MethodDelete, notebookPath(tenant, args[0]), nil, nil, nil); err != nil {
+			if err := c.DeleteNotebook(cmd.Context(), tenant, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "notebook %s deleted\n", args[0])
@@ -128,13 +115,17 @@ func newNotebookCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var n store.Notebook
-			if err := c.Do(cmd.Context(), http.MethodGet, notebookPath(tenant, args[0]), nil, nil, &n); err != nil {
+			login, err := g.apiContext()
+			if err != nil {
 				return err
 			}
-			u := c.Server + notebooks.BasePath(tenant, n.Name) + "tree?" + url.Values{"token": {c.Token}}.Encode()
+			n, err := c.GetNotebook(cmd.Context(), tenant, args[0])
+			if err != nil {
+				return err
+			}
+			u := c.Server() + n.URL + "tree?" + url.Values{"token": {login.Token}}.Encode()
 			fmt.Fprintln(g.stdout, u)
-			if n.State != store.NotebookRunning {
+			if n.State != v1.NotebookRunning {
 				fmt.Fprintf(g.stderr, "notebook %s is %s; opening the URL starts it\n", n.Name, n.State)
 			}
 			return nil

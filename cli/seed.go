@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ferry-ml/ferry/runtime/seed"
+	"github.com/ferry-ml/ferry/runtime/node/seed"
 )
 
 func newSeedCmd(g *globals) *cobra.Command {

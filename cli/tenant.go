@@ -2,31 +2,16 @@ package cli
 
 import (
 	"fmt"
-	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/client"
 )
 
-type tenant struct {
-	Name        string `json:"name"`
-	DisplayName string `json:"displayName"`
-	Quota       struct {
-		CPU    string `json:"cpu"`
-		Memory string `json:"memory"`
-		GPU    int64  `json:"gpu"`
-	} `json:"quota"`
-	CreatedAt time.Time `json:"createdAt"`
-}
-
-type tenantList struct {
-	Items []tenant `json:"items"`
-	Next  string   `json:"next,omitempty"`
-}
-
-func tenantRows(ts ...tenant) [][]string {
+func tenantRows(ts ...v1.Tenant) [][]string {
 	rows := make([][]string, 0, len(ts))
 	for _, t := range ts {
 		rows = append(rows, []string{t.Name, t.DisplayName, t.Quota.CPU, t.Quota.Memory, strconv.FormatInt(t.Quota.GPU, 10), t.CreatedAt.Format(time.RFC3339)})
@@ -48,25 +33,12 @@ func newTenantCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			quota := map[string]any{}
-			if cpu != "" {
-				quota["cpu"] = cpu
-			}
-			if memory != "" {
-				quota["memory"] = memory
-			}
+			in := v1.TenantCreate{Name: args[0], DisplayName: display, Owner: owner, Quota: v1.QuotaChange{CPU: cpu, Memory: memory}}
 			if cmd.Flags().Changed("gpu") {
-				quota["gpu"] = gpu
+				in.Quota.GPU = &gpu
 			}
-			body := map[string]any{"name": args[0], "quota": quota}
-			if display != "" {
-				body["displayName"] = display
-			}
-			if owner != "" {
-				body["owner"] = owner
-			}
-			var t tenant
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/tenants", nil, body, &t); err != nil {
+			t, err := c.CreateTenant(cmd.Context(), in)
+			if err != nil {
 				return err
 			}
 			return g.print(t, tenantHeader, tenantRows(t))
@@ -85,20 +57,11 @@ func newTenantCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all := tenantList{Items: []tenant{}}
-			q := url.Values{"limit": {"500"}}
-			for {
-				var page tenantList
-				if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/tenants", q, nil, &page); err != nil {
-					return err
-				}
-				all.Items = append(all.Items, page.Items...)
-				if page.Next == "" {
-					break
-				}
-				q.Set("after", page.Next)
+			all, err := client.Collect(cmd.Context(), c.ListTenants)
+			if err != nil {
+				return err
 			}
-			return g.print(all, tenantHeader, tenantRows(all.Items...))
+			return g.print(v1.List[v1.Tenant]{Items: all}, tenantHeader, tenantRows(all...))
 		},
 	}
 	get := &cobra.Command{
@@ -108,8 +71,8 @@ func newTenantCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var t tenant
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/tenants/"+url.PathEscape(args[0]), nil, nil, &t); err != nil {
+			t, err := c.GetTenant(cmd.Context(), args[0])
+			if err != nil {
 				return err
 			}
 			return g.print(t, tenantHeader, tenantRows(t))
@@ -122,7 +85,7 @@ func newTenantCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := c.Do(cmd.Context(), http.MethodDelete, "/api/v1/tenants/"+url.PathEscape(args[0]), nil, nil, nil); err != nil {
+			if err := c.DeleteTenant(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "tenant %s deleted\n", args[0])
@@ -139,34 +102,29 @@ func newTenantCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			body := map[string]any{}
-			quota := map[string]any{}
+			var in v1.TenantUpdate
 			if uDisplay != "" {
-				body["displayName"] = uDisplay
+				in.DisplayName = &uDisplay
 			}
-			if uCPU != "" {
-				quota["cpu"] = uCPU
-			}
-			if uMemory != "" {
-				quota["memory"] = uMemory
-			}
+			quota := v1.QuotaChange{CPU: uCPU, Memory: uMemory}
 			if cmd.Flags().Changed("gpu") {
-				quota["gpu"] = uGPU
+				quota.GPU = &uGPU
 			}
-			if len(quota) > 0 {
-				body["quota"] = quota
+			if quota != (v1.QuotaChange{}) {
+				in.Quota = &quota
 			}
 			if cmd.Flags().Changed("notebook-idle") {
 				if uIdle < 0 {
 					return fmt.Errorf("--notebook-idle %s: must not be negative", uIdle)
 				}
-				body["notebookIdleSeconds"] = int64(uIdle / time.Second)
+				idle := int64(uIdle / time.Second)
+				in.NotebookIdleSeconds = &idle
 			}
-			if len(body) == 0 {
+			if in == (v1.TenantUpdate{}) {
 				return fmt.Errorf("nothing to change: give --display-name, --cpu, --memory, --gpu or --notebook-idle")
 			}
-			var t tenant
-			if err := c.Do(cmd.Context(), http.MethodPatch, "/api/v1/tenants/"+url.PathEscape(args[0]), nil, body, &t); err != nil {
+			t, err := c.UpdateTenant(cmd.Context(), args[0], in)
+			if err != nil {
 				return err
 			}
 			return g.print(t, tenantHeader, tenantRows(t))

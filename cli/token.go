@@ -2,23 +2,15 @@ package cli
 
 import (
 	"fmt"
-	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
 )
 
-type token struct {
-	ID        string     `json:"id"`
-	Name      string     `json:"name"`
-	CreatedAt time.Time  `json:"createdAt"`
-	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
-	Secret    string     `json:"secret,omitempty"`
-}
-
-func tokenRow(t token) []string {
+func tokenRow(t v1.Token) []string {
 	exp := "never"
 	if t.ExpiresAt != nil {
 		exp = t.ExpiresAt.Format(time.RFC3339)
@@ -36,15 +28,11 @@ func newTokenCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var t token
-			body := map[string]string{"name": args[0]}
-			if expires != "" {
-				body["expiresIn"] = expires
-			}
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/tokens", nil, body, &t); err != nil {
+			t, err := c.CreateToken(cmd.Context(), v1.TokenCreate{Name: args[0], ExpiresIn: expires})
+			if err != nil {
 				return err
 			}
-			return g.print(t, []string{"ID", "NAME", "CREATED", "EXPIRES", "SECRET (shown once)"}, [][]string{append(tokenRow(t), t.Secret)})
+			return g.print(t, []string{"ID", "NAME", "CREATED", "EXPIRES", "SECRET (shown once)"}, [][]string{append(tokenRow(t.Token), t.Secret)})
 		},
 	}
 	create.Flags().StringVar(&expires, "expires-in", "", "lifetime such as 720h (default: no expiry)")
@@ -55,10 +43,8 @@ func newTokenCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out struct {
-				Items []token `json:"items"`
-			}
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/tokens", nil, nil, &out); err != nil {
+			out, err := c.ListTokens(cmd.Context())
+			if err != nil {
 				return err
 			}
 			rows := [][]string{}
@@ -75,7 +61,7 @@ func newTokenCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := c.Do(cmd.Context(), http.MethodDelete, "/api/v1/tokens/"+url.PathEscape(args[0]), nil, nil, nil); err != nil {
+			if err := c.RevokeToken(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "token %s revoked\n", args[0])
@@ -96,15 +82,8 @@ func newUserCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out struct {
-				User struct {
-					ID    int64  `json:"id"`
-					Name  string `json:"name"`
-					Admin bool   `json:"admin"`
-				} `json:"user"`
-				Token string `json:"token"`
-			}
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/users", nil, map[string]any{"name": args[0], "admin": admin}, &out); err != nil {
+			out, err := c.CreateUser(cmd.Context(), v1.UserCreate{Name: args[0], Admin: admin})
+			if err != nil {
 				return err
 			}
 			return g.print(out, []string{"ID", "NAME", "ADMIN", "TOKEN (shown once)"},

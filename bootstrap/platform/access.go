@@ -15,7 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/ferry-ml/ferry/runtime/server"
+	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/client"
 )
 
 // waitAdminToken reads the admin token the server publishes after start.
@@ -28,7 +29,7 @@ func waitAdminToken(ctx context.Context, cs kubernetes.Interface, timeout time.D
 			last = err
 			return false, nil
 		}
-		token = strings.TrimSpace(string(sec.Data[server.AdminTokenKey]))
+		token = strings.TrimSpace(string(sec.Data[v1.AdminTokenKey]))
 		return token != "", nil
 	})
 	if err != nil {
@@ -93,22 +94,13 @@ func serverURL(ctx context.Context, cs kubernetes.Interface, local bool) (string
 		return "", fmt.Errorf("list nodes: %w", err)
 	}
 	addrs := nodeAddresses(nodes.Items)
-	client := &http.Client{Timeout: 2 * time.Second}
+	hc := &http.Client{Timeout: 2 * time.Second}
 	var url string
 	// kube-proxy may need a moment to program a new node port.
 	err = wait.PollUntilContextTimeout(ctx, time.Second, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		for _, a := range addrs {
 			u := "http://" + net.JoinHostPort(a, strconv.Itoa(int(port)))
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u+"/readyz", nil)
-			if err != nil {
-				return false, err
-			}
-			resp, err := client.Do(req)
-			if err != nil {
-				continue
-			}
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if client.New(u, client.WithHTTPClient(hc)).Readyz(ctx) == nil {
 				url = u
 				return true, nil
 			}

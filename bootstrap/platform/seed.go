@@ -2,10 +2,8 @@ package platform
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -14,8 +12,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ferry-ml/ferry/bundle"
+	"github.com/ferry-ml/ferry/client"
 	"github.com/ferry-ml/ferry/internal/progress"
-	"github.com/ferry-ml/ferry/runtime/seed"
 )
 
 // SeedDaemonSet is the node agents' DaemonSet.
@@ -41,22 +39,10 @@ func UploadSeed(ctx context.Context, d *bundle.Dir, url, token, version string) 
 		written = w.Written()
 		pw.CloseWithError(err)
 	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, strings.TrimRight(url, "/")+seed.PathBundle, pr)
+	_, err := client.New(url, client.WithToken(token)).UploadSeedBundle(ctx, pr)
+	pr.CloseWithError(err)
 	if err != nil {
-		pr.Close()
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/x-tar")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		pr.CloseWithError(err)
 		return 0, fmt.Errorf("upload seed bundle: %w", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("upload seed bundle: %s: %s", resp.Status, strings.TrimSpace(string(body)))
 	}
 	return written, nil
 }
@@ -65,25 +51,15 @@ func UploadSeed(ctx context.Context, d *bundle.Dir, url, token, version string) 
 // every image of the current seed bundle.
 func waitSeeded(ctx context.Context, cs kubernetes.Interface, url, token string, timeout time.Duration) error {
 	var last string
+	c := client.New(url, client.WithToken(token))
 	err := wait.PollUntilContextTimeout(ctx, 2*time.Second, timeout, true, func(ctx context.Context) (bool, error) {
 		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		if err != nil {
 			last = err.Error()
 			return false, nil
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(url, "/")+seed.PathStatus, nil)
+		sts, err := c.SeedStatus(ctx)
 		if err != nil {
-			return false, err
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			last = err.Error()
-			return false, nil
-		}
-		defer resp.Body.Close()
-		var sts []seed.NodeStatus
-		if err := json.NewDecoder(resp.Body).Decode(&sts); err != nil {
 			last = err.Error()
 			return false, nil
 		}

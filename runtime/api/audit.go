@@ -5,10 +5,10 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/store"
 )
 
@@ -22,6 +22,10 @@ type auditRecord struct {
 	written bool
 }
 
+// metaNoAudit marks an operation that changes no platform state (a node
+// agent's periodic report), so it writes no audit row.
+const metaNoAudit = "ferry.noAudit"
+
 // auditMiddleware guarantees one audit row per mutating request, allowed or not.
 func (s *Server) auditMiddleware(ctx huma.Context, next func(huma.Context)) {
 	switch ctx.Method() {
@@ -29,7 +33,11 @@ func (s *Server) auditMiddleware(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	rec := &auditRecord{action: ctx.Operation().OperationID, actor: "anonymous", tenant: ctx.Param("name"), target: ctx.URL().Path}
+	if op := ctx.Operation(); op != nil && op.Metadata[metaNoAudit] == true {
+		next(ctx)
+		return
+	}
+	rec := &auditRecord{action: ctx.Operation().OperationID, actor: "anonymous", tenant: ctx.Param("tenant"), target: ctx.URL().Path}
 	next(huma.WithValue(ctx, auditKey, rec))
 	if rec.written {
 		return
@@ -38,11 +46,7 @@ func (s *Server) auditMiddleware(ctx huma.Context, next func(huma.Context)) {
 	e := store.AuditEntry{Actor: rec.actor, Action: rec.action, Tenant: rec.tenant, Target: rec.target,
 		Result: resultFor(status), Detail: "status " + strconv.Itoa(status)}
 	// The request's context may be cancelled (client gone); the row must still land.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx.Context()), 10*time.Second)
-	defer cancel()
-	if err := s.db.Write(wctx, func(tx *store.Tx) error { _, err := tx.AppendAudit(wctx, e); return err }); err != nil {
-		s.log.Error("write audit row", "action", rec.action, "err", err)
-	}
+	_ = s.audit(ctx.Context(), e)
 }
 
 func resultFor(status int) string {
@@ -79,6 +83,29 @@ func (s *Server) mutate(ctx context.Context, tenant, target string, fn func(*sto
 	return nil
 }
 
+// recorder is the success audit row of a change that another component
+// (a controller) commits in its own transaction: it calls record inside
+// that transaction, and the handler calls committed once it returned.
+type recorder struct {
+	rec    *auditRecord
+	record func(*store.Tx) error
+}
+
+func (s *Server) recorder(ctx context.Context, tenant, target string) (*recorder, error) {
+	rec, _ := ctx.Value(auditKey).(*auditRecord)
+	if rec == nil {
+		return nil, errors.New("api: change outside an audited request")
+	}
+	rec.tenant, rec.target = tenant, target
+	return &recorder{rec: rec, record: func(tx *store.Tx) error {
+		_, err := tx.AppendAudit(ctx, store.AuditEntry{Actor: caller(ctx).Name, Action: rec.action, Tenant: tenant, Target: target, Result: "ok"})
+		return err
+	}}, nil
+}
+
+// committed marks the row written, so the middleware writes no failure row.
+func (r *recorder) committed() { r.rec.written = true }
+
 // read runs fn on a read snapshot and maps its error.
 func (s *Server) read(ctx context.Context, fn func(*store.Tx) error) error {
 	return s.httpError(s.db.Read(ctx, fn))
@@ -105,28 +132,22 @@ func (s *Server) httpError(err error) error {
 }
 
 type auditListInput struct {
-	Tenant string `query:"tenant" doc:"only rows about this tenant"`
-	Actor  string `query:"actor" doc:"only rows by this user"`
-	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
-	After  int64  `query:"after" minimum:"0" doc:"keyset cursor: the next value of the previous page"`
+	Tenant string    `query:"tenant" maxLength:"57" doc:"only rows about this tenant"`
+	Actor  string    `query:"actor" maxLength:"63" doc:"only rows by this user"`
+	Limit  int       `query:"limit" minimum:"1" maximum:"1000" default:"50"`
+	After  v1.Cursor `query:"after" maxLength:"32" doc:"keyset cursor: the next value of the previous page"`
 }
 
 type auditListOutput struct {
-	Body struct {
-		Items []store.AuditEntry `json:"items"`
-		Next  string             `json:"next,omitempty" doc:"pass as after= for the next page"`
-	}
+	Body v1.List[v1.AuditEntry]
 }
 
 type auditVerifyOutput struct {
-	Body struct {
-		OK       bool  `json:"ok"`
-		BrokenAt int64 `json:"brokenAt,omitempty"`
-	}
+	Body v1.AuditVerify
 }
 
 func (s *Server) auditRoutes() {
-	register(s, huma.Operation{OperationID: "listAudit", Method: http.MethodGet, Path: "/api/v1/audit", Tags: []string{"audit"},
+	register(s, huma.Operation{OperationID: "listAudit", Method: http.MethodGet, Path: v1.PathAudit, Tags: []string{"audit"},
 		Summary: "List audit rows, newest first (admin, or owner with tenant=)"},
 		func(ctx context.Context, in *auditListInput) (*auditListOutput, error) {
 			out := &auditListOutput{}
@@ -139,16 +160,17 @@ func (s *Server) auditRoutes() {
 						return err
 					}
 				}
-				items, err := tx.ListAudit(ctx, store.AuditFilter{Tenant: in.Tenant, Actor: in.Actor, After: in.After, Limit: in.Limit})
-				out.Body.Items = items
-				if len(items) == in.Limit {
-					out.Body.Next = strconv.FormatInt(items[len(items)-1].ID, 10)
+				after, err := idCursor(in.After)
+				if err != nil {
+					return err
 				}
+				items, err := tx.ListAudit(ctx, store.AuditFilter{Tenant: in.Tenant, Actor: in.Actor, After: after, Limit: in.Limit})
+				out.Body = page(items, in.Limit, toAudit, func(e store.AuditEntry) string { return strconv.FormatInt(e.ID, 10) })
 				return err
 			})
 			return out, err
 		})
-	register(s, huma.Operation{OperationID: "verifyAudit", Method: http.MethodGet, Path: "/api/v1/audit/verify", Tags: []string{"audit"},
+	register(s, huma.Operation{OperationID: "verifyAudit", Method: http.MethodGet, Path: v1.PathAuditVerify, Tags: []string{"audit"},
 		Summary: "Verify the audit log's hash chain (admin)"},
 		func(ctx context.Context, _ *struct{}) (*auditVerifyOutput, error) {
 			if err := requireAdmin(ctx); err != nil {

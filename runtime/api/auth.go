@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/runtime/auth"
 	"github.com/ferry-ml/ferry/store"
 )
 
@@ -31,26 +32,20 @@ func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	secret, ok := strings.CutPrefix(ctx.Header("Authorization"), "Bearer ")
-	if !ok || secret == "" {
-		ctx.SetHeader("WWW-Authenticate", `Bearer realm="ferry"`)
-		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "missing bearer token: send Authorization: Bearer <token>")
-		return
-	}
-	var user store.User
-	err := s.db.Read(ctx.Context(), func(tx *store.Tx) error {
-		var err error
-		user, err = tx.Authenticate(ctx.Context(), strings.TrimSpace(secret))
-		return err
-	})
+	secret, _ := auth.BearerToken(http.Header{v1.HeaderAuthorization: {ctx.Header(v1.HeaderAuthorization)}})
+	user, err := s.authn.Token(ctx.Context(), secret)
 	if err != nil {
-		ctx.SetHeader("WWW-Authenticate", `Bearer realm="ferry", error="invalid_token"`)
-		msg := "invalid, expired or revoked token"
-		if !errors.Is(err, store.ErrNotFound) {
+		status, msg := http.StatusUnauthorized, err.Error()
+		switch {
+		case errors.Is(err, auth.ErrNoCredentials):
+			ctx.SetHeader("WWW-Authenticate", `Bearer realm="ferry"`)
+		case errors.Is(err, auth.ErrInvalid):
+			ctx.SetHeader("WWW-Authenticate", `Bearer realm="ferry", error="invalid_token"`)
+		default:
 			s.log.Error("authenticate", "err", err)
-			msg = "could not check the token"
+			status, msg = http.StatusServiceUnavailable, "could not check the token"
 		}
-		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, msg)
+		_ = huma.WriteErr(s.api, ctx, status, msg)
 		return
 	}
 	if rec, ok := ctx.Context().Value(auditKey).(*auditRecord); ok {

@@ -7,10 +7,12 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/go-containerregistry/pkg/name"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/store"
 )
 
@@ -19,7 +21,9 @@ type JobRunner interface {
 	// Poke asks for a pass over the jobs soon.
 	Poke()
 	// Cancel stops a job and marks it cancelled.
-	Cancel(ctx context.Context, j store.Job, by string) (store.Job, error)
+	// Cancel stops a job and marks it cancelled; record writes the audit
+	// row in the transaction of that change.
+	Cancel(ctx context.Context, j store.Job, by string, record func(*store.Tx) error) (store.Job, error)
 	// WriteLogs writes a replica's log: the saved copy once the pod has
 	// ended, the live one before (following it with follow).
 	WriteLogs(ctx context.Context, j store.Job, replica int32, follow bool, w io.Writer) error
@@ -30,24 +34,9 @@ const MaxJobName = 52
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-type jobResources struct {
-	CPU    string `json:"cpu,omitempty" doc:"CPU per replica (request = limit), a Kubernetes quantity" example:"1"`
-	Memory string `json:"memory,omitempty" doc:"memory per replica (request = limit)" example:"2Gi"`
-	GPU    int64  `json:"gpu,omitempty" doc:"nvidia.com/gpu per replica; counts against the tenant's gpu quota"`
-}
-
 type jobSubmitInput struct {
 	Tenant string `path:"tenant"`
-	Body   struct {
-		Name       string            `json:"name" doc:"DNS-1123 label, unique in the tenant"`
-		Image      string            `json:"image" doc:"container image reference" example:"ferry.local/workload:1"`
-		Command    []string          `json:"command" doc:"the command, as a list" example:"[\"python3\", \"/opt/ferry/examples/sklearn_train.py\"]"`
-		Args       []string          `json:"args,omitempty"`
-		Env        map[string]string `json:"env,omitempty"`
-		Replicas   int32             `json:"replicas,omitempty" doc:"number of replicas (default 1); each gets WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT"`
-		Resources  jobResources      `json:"resources,omitempty"`
-		MaxRetries *int32            `json:"maxRetries,omitempty" doc:"pod failures tolerated before the job fails (default 0)"`
-	}
+	Body   v1.JobSubmit
 }
 
 type jobInput struct {
@@ -56,20 +45,17 @@ type jobInput struct {
 }
 
 type jobOutput struct {
-	Body store.Job
+	Body v1.Job
 }
 
 type jobListInput struct {
-	Tenant string `path:"tenant"`
-	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
-	After  int64  `query:"after" doc:"keyset cursor: the next value of the previous page"`
+	Tenant string    `path:"tenant"`
+	Limit  int       `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+	After  v1.Cursor `query:"after" maxLength:"256" doc:"keyset cursor: the next value of the previous page"`
 }
 
 type jobListOutput struct {
-	Body struct {
-		Items []store.Job `json:"items"`
-		Next  int64       `json:"next,omitempty"`
-	}
+	Body v1.List[v1.Job]
 }
 
 type jobLogsInput struct {
@@ -133,7 +119,7 @@ func validateJob(in *jobSubmitInput) (store.JobSpec, error) {
 
 func (s *Server) jobRoutes() {
 	tags := []string{"jobs"}
-	register(s, huma.Operation{OperationID: "submitJob", Method: http.MethodPost, Path: "/api/v1/tenants/{tenant}/jobs", Tags: tags,
+	register(s, huma.Operation{OperationID: "submitJob", Method: http.MethodPost, Path: v1.PathJobs, Tags: tags,
 		Summary: "Submit a training job (editor)", DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *jobSubmitInput) (*jobOutput, error) {
 			out := &jobOutput{}
@@ -145,7 +131,8 @@ func (s *Server) jobRoutes() {
 				if err != nil {
 					return err
 				}
-				out.Body, err = tx.CreateJob(ctx, store.Job{Tenant: in.Tenant, Name: in.Body.Name, Spec: spec, CreatedBy: caller(ctx).Name})
+				j, err := tx.CreateJob(ctx, store.Job{Tenant: in.Tenant, Name: in.Body.Name, Spec: spec, CreatedBy: caller(ctx).Name})
+				out.Body = toJob(j)
 				return err
 			})
 			if err == nil && s.cfg.Jobs != nil {
@@ -154,7 +141,7 @@ func (s *Server) jobRoutes() {
 			return out, err
 		})
 
-	register(s, huma.Operation{OperationID: "listJobs", Method: http.MethodGet, Path: "/api/v1/tenants/{tenant}/jobs", Tags: tags,
+	register(s, huma.Operation{OperationID: "listJobs", Method: http.MethodGet, Path: v1.PathJobs, Tags: tags,
 		Summary: "List a tenant's jobs in submission order"},
 		func(ctx context.Context, in *jobListInput) (*jobListOutput, error) {
 			out := &jobListOutput{}
@@ -162,29 +149,30 @@ func (s *Server) jobRoutes() {
 				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleViewer); err != nil {
 					return err
 				}
-				items, err := tx.ListJobs(ctx, in.Tenant, in.After, in.Limit)
-				out.Body.Items = items
-				if len(items) == in.Limit {
-					out.Body.Next = items[len(items)-1].ID
+				after, err := idCursor(in.After)
+				if err != nil {
+					return err
 				}
+				items, err := tx.ListJobs(ctx, in.Tenant, after, in.Limit)
+				out.Body = page(items, in.Limit, toJob, func(j store.Job) string { return strconv.FormatInt(j.ID, 10) })
 				return err
 			})
 			return out, err
 		})
 
-	register(s, huma.Operation{OperationID: "getJob", Method: http.MethodGet, Path: "/api/v1/tenants/{tenant}/jobs/{name}", Tags: tags,
+	register(s, huma.Operation{OperationID: "getJob", Method: http.MethodGet, Path: v1.PathJob, Tags: tags,
 		Summary: "Get a job with its state and replicas"},
 		func(ctx context.Context, in *jobInput) (*jobOutput, error) {
 			out := &jobOutput{}
 			err := s.read(ctx, func(tx *store.Tx) error {
 				j, err := s.job(ctx, tx, in.Tenant, in.Name, store.RoleViewer)
-				out.Body = j
+				out.Body = toJob(j)
 				return err
 			})
 			return out, err
 		})
 
-	register(s, huma.Operation{OperationID: "cancelJob", Method: http.MethodPost, Path: "/api/v1/tenants/{tenant}/jobs/{name}/cancel", Tags: tags,
+	register(s, huma.Operation{OperationID: "cancelJob", Method: http.MethodPost, Path: v1.PathJobCancel, Tags: tags,
 		Summary: "Cancel a job (editor): its pods stop, its logs so far are kept"},
 		func(ctx context.Context, in *jobInput) (*jobOutput, error) {
 			var j store.Job
@@ -201,15 +189,20 @@ func (s *Server) jobRoutes() {
 				return nil, huma.Error409Conflict(fmt.Sprintf("job %s is already %s", j.Name, j.State))
 			}
 			out := &jobOutput{}
-			var err error
-			if out.Body, err = s.cfg.Jobs.Cancel(ctx, j, caller(ctx).Name); err != nil {
+			r, err := s.recorder(ctx, in.Tenant, "job/"+in.Name)
+			if err != nil {
+				return nil, err
+			}
+			cancelled, err := s.cfg.Jobs.Cancel(ctx, j, caller(ctx).Name, r.record)
+			if err != nil {
 				return nil, s.httpError(err)
 			}
-			// The controller wrote the new state; this records who did it.
-			return out, s.mutate(ctx, in.Tenant, "job/"+in.Name, func(*store.Tx) error { return nil })
+			r.committed()
+			out.Body = toJob(cancelled)
+			return out, nil
 		})
 
-	register(s, huma.Operation{OperationID: "jobLogs", Method: http.MethodGet, Path: "/api/v1/tenants/{tenant}/jobs/{name}/logs", Tags: tags,
+	register(s, huma.Operation{OperationID: "jobLogs", Method: http.MethodGet, Path: v1.PathJobLogs, Tags: tags,
 		Summary: "A replica's log (text); kept after the pod and the job are gone"},
 		func(ctx context.Context, in *jobLogsInput) (*huma.StreamResponse, error) {
 			var j store.Job

@@ -7,43 +7,41 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/store"
 )
 
 type memberPutInput struct {
-	Name string `path:"name"`
-	User string `path:"user"`
-	Body struct {
-		Role store.Role `json:"role" enum:"owner,editor,viewer"`
-	}
+	Tenant string `path:"tenant"`
+	User   string `path:"user" maxLength:"63"`
+	Body   v1.MemberPut
 }
 
 type memberDeleteInput struct {
-	Name string `path:"name"`
-	User string `path:"user"`
+	Tenant string `path:"tenant"`
+	User   string `path:"user" maxLength:"63"`
 }
 
 type memberOutput struct {
-	Body store.Member
+	Body v1.Member
 }
 
 type memberListOutput struct {
-	Body struct {
-		Items []store.Member `json:"items"`
-	}
+	Body v1.List[v1.Member]
 }
 
 func (s *Server) memberRoutes() {
 	tags := []string{"members"}
-	register(s, huma.Operation{OperationID: "putMember", Method: http.MethodPut, Path: "/api/v1/tenants/{name}/members/{user}", Tags: tags,
+	register(s, huma.Operation{OperationID: "putMember", Method: http.MethodPut, Path: v1.PathMember, Tags: tags,
 		Summary: "Give a user a role in a tenant (owner)"},
 		func(ctx context.Context, in *memberPutInput) (*memberOutput, error) {
-			if !in.Body.Role.Valid() {
+			role := store.Role(in.Body.Role)
+			if !role.Valid() {
 				return nil, fieldError("body.role", in.Body.Role, errors.New("must be owner, editor or viewer"))
 			}
-			out := &memberOutput{Body: store.Member{Tenant: in.Name, User: in.User, Role: in.Body.Role}}
-			err := s.mutate(ctx, in.Name, "member/"+in.User, func(tx *store.Tx) error {
-				if _, err := authorizeTenant(ctx, tx, in.Name, store.RoleOwner); err != nil {
+			out := &memberOutput{Body: v1.Member{Tenant: in.Tenant, User: in.User, Role: in.Body.Role}}
+			err := s.mutate(ctx, in.Tenant, "member/"+in.User, func(tx *store.Tx) error {
+				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleOwner); err != nil {
 					return err
 				}
 				u, err := tx.UserByName(ctx, in.User)
@@ -53,40 +51,40 @@ func (s *Server) memberRoutes() {
 				if err != nil {
 					return err
 				}
-				return tx.PutMember(ctx, in.Name, u.ID, in.Body.Role)
+				return tx.PutMember(ctx, in.Tenant, u.ID, role)
 			})
 			return out, err
 		})
 
-	register(s, huma.Operation{OperationID: "deleteMember", Method: http.MethodDelete, Path: "/api/v1/tenants/{name}/members/{user}", Tags: tags,
+	register(s, huma.Operation{OperationID: "deleteMember", Method: http.MethodDelete, Path: v1.PathMember, Tags: tags,
 		Summary: "Remove a user's role in a tenant (owner)", DefaultStatus: http.StatusNoContent},
 		func(ctx context.Context, in *memberDeleteInput) (*struct{}, error) {
-			err := s.mutate(ctx, in.Name, "member/"+in.User, func(tx *store.Tx) error {
-				if _, err := authorizeTenant(ctx, tx, in.Name, store.RoleOwner); err != nil {
+			err := s.mutate(ctx, in.Tenant, "member/"+in.User, func(tx *store.Tx) error {
+				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleOwner); err != nil {
 					return err
 				}
 				u, err := tx.UserByName(ctx, in.User)
 				if err != nil {
-					return huma.Error404NotFound("user " + in.User + " is not a member of tenant " + in.Name)
+					return huma.Error404NotFound("user " + in.User + " is not a member of tenant " + in.Tenant)
 				}
-				if err := tx.DeleteMember(ctx, in.Name, u.ID); err != nil {
-					return huma.Error404NotFound("user " + in.User + " is not a member of tenant " + in.Name)
+				if err := tx.DeleteMember(ctx, in.Tenant, u.ID); err != nil {
+					return huma.Error404NotFound("user " + in.User + " is not a member of tenant " + in.Tenant)
 				}
 				return nil
 			})
 			return nil, err
 		})
 
-	register(s, huma.Operation{OperationID: "listMembers", Method: http.MethodGet, Path: "/api/v1/tenants/{name}/members", Tags: tags,
+	register(s, huma.Operation{OperationID: "listMembers", Method: http.MethodGet, Path: v1.PathMembers, Tags: tags,
 		Summary: "List a tenant's members"},
 		func(ctx context.Context, in *tenantNameInput) (*memberListOutput, error) {
 			out := &memberListOutput{}
 			err := s.read(ctx, func(tx *store.Tx) error {
-				if _, err := authorizeTenant(ctx, tx, in.Name, store.RoleViewer); err != nil {
+				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleViewer); err != nil {
 					return err
 				}
-				var err error
-				out.Body.Items, err = tx.Members(ctx, in.Name)
+				ms, err := tx.Members(ctx, in.Tenant)
+				out.Body.Items = mapAll(ms, toMember)
 				return err
 			})
 			return out, err

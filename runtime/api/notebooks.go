@@ -9,25 +9,23 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/go-containerregistry/pkg/name"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/store"
 )
 
 // NotebookRunner runs notebooks on a cluster (the notebooks controller).
 type NotebookRunner interface {
 	Poke()
-	Start(ctx context.Context, tenant, name string) error
-	Stop(ctx context.Context, tenant, name, reason string) (store.Notebook, error)
-	Delete(ctx context.Context, tenant, name string) error
+	// Start, Stop and Delete change a notebook; record writes the audit row
+	// in the transaction of that change.
+	Start(ctx context.Context, tenant, name string, record func(*store.Tx) error) (store.Notebook, error)
+	Stop(ctx context.Context, tenant, name, reason string, record func(*store.Tx) error) (store.Notebook, error)
+	Delete(ctx context.Context, tenant, name string, record func(*store.Tx) error) error
 }
 
 type notebookCreateInput struct {
 	Tenant string `path:"tenant"`
-	Body   struct {
-		Name      string       `json:"name" doc:"DNS-1123 label, unique in the tenant"`
-		Image     string       `json:"image" doc:"image with Jupyter (python3 -m notebook)" example:"ferry.local/workload:1"`
-		Resources jobResources `json:"resources,omitempty"`
-		Workspace string       `json:"workspace,omitempty" doc:"workspace volume size (default 1Gi), kept while the notebook is stopped"`
-	}
+	Body   v1.NotebookCreate
 }
 
 type notebookInput struct {
@@ -36,20 +34,17 @@ type notebookInput struct {
 }
 
 type notebookOutput struct {
-	Body store.Notebook
+	Body v1.Notebook
 }
 
 type notebookListInput struct {
-	Tenant string `path:"tenant"`
-	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
-	After  string `query:"after"`
+	Tenant string    `path:"tenant"`
+	Limit  int       `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+	After  v1.Cursor `query:"after" maxLength:"256" doc:"keyset cursor: the next value of the previous page"`
 }
 
 type notebookListOutput struct {
-	Body struct {
-		Items []store.Notebook `json:"items"`
-		Next  string           `json:"next,omitempty"`
-	}
+	Body v1.List[v1.Notebook]
 }
 
 // MaxNotebookName keeps "nb-<name>" and its pod "nb-<name>-0" within 63 characters.
@@ -68,7 +63,7 @@ func (s *Server) notebook(ctx context.Context, tx *store.Tx, tenant, nb string, 
 
 func (s *Server) notebookRoutes() {
 	tags := []string{"notebooks"}
-	register(s, huma.Operation{OperationID: "createNotebook", Method: http.MethodPost, Path: "/api/v1/tenants/{tenant}/notebooks", Tags: tags,
+	register(s, huma.Operation{OperationID: "createNotebook", Method: http.MethodPost, Path: v1.PathNotebooks, Tags: tags,
 		Summary: "Create a notebook (editor); it is reached at /t/{tenant}/notebooks/{name}/", DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *notebookCreateInput) (*notebookOutput, error) {
 			out := &notebookOutput{}
@@ -102,8 +97,8 @@ func (s *Server) notebookRoutes() {
 				if n.Resources.GPU < 0 {
 					return fieldError("body.resources.gpu", n.Resources.GPU, errors.New("must not be negative"))
 				}
-				var err error
-				out.Body, err = tx.CreateNotebook(ctx, n)
+				n, err := tx.CreateNotebook(ctx, n)
+				out.Body = toNotebook(n)
 				return err
 			})
 			if err == nil && s.cfg.Notebooks != nil {
@@ -112,7 +107,7 @@ func (s *Server) notebookRoutes() {
 			return out, err
 		})
 
-	register(s, huma.Operation{OperationID: "listNotebooks", Method: http.MethodGet, Path: "/api/v1/tenants/{tenant}/notebooks", Tags: tags,
+	register(s, huma.Operation{OperationID: "listNotebooks", Method: http.MethodGet, Path: v1.PathNotebooks, Tags: tags,
 		Summary: "List a tenant's notebooks"},
 		func(ctx context.Context, in *notebookListInput) (*notebookListOutput, error) {
 			out := &notebookListOutput{}
@@ -120,29 +115,27 @@ func (s *Server) notebookRoutes() {
 				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleViewer); err != nil {
 					return err
 				}
-				items, err := tx.ListNotebooks(ctx, in.Tenant, in.After, in.Limit)
-				out.Body.Items = items
-				if len(items) == in.Limit {
-					out.Body.Next = items[len(items)-1].Name
-				}
+				items, err := tx.ListNotebooks(ctx, in.Tenant, string(in.After), in.Limit)
+				out.Body = page(items, in.Limit, toNotebook, func(n store.Notebook) string { return n.Name })
 				return err
 			})
 			return out, err
 		})
 
-	register(s, huma.Operation{OperationID: "getNotebook", Method: http.MethodGet, Path: "/api/v1/tenants/{tenant}/notebooks/{name}", Tags: tags,
+	register(s, huma.Operation{OperationID: "getNotebook", Method: http.MethodGet, Path: v1.PathNotebook, Tags: tags,
 		Summary: "Get a notebook"},
 		func(ctx context.Context, in *notebookInput) (*notebookOutput, error) {
 			out := &notebookOutput{}
-			err := s.read(ctx, func(tx *store.Tx) (err error) {
-				out.Body, err = s.notebook(ctx, tx, in.Tenant, in.Name, store.RoleViewer)
+			err := s.read(ctx, func(tx *store.Tx) error {
+				n, err := s.notebook(ctx, tx, in.Tenant, in.Name, store.RoleViewer)
+				out.Body = toNotebook(n)
 				return err
 			})
 			return out, err
 		})
 
-	action := func(id, verb, summary string, do func(ctx context.Context, in *notebookInput, n store.Notebook) (store.Notebook, error)) {
-		register(s, huma.Operation{OperationID: id, Method: http.MethodPost, Path: "/api/v1/tenants/{tenant}/notebooks/{name}/" + verb, Tags: tags, Summary: summary},
+	action := func(id, verb, summary string, do func(ctx context.Context, in *notebookInput, record func(*store.Tx) error) (store.Notebook, error)) {
+		register(s, huma.Operation{OperationID: id, Method: http.MethodPost, Path: v1.PathNotebook + "/" + verb, Tags: tags, Summary: summary},
 			func(ctx context.Context, in *notebookInput) (*notebookOutput, error) {
 				var n store.Notebook
 				if err := s.read(ctx, func(tx *store.Tx) (err error) {
@@ -154,26 +147,26 @@ func (s *Server) notebookRoutes() {
 				if s.cfg.Notebooks == nil {
 					return nil, huma.Error503ServiceUnavailable("this server runs no notebooks (no Kubernetes access)")
 				}
-				n, err := do(ctx, in, n)
+				r, err := s.recorder(ctx, in.Tenant, "notebook/"+in.Name)
+				if err != nil {
+					return nil, err
+				}
+				n, err = do(ctx, in, r.record)
 				if err != nil {
 					return nil, s.httpError(err)
 				}
-				return &notebookOutput{Body: n}, s.mutate(ctx, in.Tenant, "notebook/"+in.Name, func(*store.Tx) error { return nil })
+				r.committed()
+				return &notebookOutput{Body: toNotebook(n)}, nil
 			})
 	}
-	action("stopNotebook", "stop", "Stop a notebook (editor); its workspace is kept", func(ctx context.Context, in *notebookInput, _ store.Notebook) (store.Notebook, error) {
-		return s.cfg.Notebooks.Stop(ctx, in.Tenant, in.Name, "stopped by "+caller(ctx).Name)
+	action("stopNotebook", "stop", "Stop a notebook (editor); its workspace is kept", func(ctx context.Context, in *notebookInput, record func(*store.Tx) error) (store.Notebook, error) {
+		return s.cfg.Notebooks.Stop(ctx, in.Tenant, in.Name, "stopped by "+caller(ctx).Name, record)
 	})
-	action("startNotebook", "start", "Start a stopped notebook (editor)", func(ctx context.Context, in *notebookInput, _ store.Notebook) (store.Notebook, error) {
-		if err := s.cfg.Notebooks.Start(ctx, in.Tenant, in.Name); err != nil {
-			return store.Notebook{}, err
-		}
-		var n store.Notebook
-		err := s.db.Read(ctx, func(tx *store.Tx) (err error) { n, err = tx.Notebook(ctx, in.Tenant, in.Name); return })
-		return n, err
+	action("startNotebook", "start", "Start a stopped notebook (editor)", func(ctx context.Context, in *notebookInput, record func(*store.Tx) error) (store.Notebook, error) {
+		return s.cfg.Notebooks.Start(ctx, in.Tenant, in.Name, record)
 	})
 
-	register(s, huma.Operation{OperationID: "deleteNotebook", Method: http.MethodDelete, Path: "/api/v1/tenants/{tenant}/notebooks/{name}", Tags: tags,
+	register(s, huma.Operation{OperationID: "deleteNotebook", Method: http.MethodDelete, Path: v1.PathNotebook, Tags: tags,
 		Summary: "Delete a notebook and its workspace (editor)", DefaultStatus: http.StatusNoContent},
 		func(ctx context.Context, in *notebookInput) (*struct{}, error) {
 			if err := s.read(ctx, func(tx *store.Tx) error {
@@ -182,13 +175,17 @@ func (s *Server) notebookRoutes() {
 			}); err != nil {
 				return nil, err
 			}
-			if s.cfg.Notebooks != nil {
-				if err := s.cfg.Notebooks.Delete(ctx, in.Tenant, in.Name); err != nil {
-					return nil, s.httpError(err)
-				}
-			} else if err := s.db.Write(ctx, func(tx *store.Tx) error { return tx.DeleteNotebook(ctx, in.Tenant, in.Name) }); err != nil {
+			if s.cfg.Notebooks == nil {
+				return nil, s.mutate(ctx, in.Tenant, "notebook/"+in.Name, func(tx *store.Tx) error { return tx.DeleteNotebook(ctx, in.Tenant, in.Name) })
+			}
+			r, err := s.recorder(ctx, in.Tenant, "notebook/"+in.Name)
+			if err != nil {
+				return nil, err
+			}
+			if err := s.cfg.Notebooks.Delete(ctx, in.Tenant, in.Name, r.record); err != nil {
 				return nil, s.httpError(err)
 			}
-			return nil, s.mutate(ctx, in.Tenant, "notebook/"+in.Name, func(*store.Tx) error { return nil })
+			r.committed()
+			return nil, nil
 		})
 }

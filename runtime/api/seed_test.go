@@ -1,4 +1,4 @@
-package seed
+package api
 
 import (
 	"archive/tar"
@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/bundle"
+	"github.com/ferry-ml/ferry/runtime/seed"
 	"github.com/ferry-ml/ferry/store"
 )
 
@@ -58,7 +60,7 @@ func tarBytes(t *testing.T, files ...[2]string) []byte {
 type fixture struct {
 	srv          *httptest.Server
 	db           *store.DB
-	st           *Store
+	st           *seed.Store
 	admin, agent string
 	viewer       string
 }
@@ -73,10 +75,10 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { db.Close() })
 	f := &fixture{db: db}
-	if _, err := Bootstrap(ctx, db, func(s string) error { f.agent = s; return nil }); err != nil {
+	if _, err := seed.Bootstrap(ctx, db, func(s string) error { f.agent = s; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if created, err := Bootstrap(ctx, db, func(string) error { t.Fatal("second bootstrap made a token"); return nil }); err != nil || created {
+	if created, err := seed.Bootstrap(ctx, db, func(string) error { t.Fatal("second bootstrap made a token"); return nil }); err != nil || created {
 		t.Fatalf("second bootstrap: %v %v", created, err)
 	}
 	err = db.Write(ctx, func(tx *store.Tx) error {
@@ -97,10 +99,14 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.st, err = Open(filepath.Join(dir, "seed")); err != nil {
+	if f.st, err = seed.Open(filepath.Join(dir, "seed")); err != nil {
 		t.Fatal(err)
 	}
-	f.srv = httptest.NewServer(&Handler{Store: f.st, DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h, err := New(Config{Store: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Seed: f.st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -129,13 +135,15 @@ func TestSeedEndpointsCheckWhoIsAsking(t *testing.T) {
 		body                []byte
 		want                int
 	}{
-		{"GET", PathImages, "", nil, 401},
-		{"GET", PathImages, "ferry_wrong", nil, 401},
-		{"GET", PathImages, f.viewer, nil, 403},
-		{"PUT", PathBundle, f.agent, good, 403},
-		{"PUT", PathBundle, f.viewer, good, 403},
-		{"GET", PathStatus, f.agent, nil, 404},
-		{"GET", PathImages, f.agent, nil, 200},
+		{"GET", v1.PathSeedImages, "", nil, 401},
+		{"GET", v1.PathSeedImages, "ferry_wrong", nil, 401},
+		{"GET", v1.PathSeedImages, f.viewer, nil, 403},
+		{"PUT", v1.PathSeedBundle, f.agent, good, 403},
+		{"PUT", v1.PathSeedBundle, f.viewer, good, 403},
+		{"GET", v1.PathSeedStatus, f.agent, nil, 403},
+		{"POST", v1.PathSeedStatus, f.viewer, []byte(`{"node":"n1","generation":"g"}`), 403},
+		{"POST", v1.PathSeedStatus, "", []byte(`{"node":"n1","generation":"g"}`), 401},
+		{"GET", v1.PathSeedImages, f.agent, nil, 200},
 		{"GET", "/api/v1/seed/other", f.admin, nil, 404},
 	}
 	for _, c := range cases {
@@ -148,7 +156,7 @@ func TestSeedEndpointsCheckWhoIsAsking(t *testing.T) {
 func TestUploadVerifiesReplacesAndServesArchivesAndStatus(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	if code, body := f.do(t, "PUT", PathBundle, f.admin, seedBundle(t, "ferry.local/app:1", "v1")); code != 200 {
+	if code, body := f.do(t, "PUT", v1.PathSeedBundle, f.admin, seedBundle(t, "ferry.local/app:1", "v1")); code != 200 {
 		t.Fatalf("upload: %d %s", code, body)
 	}
 	imgs := f.st.Images()
@@ -159,37 +167,37 @@ func TestUploadVerifiesReplacesAndServesArchivesAndStatus(t *testing.T) {
 	// A corrupt upload is refused and changes nothing.
 	bad := seedBundle(t, "ferry.local/app:2", "v2")
 	bad = bad[:len(bad)-2048]
-	if code, body := f.do(t, "PUT", PathBundle, f.admin, bad); code != 400 || !strings.Contains(string(body), "corrupt") {
+	if code, body := f.do(t, "PUT", v1.PathSeedBundle, f.admin, bad); code != 400 || !strings.Contains(string(body), "corrupt") {
 		t.Fatalf("corrupt upload: %d %s", code, body)
 	}
 	if f.st.Generation() != gen1 {
 		t.Fatal("a refused upload changed the seed set")
 	}
 	// The archive of the image is a docker archive a containerd import reads.
-	code, body := f.do(t, "GET", PathArchive+"?ref=ferry.local/app:1", f.agent, nil)
+	code, body := f.do(t, "GET", v1.PathSeedArchive+"?ref=ferry.local/app:1", f.agent, nil)
 	if code != 200 || !bytes.Contains(body, []byte("manifest.json")) || !bytes.Contains(body, []byte("v1")) {
 		t.Fatalf("archive: %d (%d bytes)", code, len(body))
 	}
-	if code, _ := f.do(t, "GET", PathArchive+"?ref=nope:1", f.agent, nil); code != 404 {
+	if code, _ := f.do(t, "GET", v1.PathSeedArchive+"?ref=nope:1", f.agent, nil); code != 404 {
 		t.Fatalf("unknown image: %d", code)
 	}
 	// Agents report; the admin sees which nodes are current.
-	report, _ := json.Marshal(NodeStatus{Node: "n1", Generation: gen1})
-	if code, _ := f.do(t, "POST", PathStatus, f.agent, report); code != 204 {
+	report, _ := json.Marshal(v1.SeedReport{Node: "n1", Generation: gen1})
+	if code, _ := f.do(t, "POST", v1.PathSeedStatus, f.agent, report); code != 204 {
 		t.Fatalf("report: %d", code)
 	}
-	stale, _ := json.Marshal(NodeStatus{Node: "n2", Generation: "old"})
-	f.do(t, "POST", PathStatus, f.agent, stale)
-	_, body = f.do(t, "GET", PathStatus, f.admin, nil)
-	var sts []NodeStatus
+	stale, _ := json.Marshal(v1.SeedReport{Node: "n2", Generation: "old"})
+	f.do(t, "POST", v1.PathSeedStatus, f.agent, stale)
+	_, body = f.do(t, "GET", v1.PathSeedStatus, f.admin, nil)
+	var sts []v1.SeedNodeStatus
 	if err := json.Unmarshal(body, &sts); err != nil || len(sts) != 2 || !sts[0].Current || sts[1].Current {
 		t.Fatalf("status %s (%v)", body, err)
 	}
 	// A new upload replaces the set; a reopened store serves it.
-	if code, _ := f.do(t, "PUT", PathBundle, f.admin, seedBundle(t, "ferry.local/app:2", "v2")); code != 200 {
+	if code, _ := f.do(t, "PUT", v1.PathSeedBundle, f.admin, seedBundle(t, "ferry.local/app:2", "v2")); code != 200 {
 		t.Fatal("second upload")
 	}
-	again, err := Open(f.st.Dir)
+	again, err := seed.Open(f.st.Dir)
 	if err != nil || len(again.Images()) != 1 || again.Images()[0].Ref != "ferry.local/app:2" || again.Generation() == gen1 {
 		t.Fatalf("reopened store: %+v %v", again.Images(), err)
 	}

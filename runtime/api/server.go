@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -14,6 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/runtime/auth"
+	"github.com/ferry-ml/ferry/runtime/seed"
 	"github.com/ferry-ml/ferry/store"
 )
 
@@ -33,6 +37,10 @@ type Config struct {
 	Jobs JobRunner
 	// Notebooks runs notebooks; nil stores them without running them.
 	Notebooks NotebookRunner
+	// Seed serves the seed bundle to node agents; nil mounts no seed endpoints.
+	Seed SeedStore
+	// Authn checks tokens (default: against Store).
+	Authn *auth.Authenticator
 }
 
 // Validate fills defaults and rejects an unusable config.
@@ -45,6 +53,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 64 << 10
+	}
+	if c.Authn == nil {
+		c.Authn = &auth.Authenticator{DB: c.Store}
 	}
 	if c.OnTenantChange == nil {
 		c.OnTenantChange = func(string) {}
@@ -61,9 +72,12 @@ type Server struct {
 	cfg     Config
 	db      *store.DB
 	log     *slog.Logger
+	authn   *auth.Authenticator
 	router  chi.Router
 	api     huma.API
 	metrics *metrics
+	// seedNodes is what the seed agents last reported.
+	seedNodes seed.Nodes
 }
 
 // New builds the handler and registers every route.
@@ -71,16 +85,16 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, db: cfg.Store, log: cfg.Logger, router: chi.NewMux(), metrics: newMetrics(cfg.Registry)}
+	s := &Server{cfg: cfg, db: cfg.Store, log: cfg.Logger, authn: cfg.Authn, router: chi.NewMux(), metrics: newMetrics(cfg.Registry)}
 	s.router.Use(s.observe)
 	s.router.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	s.router.Get("/readyz", s.ready)
 	s.router.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
 
 	hc := huma.DefaultConfig("ferry control plane", cfg.Version)
-	hc.OpenAPIPath = "/api/v1/openapi"
+	hc.OpenAPIPath = strings.TrimSuffix(v1.PathOpenAPI, ".json")
 	hc.DocsPath = ""
-	hc.SchemasPath = "/api/v1/schemas"
+	hc.SchemasPath = v1.Prefix + "/schemas"
 	hc.Info.Description = "ferry's platform API: tenants, users, tokens, members, audit."
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "a ferry API token (ferry_...)"},
@@ -117,6 +131,7 @@ func (s *Server) routes() {
 	s.userRoutes()
 	s.tokenRoutes()
 	s.auditRoutes()
+	s.seedRoutes()
 }
 
 // register adds an operation with the server's body limit.

@@ -7,57 +7,40 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/store"
 )
 
-type quotaBody struct {
-	CPU    string `json:"cpu,omitempty" doc:"CPU limit as a Kubernetes quantity" example:"8"`
-	Memory string `json:"memory,omitempty" doc:"memory limit as a Kubernetes quantity" example:"32Gi"`
-	GPU    *int64 `json:"gpu,omitempty" minimum:"0" doc:"number of nvidia.com/gpu"`
-}
-
 type tenantCreateInput struct {
-	Body struct {
-		Name        string    `json:"name" maxLength:"57" doc:"DNS-1123 label; the namespace is ferry-<name>"`
-		DisplayName string    `json:"displayName,omitempty" maxLength:"200"`
-		Quota       quotaBody `json:"quota,omitempty"`
-		Owner       string    `json:"owner,omitempty" doc:"user made owner of the new tenant"`
-	}
+	Body v1.TenantCreate
 }
 
 type tenantPatchInput struct {
-	Name string `path:"name"`
-	Body struct {
-		DisplayName         *string    `json:"displayName,omitempty" maxLength:"200"`
-		Quota               *quotaBody `json:"quota,omitempty" doc:"admins only"`
-		NotebookIdleSeconds *int64     `json:"notebookIdleSeconds,omitempty" minimum:"0" doc:"stop notebooks unused this long (0: never)"`
-	}
+	Tenant string `path:"tenant"`
+	Body   v1.TenantUpdate
 }
 
 type tenantNameInput struct {
-	Name string `path:"name"`
+	Tenant string `path:"tenant"`
 }
 
 type tenantOutput struct {
-	Body store.Tenant
+	Body v1.Tenant
 }
 
 type tenantListInput struct {
-	Limit int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
-	After string `query:"after" doc:"keyset cursor: the next value of the previous page"`
+	Limit int       `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+	After v1.Cursor `query:"after" maxLength:"256" doc:"keyset cursor: the next value of the previous page"`
 }
 
 type tenantListOutput struct {
-	Body struct {
-		Items []store.Tenant `json:"items"`
-		Next  string         `json:"next,omitempty"`
-	}
+	Body v1.List[v1.Tenant]
 }
 
 // Default quota for a tenant created without one.
 var defaultQuota = store.Quota{CPU: "4", Memory: "8Gi", GPU: 0}
 
-func applyQuota(q *store.Quota, b quotaBody) error {
+func applyQuota(q *store.Quota, b v1.QuotaChange) error {
 	if b.CPU != "" {
 		if err := ValidateQuantity(b.CPU); err != nil {
 			return fieldError("body.quota.cpu", b.CPU, err)
@@ -78,7 +61,7 @@ func applyQuota(q *store.Quota, b quotaBody) error {
 
 func (s *Server) tenantRoutes() {
 	tags := []string{"tenants"}
-	register(s, huma.Operation{OperationID: "createTenant", Method: http.MethodPost, Path: "/api/v1/tenants", Tags: tags,
+	register(s, huma.Operation{OperationID: "createTenant", Method: http.MethodPost, Path: v1.PathTenants, Tags: tags,
 		Summary: "Create a tenant (admin)", DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *tenantCreateInput) (*tenantOutput, error) {
 			if err := requireAdmin(ctx); err != nil {
@@ -96,10 +79,11 @@ func (s *Server) tenantRoutes() {
 			}
 			out := &tenantOutput{}
 			err := s.mutate(ctx, t.Name, "tenant/"+t.Name, func(tx *store.Tx) error {
-				var err error
-				if out.Body, err = tx.CreateTenant(ctx, t); err != nil {
+				created, err := tx.CreateTenant(ctx, t)
+				if err != nil {
 					return err
 				}
+				out.Body = toTenant(created)
 				if in.Body.Owner == "" {
 					return nil
 				}
@@ -118,7 +102,7 @@ func (s *Server) tenantRoutes() {
 			return out, err
 		})
 
-	register(s, huma.Operation{OperationID: "listTenants", Method: http.MethodGet, Path: "/api/v1/tenants", Tags: tags,
+	register(s, huma.Operation{OperationID: "listTenants", Method: http.MethodGet, Path: v1.PathTenants, Tags: tags,
 		Summary: "List the tenants the caller can see"},
 		func(ctx context.Context, in *tenantListInput) (*tenantListOutput, error) {
 			out := &tenantListOutput{}
@@ -127,40 +111,37 @@ func (s *Server) tenantRoutes() {
 				userID = 0
 			}
 			err := s.read(ctx, func(tx *store.Tx) error {
-				items, err := tx.ListTenants(ctx, userID, in.After, in.Limit)
-				out.Body.Items = items
-				if len(items) == in.Limit {
-					out.Body.Next = items[len(items)-1].Name
-				}
+				items, err := tx.ListTenants(ctx, userID, string(in.After), in.Limit)
+				out.Body = page(items, in.Limit, toTenant, func(t store.Tenant) string { return t.Name })
 				return err
 			})
 			return out, err
 		})
 
-	register(s, huma.Operation{OperationID: "getTenant", Method: http.MethodGet, Path: "/api/v1/tenants/{name}", Tags: tags,
+	register(s, huma.Operation{OperationID: "getTenant", Method: http.MethodGet, Path: v1.PathTenant, Tags: tags,
 		Summary: "Get a tenant"},
 		func(ctx context.Context, in *tenantNameInput) (*tenantOutput, error) {
 			out := &tenantOutput{}
 			err := s.read(ctx, func(tx *store.Tx) error {
-				if _, err := authorizeTenant(ctx, tx, in.Name, store.RoleViewer); err != nil {
+				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleViewer); err != nil {
 					return err
 				}
-				var err error
-				out.Body, err = tx.Tenant(ctx, in.Name)
+				t, err := tx.Tenant(ctx, in.Tenant)
+				out.Body = toTenant(t)
 				return err
 			})
 			return out, err
 		})
 
-	register(s, huma.Operation{OperationID: "updateTenant", Method: http.MethodPatch, Path: "/api/v1/tenants/{name}", Tags: tags,
+	register(s, huma.Operation{OperationID: "updateTenant", Method: http.MethodPatch, Path: v1.PathTenant, Tags: tags,
 		Summary: "Change a tenant's display name (owner) or quota (admin)"},
 		func(ctx context.Context, in *tenantPatchInput) (*tenantOutput, error) {
 			out := &tenantOutput{}
-			err := s.mutate(ctx, in.Name, "tenant/"+in.Name, func(tx *store.Tx) error {
-				if _, err := authorizeTenant(ctx, tx, in.Name, store.RoleOwner); err != nil {
+			err := s.mutate(ctx, in.Tenant, "tenant/"+in.Tenant, func(tx *store.Tx) error {
+				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleOwner); err != nil {
 					return err
 				}
-				t, err := tx.Tenant(ctx, in.Name)
+				t, err := tx.Tenant(ctx, in.Tenant)
 				if err != nil {
 					return err
 				}
@@ -178,29 +159,30 @@ func (s *Server) tenantRoutes() {
 						return err
 					}
 				}
-				out.Body, err = tx.UpdateTenant(ctx, t)
+				t, err = tx.UpdateTenant(ctx, t)
+				out.Body = toTenant(t)
 				return err
 			})
 			if err == nil {
-				s.cfg.OnTenantChange(in.Name)
+				s.cfg.OnTenantChange(in.Tenant)
 			}
 			return out, err
 		})
 
-	register(s, huma.Operation{OperationID: "deleteTenant", Method: http.MethodDelete, Path: "/api/v1/tenants/{name}", Tags: tags,
+	register(s, huma.Operation{OperationID: "deleteTenant", Method: http.MethodDelete, Path: v1.PathTenant, Tags: tags,
 		Summary: "Delete a tenant (admin)", DefaultStatus: http.StatusNoContent},
 		func(ctx context.Context, in *tenantNameInput) (*struct{}, error) {
-			err := s.mutate(ctx, in.Name, "tenant/"+in.Name, func(tx *store.Tx) error {
-				if _, err := authorizeTenant(ctx, tx, in.Name, store.RoleViewer); err != nil {
+			err := s.mutate(ctx, in.Tenant, "tenant/"+in.Tenant, func(tx *store.Tx) error {
+				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleViewer); err != nil {
 					return err
 				}
 				if err := requireAdmin(ctx); err != nil {
 					return err
 				}
-				return tx.DeleteTenant(ctx, in.Name)
+				return tx.DeleteTenant(ctx, in.Tenant)
 			})
 			if err == nil {
-				s.cfg.OnTenantChange(in.Name)
+				s.cfg.OnTenantChange(in.Tenant)
 			}
 			return nil, err
 		})

@@ -8,56 +8,40 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/store"
 )
 
 type userCreateInput struct {
-	Body struct {
-		Name  string `json:"name" maxLength:"63" doc:"DNS-1123 label"`
-		Admin bool   `json:"admin,omitempty" doc:"platform admin"`
-	}
+	Body v1.UserCreate
 }
 
 type userCreateOutput struct {
-	Body struct {
-		User  store.User `json:"user"`
-		Token string     `json:"token" doc:"the user's first token; shown once"`
-	}
+	Body v1.UserCreated
 }
 
 type tokenCreateInput struct {
-	Body struct {
-		Name      string `json:"name" minLength:"1" maxLength:"100"`
-		ExpiresIn string `json:"expiresIn,omitempty" doc:"Go duration such as 720h; empty means no expiry"`
-	}
+	Body v1.TokenCreate
 }
 
 type tokenCreateOutput struct {
-	Body struct {
-		store.Token
-		Secret string `json:"secret" doc:"the token itself; shown once, stored only as its SHA-256"`
-	}
+	Body v1.TokenCreated
 }
 
 type tokenListOutput struct {
-	Body struct {
-		Items []store.Token `json:"items"`
-	}
+	Body v1.List[v1.Token]
 }
 
 type tokenIDInput struct {
-	ID string `path:"id"`
+	ID string `path:"id" maxLength:"64"`
 }
 
 type whoamiOutput struct {
-	Body struct {
-		store.User
-		Memberships []store.Member `json:"memberships"`
-	}
+	Body v1.Whoami
 }
 
 func (s *Server) userRoutes() {
-	register(s, huma.Operation{OperationID: "createUser", Method: http.MethodPost, Path: "/api/v1/users", Tags: []string{"users"},
+	register(s, huma.Operation{OperationID: "createUser", Method: http.MethodPost, Path: v1.PathUsers, Tags: []string{"users"},
 		Summary: "Create a user and its first token (admin)", DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *userCreateInput) (*userCreateOutput, error) {
 			if err := requireAdmin(ctx); err != nil {
@@ -73,7 +57,7 @@ func (s *Server) userRoutes() {
 					return err
 				}
 				_, secret, err := tx.CreateToken(ctx, u.ID, "first", 0)
-				out.Body.User, out.Body.Token = u, secret
+				out.Body.User, out.Body.Token = toUser(u), secret
 				return err
 			})
 			return out, err
@@ -81,14 +65,14 @@ func (s *Server) userRoutes() {
 }
 
 func (s *Server) whoamiRoutes() {
-	register(s, huma.Operation{OperationID: "whoami", Method: http.MethodGet, Path: "/api/v1/whoami", Tags: []string{"users"},
+	register(s, huma.Operation{OperationID: "whoami", Method: http.MethodGet, Path: v1.PathWhoami, Tags: []string{"users"},
 		Summary: "The caller and its roles"},
 		func(ctx context.Context, _ *struct{}) (*whoamiOutput, error) {
 			out := &whoamiOutput{}
-			out.Body.User = caller(ctx)
+			out.Body.User = toUser(caller(ctx))
 			err := s.read(ctx, func(tx *store.Tx) error {
-				var err error
-				out.Body.Memberships, err = tx.Memberships(ctx, out.Body.ID)
+				ms, err := tx.Memberships(ctx, out.Body.ID)
+				out.Body.Memberships = mapAll(ms, toMember)
 				return err
 			})
 			return out, err
@@ -97,7 +81,7 @@ func (s *Server) whoamiRoutes() {
 
 func (s *Server) tokenRoutes() {
 	tags := []string{"tokens"}
-	register(s, huma.Operation{OperationID: "createToken", Method: http.MethodPost, Path: "/api/v1/tokens", Tags: tags,
+	register(s, huma.Operation{OperationID: "createToken", Method: http.MethodPost, Path: v1.PathTokens, Tags: tags,
 		Summary: "Create a token for the caller", DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *tokenCreateInput) (*tokenCreateOutput, error) {
 			var ttl time.Duration
@@ -109,24 +93,24 @@ func (s *Server) tokenRoutes() {
 			}
 			out := &tokenCreateOutput{}
 			err := s.mutate(ctx, "", "token", func(tx *store.Tx) error {
-				var err error
-				out.Body.Token, out.Body.Secret, err = tx.CreateToken(ctx, caller(ctx).ID, in.Body.Name, ttl)
+				t, secret, err := tx.CreateToken(ctx, caller(ctx).ID, in.Body.Name, ttl)
+				out.Body.Token, out.Body.Secret = toToken(t), secret
 				return err
 			})
 			return out, err
 		})
-	register(s, huma.Operation{OperationID: "listTokens", Method: http.MethodGet, Path: "/api/v1/tokens", Tags: tags,
+	register(s, huma.Operation{OperationID: "listTokens", Method: http.MethodGet, Path: v1.PathTokens, Tags: tags,
 		Summary: "List the caller's live tokens"},
 		func(ctx context.Context, _ *struct{}) (*tokenListOutput, error) {
 			out := &tokenListOutput{}
 			err := s.read(ctx, func(tx *store.Tx) error {
-				var err error
-				out.Body.Items, err = tx.ListTokens(ctx, caller(ctx).ID)
+				ts, err := tx.ListTokens(ctx, caller(ctx).ID)
+				out.Body.Items = mapAll(ts, toToken)
 				return err
 			})
 			return out, err
 		})
-	register(s, huma.Operation{OperationID: "revokeToken", Method: http.MethodDelete, Path: "/api/v1/tokens/{id}", Tags: tags,
+	register(s, huma.Operation{OperationID: "revokeToken", Method: http.MethodDelete, Path: v1.PathToken, Tags: tags,
 		Summary: "Revoke one of the caller's tokens", DefaultStatus: http.StatusNoContent},
 		func(ctx context.Context, in *tokenIDInput) (*struct{}, error) {
 			err := s.mutate(ctx, "", "token/"+in.ID, func(tx *store.Tx) error {

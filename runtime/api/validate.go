@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 
@@ -43,3 +44,5 @@ func fieldError(location string, value any, err error) error {
 	return huma.Error422UnprocessableEntity("validation failed: "+location+": "+err.Error(),
 		&huma.ErrorDetail{Location: location, Message: err.Error(), Value: value})
 }
+
+var errNotCursor = errors.New("not a cursor of this list: pass the next value of the previous page")

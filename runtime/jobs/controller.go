@@ -448,7 +448,8 @@ func sameReplica(a, b store.Replica) bool {
 
 // Cancel stops a job: the logs of its pods so far are saved, its Kubernetes
 // objects (and so its pods) are deleted, and it is marked cancelled.
-func (c *Controller) Cancel(ctx context.Context, j store.Job, by string) (store.Job, error) {
+// record, when not nil, writes the audit row in the same transaction.
+func (c *Controller) Cancel(ctx context.Context, j store.Job, by string, record func(*store.Tx) error) (store.Job, error) {
 	if j.State.Done() {
 		return j, fmt.Errorf("job %s is already %s", j.Name, j.State)
 	}
@@ -468,8 +469,10 @@ func (c *Controller) Cancel(ctx context.Context, j store.Job, by string) (store.
 	reason := "cancelled by " + by
 	var out store.Job
 	err = c.DB.Write(ctx, func(tx *store.Tx) (err error) {
-		out, err = tx.UpdateJob(ctx, j.ID, store.JobUpdate{State: store.JobCancelled, Reason: &reason, Replicas: replicas, FinishedAt: new(time.Now())})
-		return err
+		if out, err = tx.UpdateJob(ctx, j.ID, store.JobUpdate{State: store.JobCancelled, Reason: &reason, Replicas: replicas, FinishedAt: new(time.Now())}); err != nil || record == nil {
+			return err
+		}
+		return record(tx)
 	})
 	return out, err
 }

@@ -202,14 +202,14 @@ func TestControllerQueuesAJobOverQuotaUntilTheQuotaIsRaised(t *testing.T) {
 	}
 
 	// Cancel: the Kubernetes objects go, the record says who cancelled.
-	j, err := f.ctrl.Cancel(ctx, small, "alice")
+	j, err := f.ctrl.Cancel(ctx, small, "alice", nil)
 	if err != nil || j.State != store.JobCancelled || j.Reason != "cancelled by alice" {
 		t.Fatalf("cancel: %v %+v", err, j)
 	}
 	if _, err := f.cs.BatchV1().Jobs("ferry-a").Get(ctx, "small", metav1.GetOptions{}); err == nil {
 		t.Error("the cancelled job's Job still exists")
 	}
-	if _, err := f.ctrl.Cancel(ctx, j, "alice"); err == nil {
+	if _, err := f.ctrl.Cancel(ctx, j, "alice", nil); err == nil {
 		t.Error("cancelling a cancelled job succeeded")
 	}
 }

@@ -178,29 +178,28 @@ func (c *Controller) Target(ctx context.Context, tenant, name string) (*url.URL,
 	return u, true, true, nil
 }
 
+// Record writes a change's audit row in the transaction of the change
+// (nil: no row, e.g. a start on demand by the proxy).
+type Record func(*store.Tx) error
+
+func (r Record) write(tx *store.Tx) error {
+	if r == nil {
+		return nil
+	}
+	return r(tx)
+}
+
 // Start marks a notebook running and scales it up.
-func (c *Controller) Start(ctx context.Context, tenant, name string) error {
+func (c *Controller) Start(ctx context.Context, tenant, name string, record func(*store.Tx) error) (store.Notebook, error) {
 	var n store.Notebook
 	err := c.DB.Write(ctx, func(tx *store.Tx) (err error) {
 		if err := tx.TouchNotebook(ctx, tenant, name, c.now()); err != nil {
 			return err
 		}
-		n, err = tx.SetNotebookState(ctx, tenant, name, store.NotebookRunning, "")
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return c.apply(ctx, n)
-}
-
-// Stop marks a notebook stopped and scales it to zero; the workspace stays.
-func (c *Controller) Stop(ctx context.Context, tenant, name, reason string) (store.Notebook, error) {
-	c.forget(tenant, name)
-	var n store.Notebook
-	err := c.DB.Write(ctx, func(tx *store.Tx) (err error) {
-		n, err = tx.SetNotebookState(ctx, tenant, name, store.NotebookStopped, reason)
-		return err
+		if n, err = tx.SetNotebookState(ctx, tenant, name, store.NotebookRunning, ""); err != nil {
+			return err
+		}
+		return Record(record).write(tx)
 	})
 	if err != nil {
 		return n, err
@@ -208,8 +207,25 @@ func (c *Controller) Stop(ctx context.Context, tenant, name, reason string) (sto
 	return n, c.apply(ctx, n)
 }
 
-// Delete removes a notebook, its workspace included.
-func (c *Controller) Delete(ctx context.Context, tenant, name string) error {
+// Stop marks a notebook stopped and scales it to zero; the workspace stays.
+func (c *Controller) Stop(ctx context.Context, tenant, name, reason string, record func(*store.Tx) error) (store.Notebook, error) {
+	c.forget(tenant, name)
+	var n store.Notebook
+	err := c.DB.Write(ctx, func(tx *store.Tx) (err error) {
+		if n, err = tx.SetNotebookState(ctx, tenant, name, store.NotebookStopped, reason); err != nil {
+			return err
+		}
+		return Record(record).write(tx)
+	})
+	if err != nil {
+		return n, err
+	}
+	return n, c.apply(ctx, n)
+}
+
+// Delete removes a notebook, its workspace included: its Kubernetes
+// objects first, then its row with the audit row, in one transaction.
+func (c *Controller) Delete(ctx context.Context, tenant, name string, record func(*store.Tx) error) error {
 	c.forget(tenant, name)
 	ns := tenants.Namespace(tenant)
 	for _, del := range []func() error{
@@ -225,5 +241,10 @@ func (c *Controller) Delete(ctx context.Context, tenant, name string) error {
 			return err
 		}
 	}
-	return c.DB.Write(ctx, func(tx *store.Tx) error { return tx.DeleteNotebook(ctx, tenant, name) })
+	return c.DB.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteNotebook(ctx, tenant, name); err != nil {
+			return err
+		}
+		return Record(record).write(tx)
+	})
 }

@@ -130,7 +130,7 @@ func TestControllerCreatesCullsAndRestartsNotebooks(t *testing.T) {
 	if _, ready, ok, _ := c.Target(ctx, "a", "nb"); !ok || ready {
 		t.Error("a stopped notebook reads as ready")
 	}
-	if err := c.Start(ctx, "a", "nb"); err != nil {
+	if _, err := c.Start(ctx, "a", "nb", nil); err != nil {
 		t.Fatal(err)
 	}
 	if state().State != store.NotebookRunning || replicas() != 1 {
@@ -139,7 +139,7 @@ func TestControllerCreatesCullsAndRestartsNotebooks(t *testing.T) {
 	if err := c.Sync(ctx); err != nil || state().State != store.NotebookRunning {
 		t.Fatalf("a just-started notebook was culled again: %v %+v", err, state())
 	}
-	if err := c.Delete(ctx, "a", "nb"); err != nil {
+	if err := c.Delete(ctx, "a", "nb", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cs.AppsV1().StatefulSets("ferry-a").Get(ctx, "nb-nb", metav1.GetOptions{}); err == nil {

@@ -12,12 +12,14 @@ import (
 	"sync"
 	"time"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/runtime/auth"
 	"github.com/ferry-ml/ferry/store"
 )
 
 // TokenCookie carries the caller's token for browser requests, scoped to
 // one notebook's path; `ferry notebook open` hands it over once in ?token=.
-const TokenCookie = "ferry_token"
+const TokenCookie = v1.NotebookCookie
 
 // Backend is what the proxy needs of the notebooks controller.
 type Backend interface {
@@ -25,13 +27,14 @@ type Backend interface {
 	// notebook does not exist.
 	Target(ctx context.Context, tenant, name string) (u *url.URL, ready, ok bool, err error)
 	// Start starts a stopped notebook (on demand).
-	Start(ctx context.Context, tenant, name string) error
+	Start(ctx context.Context, tenant, name string, record func(*store.Tx) error) (store.Notebook, error)
 }
 
 // Proxy serves /t/{tenant}/notebooks/{name}/... to a tenant's editors and
 // owners (and admins), HTTP and WebSocket alike, and records activity.
 type Proxy struct {
 	DB      *store.DB
+	Authn   *auth.Authenticator
 	Backend Backend
 	Log     *slog.Logger
 	// Transport reaches the notebooks (default http.DefaultTransport).
@@ -53,7 +56,7 @@ func (p *Proxy) now() time.Time {
 
 // parse splits /t/{tenant}/notebooks/{name}/rest.
 func parse(path string) (tenant, name string, ok bool) {
-	rest, ok := strings.CutPrefix(path, "/t/")
+	rest, ok := strings.CutPrefix(path, v1.NotebookProxyPrefix)
 	if !ok {
 		return "", "", false
 	}
@@ -75,8 +78,8 @@ func (p *Proxy) token(w http.ResponseWriter, r *http.Request, base string) (stri
 		http.Redirect(w, r, u.String(), http.StatusSeeOther)
 		return "", false
 	}
-	if s, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && s != "" {
-		return strings.TrimSpace(s), true
+	if s, ok := auth.BearerToken(r.Header); ok {
+		return s, true
 	}
 	if c, err := r.Cookie(TokenCookie); err == nil && c.Value != "" {
 		return c.Value, true
@@ -90,15 +93,14 @@ func (p *Proxy) token(w http.ResponseWriter, r *http.Request, base string) (stri
 func (p *Proxy) authorize(ctx context.Context, secret, tenant string) (int, string) {
 	var status int
 	var msg string
-	err := p.DB.Read(ctx, func(tx *store.Tx) error {
-		u, err := tx.Authenticate(ctx, secret)
-		if errors.Is(err, store.ErrNotFound) {
-			status, msg = http.StatusUnauthorized, "invalid, expired or revoked token"
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	u, err := p.Authn.Token(ctx, secret)
+	if auth.Unauthenticated(err) {
+		return http.StatusUnauthorized, err.Error()
+	}
+	if err != nil {
+		return http.StatusInternalServerError, "could not check the token"
+	}
+	err = p.DB.Read(ctx, func(tx *store.Tx) error {
 		if u.Admin {
 			return nil
 		}
@@ -153,7 +155,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.touch(key, +1)
 	defer p.touch(key, -1)
 	if !ready {
-		if err := p.Backend.Start(r.Context(), tenant, name); err != nil {
+		if _, err := p.Backend.Start(r.Context(), tenant, name, nil); err != nil {
 			http.Error(w, "ferry: start notebook: "+err.Error(), http.StatusBadGateway)
 			return
 		}

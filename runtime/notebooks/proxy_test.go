@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/ferry-ml/ferry/runtime/auth"
 	"github.com/ferry-ml/ferry/store"
 )
 
@@ -32,11 +33,11 @@ func (f *fakeBackend) Target(_ context.Context, tenant, name string) (*url.URL, 
 	return f.target, f.ready, true, nil
 }
 
-func (f *fakeBackend) Start(context.Context, string, string) error {
+func (f *fakeBackend) Start(context.Context, string, string, func(*store.Tx) error) (store.Notebook, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.started++
-	return nil
+	return store.Notebook{}, nil
 }
 
 // jupyter stands in for a notebook server: it reports the headers it got
@@ -109,7 +110,7 @@ func TestProxyAuthenticatesProxiesHTTPAndWebSocketAndTracksActivity(t *testing.T
 	nb := jupyter(t)
 	target, _ := url.Parse(nb.URL)
 	be := &fakeBackend{target: target, ready: true}
-	p := &Proxy{DB: db, Backend: be}
+	p := &Proxy{DB: db, Authn: &auth.Authenticator{DB: db}, Backend: be}
 	front := httptest.NewServer(p)
 	defer front.Close()
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -1,12 +1,6 @@
-// Package seed moves images into nodes' containerd with no registry: the
-// control plane keeps a verified bundle of images (Store, fed by `ferry up
-// --bundle` on a remote cluster), and an agent on every node (`ferry seed`,
-// a DaemonSet) imports whatever its containerd lacks.
 package seed
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,23 +10,16 @@ import (
 	"sync"
 	"time"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/bundle"
 )
-
-// Image is one image the agents should import.
-type Image struct {
-	Ref    string `json:"ref"`
-	Digest string `json:"digest"` // of the OCI manifest in the bundle
-	Config string `json:"config"` // config digest: how an agent recognises an imported image
-	Size   int64  `json:"size"`
-}
 
 // Store keeps the current seed bundle, extracted and verified, under Dir.
 type Store struct {
 	Dir string
 	mu  sync.RWMutex
 	cur *bundle.Dir
-	img []Image
+	img []v1.SeedImage
 }
 
 // Open loads the current bundle, if any (it was verified on upload).
@@ -62,35 +49,26 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
-func imagesOf(d *bundle.Dir) ([]Image, error) {
-	imgs := make([]Image, 0, len(d.Manifest.Images))
+func imagesOf(d *bundle.Dir) ([]v1.SeedImage, error) {
+	imgs := make([]v1.SeedImage, 0, len(d.Manifest.Images))
 	for _, i := range d.Manifest.Images {
 		cfg, err := d.ConfigDigest(i)
 		if err != nil {
 			return nil, err
 		}
-		imgs = append(imgs, Image{Ref: i.Ref, Digest: i.Digest, Config: cfg, Size: i.Size})
+		imgs = append(imgs, v1.SeedImage{Ref: i.Ref, Digest: i.Digest, Config: cfg, Size: i.Size})
 	}
 	return imgs, nil
 }
 
-// ListJSON is the image list as served; its SHA-256 is the generation.
-func (s *Store) ListJSON() []byte {
-	raw, _ := json.Marshal(s.Images()) // cannot fail: plain strings and ints
-	return raw
-}
-
-// Generation identifies the current image list (hex SHA-256 of ListJSON).
-func (s *Store) Generation() string {
-	sum := sha256.Sum256(s.ListJSON())
-	return hex.EncodeToString(sum[:])
-}
+// Generation identifies the current image list (v1.SeedGeneration).
+func (s *Store) Generation() string { return v1.SeedGeneration(s.Images()) }
 
 // Images lists the images of the current bundle.
-func (s *Store) Images() []Image {
+func (s *Store) Images() []v1.SeedImage {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return append([]Image(nil), s.img...)
+	return append([]v1.SeedImage{}, s.img...)
 }
 
 // Upload verifies a bundle as it arrives and makes it the current one;

@@ -12,10 +12,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/internal/kubeclient"
 )
 
@@ -40,9 +40,6 @@ func kubeClient(kube, context string) (kubernetes.Interface, error) {
 	}
 	return kubernetes.NewForConfig(cfg)
 }
-
-// AdminTokenKey is the key of the token in the admin-token and seed-token Secrets.
-const AdminTokenKey = "token"
 
 // podNamespace is the namespace this pod runs in, or "" outside a pod.
 func podNamespace() string {
@@ -95,16 +92,16 @@ func (s *Server) writeTokenSecret(ctx context.Context, file, name string) error 
 		sec := &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app.kubernetes.io/managed-by": "ferry"}},
 			Type:       corev1.SecretTypeOpaque,
-			Data:       map[string][]byte{AdminTokenKey: []byte(token)},
+			Data:       map[string][]byte{v1.AdminTokenKey: []byte(token)},
 		}
 		_, err = secrets.Create(ctx, sec, metav1.CreateOptions{})
 		return err
 	case err != nil:
 		return err
-	case string(cur.Data[AdminTokenKey]) == token:
+	case string(cur.Data[v1.AdminTokenKey]) == token:
 		return nil
 	}
-	cur.Data = map[string][]byte{AdminTokenKey: []byte(token)}
+	cur.Data = map[string][]byte{v1.AdminTokenKey: []byte(token)}
 	_, err = secrets.Update(ctx, cur, metav1.UpdateOptions{})
 	return err
 }

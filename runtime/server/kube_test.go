@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
 )
 
 func TestAdminTokenIsPublishedToItsSecretAndAStaleOneIsReplaced(t *testing.T) {
@@ -34,7 +36,7 @@ func TestAdminTokenIsPublishedToItsSecretAndAStaleOneIsReplaced(t *testing.T) {
 		if sec.Labels["app.kubernetes.io/managed-by"] != "ferry" {
 			t.Errorf("secret labels %v: want managed-by ferry so uninstall finds it", sec.Labels)
 		}
-		return string(sec.Data[AdminTokenKey])
+		return string(sec.Data[v1.AdminTokenKey])
 	}
 	s.publishToken(ctx, AdminTokenFile, "ferry-admin-token")
 	if got := read(); got != "ferry_first" {

@@ -15,7 +15,9 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/runtime/api"
+	"github.com/ferry-ml/ferry/runtime/auth"
 	"github.com/ferry-ml/ferry/runtime/jobs"
 	"github.com/ferry-ml/ferry/runtime/notebooks"
 	"github.com/ferry-ml/ferry/runtime/seed"
@@ -151,7 +153,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	} else {
 		opts.Logger.Warn("no Kubernetes access: tenants and jobs are stored but not reconciled", "kube", opts.Kube)
 	}
-	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version, OnTenantChange: onTenant, Jobs: runner, Notebooks: nbRunner})
+	authn := &auth.Authenticator{DB: db}
+	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version, OnTenantChange: onTenant, Jobs: runner, Notebooks: nbRunner,
+		Seed: seedStore, Authn: authn})
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -160,11 +164,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, errors.Join(fmt.Errorf("server: listen on %s: %w", opts.Listen, err), db.Close())
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/seed/", &seed.Handler{Store: seedStore, DB: db, Log: opts.Logger})
 	if nbCtrl != nil {
-		proxy := &notebooks.Proxy{DB: db, Backend: nbCtrl, Log: opts.Logger.With("component", "notebook-proxy")}
+		proxy := &notebooks.Proxy{DB: db, Authn: authn, Backend: nbCtrl, Log: opts.Logger.With("component", "notebook-proxy")}
 		nbCtrl.Activity = proxy.LastActivity
-		mux.Handle("/t/", proxy)
+		mux.Handle(v1.NotebookProxyPrefix, proxy)
 	}
 	mux.Handle("/", h)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}

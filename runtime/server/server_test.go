@@ -424,7 +424,7 @@ func TestOpenAPIDocumentIs31AndPublicEndpointsServe(t *testing.T) {
 	if doc.body["openapi"] != "3.1.0" {
 		t.Errorf("openapi = %v", doc.body["openapi"])
 	}
-	for _, p := range []string{"/api/v1/tenants", "/api/v1/tenants/{name}/members/{user}", "/api/v1/audit/verify", "/api/v1/tokens/{id}"} {
+	for _, p := range []string{"/api/v1/tenants", "/api/v1/tenants/{tenant}/members/{user}", "/api/v1/audit/verify", "/api/v1/tokens/{id}"} {
 		if !strings.Contains(doc.raw, `"`+p+`"`) {
 			t.Errorf("openapi lacks %s", p)
 		}

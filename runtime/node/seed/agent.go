@@ -1,20 +1,16 @@
+// Package seed is the node agent (`ferry seed`, a DaemonSet) that imports
+// the control plane's seed images into its node's containerd, so that a
+// cluster with no registry gets the bundle's images.
 package seed
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +18,9 @@ import (
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/client"
 )
 
 // Agent imports the control plane's seed images into its node's containerd.
@@ -38,6 +37,7 @@ type Agent struct {
 	HTTP        *http.Client
 	synced      atomic.Value // generation of the image list last fully imported
 	poke        chan struct{}
+	client      *client.Client
 }
 
 // Validate fills defaults.
@@ -64,6 +64,10 @@ func (a *Agent) Validate() error {
 		a.HTTP = &http.Client{Timeout: 30 * time.Minute}
 	}
 	a.poke = make(chan struct{}, 1)
+	a.client = client.New(a.Server, client.WithHTTPClient(a.HTTP), client.WithTokenFunc(func() (string, error) {
+		tok, err := os.ReadFile(a.TokenFile)
+		return string(tok), err
+	}))
 	a.synced.Store("")
 	return nil
 }
@@ -120,48 +124,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
-// list fetches the control plane's image list and its generation (a hash).
-func (a *Agent) list(ctx context.Context) ([]Image, string, error) {
-	resp, err := a.get(ctx, PathImages, nil)
+// list fetches the control plane's image list and its generation.
+func (a *Agent) list(ctx context.Context) ([]v1.SeedImage, string, error) {
+	want, err := a.client.SeedImages(ctx)
 	if err != nil {
-		return nil, "", err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, "", err
-	}
-	var want []Image
-	if err := json.Unmarshal(raw, &want); err != nil {
 		return nil, "", fmt.Errorf("seed image list: %w", err)
 	}
-	sum := sha256.Sum256(raw)
-	return want, hex.EncodeToString(sum[:]), nil
-}
-
-func (a *Agent) get(ctx context.Context, path string, q url.Values) (*http.Response, error) {
-	tok, err := os.ReadFile(a.TokenFile)
-	if err != nil {
-		return nil, fmt.Errorf("seed token: %w", err)
-	}
-	u := strings.TrimRight(a.Server, "/") + path
-	if q != nil {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
-	resp, err := a.HTTP.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
-	}
-	return resp, nil
+	return want, v1.SeedGeneration(want), nil
 }
 
 // Sync imports every seed image the node lacks; it returns how many it imported.
@@ -201,30 +170,11 @@ func (a *Agent) Sync(ctx context.Context) (int, error) {
 }
 
 func (a *Agent) report(ctx context.Context, gen string) error {
-	body, _ := json.Marshal(NodeStatus{Node: a.Node, Generation: gen})
-	tok, err := os.ReadFile(a.TokenFile)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(a.Server, "/")+PathStatus, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := a.HTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("POST %s: %s", PathStatus, resp.Status)
-	}
-	return nil
+	return a.client.ReportSeed(ctx, v1.SeedReport{Node: a.Node, Generation: gen})
 }
 
 // has says whether containerd holds the image, with the same config, unpacked.
-func (a *Agent) has(ctx context.Context, client *containerd.Client, img Image) (bool, error) {
+func (a *Agent) has(ctx context.Context, client *containerd.Client, img v1.SeedImage) (bool, error) {
 	named, err := reference.ParseDockerRef(img.Ref)
 	if err != nil {
 		return false, fmt.Errorf("image %q: %w", img.Ref, err)
@@ -245,13 +195,13 @@ func (a *Agent) has(ctx context.Context, client *containerd.Client, img Image) (
 	return err == nil && unpacked, nil
 }
 
-func (a *Agent) importImage(ctx context.Context, client *containerd.Client, img Image) error {
-	resp, err := a.get(ctx, PathArchive, url.Values{"ref": {img.Ref}})
+func (a *Agent) importImage(ctx context.Context, client *containerd.Client, img v1.SeedImage) error {
+	archive, err := a.client.SeedArchive(ctx, img.Ref)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	imgs, err := client.Import(ctx, resp.Body)
+	defer archive.Close()
+	imgs, err := client.Import(ctx, archive)
 	if err != nil {
 		return err
 	}

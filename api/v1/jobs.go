@@ -1,0 +1,83 @@
+package v1
+
+import "time"
+
+// JobState is where a training job is in its life.
+type JobState string
+
+// Job states.
+const (
+	JobQueued    JobState = "queued"
+	JobRunning   JobState = "running"
+	JobSucceeded JobState = "succeeded"
+	JobFailed    JobState = "failed"
+	JobCancelled JobState = "cancelled"
+)
+
+// Done reports whether the state is final.
+func (s JobState) Done() bool { return s == JobSucceeded || s == JobFailed || s == JobCancelled }
+
+// Resources are what each replica (or a notebook) gets: request = limit.
+type Resources struct {
+	CPU    string `json:"cpu,omitempty" maxLength:"32" doc:"CPU, a Kubernetes quantity" example:"1"`
+	Memory string `json:"memory,omitempty" maxLength:"32" doc:"memory, a Kubernetes quantity" example:"2Gi"`
+	GPU    int64  `json:"gpu,omitempty" doc:"nvidia.com/gpu; counts against the tenant's gpu quota"`
+}
+
+// JobSubmit is the body of a job's submission. Omitted fields get the
+// server's defaults (replicas 1, cpu 1, memory 1Gi, gpu 0, maxRetries 0).
+type JobSubmit struct {
+	Name       string            `json:"name" maxLength:"52" doc:"DNS-1123 label, unique in the tenant"`
+	Image      string            `json:"image" maxLength:"512" doc:"container image reference" example:"ferry.local/workload:1"`
+	Command    []string          `json:"command" maxItems:"256" doc:"the command, as a list" example:"[\"python3\", \"/opt/ferry/examples/sklearn_train.py\"]"`
+	Args       []string          `json:"args,omitempty" maxItems:"256"`
+	Env        map[string]string `json:"env,omitempty"`
+	Replicas   int32             `json:"replicas,omitempty" doc:"number of replicas (default 1); each gets WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT"`
+	Resources  Resources         `json:"resources,omitempty"`
+	MaxRetries *int32            `json:"maxRetries,omitempty" doc:"pod failures tolerated before the job fails (default 0)"`
+}
+
+// JobSpec is a job as it runs, defaults filled in.
+type JobSpec struct {
+	Image      string            `json:"image"`
+	Command    []string          `json:"command"`
+	Args       []string          `json:"args,omitempty"`
+	Env        map[string]string `json:"env,omitempty"`
+	Replicas   int32             `json:"replicas"`
+	Resources  Resources         `json:"resources"`
+	MaxRetries int32             `json:"maxRetries"`
+}
+
+// Replica is one replica's state as Kubernetes reports it.
+type Replica struct {
+	Index    int32  `json:"index"`
+	Pod      string `json:"pod,omitempty"`
+	Node     string `json:"node,omitempty"`
+	Phase    string `json:"phase"`
+	Restarts int32  `json:"restarts"`
+	ExitCode *int32 `json:"exitCode,omitempty"`
+	// LogSaved says the pod's log was copied to the blob store.
+	LogSaved bool `json:"logSaved,omitempty"`
+}
+
+// Job is a training job.
+type Job struct {
+	Tenant     string     `json:"tenant"`
+	Name       string     `json:"name"`
+	Spec       JobSpec    `json:"spec"`
+	State      JobState   `json:"state"`
+	Reason     string     `json:"reason,omitempty"`
+	Replicas   []Replica  `json:"replicas"`
+	CreatedBy  string     `json:"createdBy"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	AdmittedAt *time.Time `json:"admittedAt,omitempty"`
+	StartedAt  *time.Time `json:"startedAt,omitempty"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+	UpdatedAt  time.Time  `json:"updatedAt"`
+}
+
+// JobLogOptions select a replica's log.
+type JobLogOptions struct {
+	Replica int32
+	Follow  bool
+}

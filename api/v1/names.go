@@ -1,0 +1,77 @@
+package v1
+
+// Version is the contract's version, the first segment under /api.
+const Version = "v1"
+
+// Prefix is where every route of this contract lives.
+const Prefix = "/api/" + Version
+
+// Headers and schemes.
+const (
+	HeaderAuthorization = "Authorization"
+	// BearerScheme is the authentication scheme of ferry's API tokens
+	// (matched case-insensitively, as RFC 9110 asks).
+	BearerScheme = "Bearer"
+	// TokenPrefix starts every ferry token, so leaked tokens are easy to grep for.
+	TokenPrefix = "ferry_"
+	// ContentTypeProblem is the media type of error answers (RFC 9457).
+	ContentTypeProblem = "application/problem+json"
+)
+
+// Names shared between the control plane, bootstrap and the node daemons.
+const (
+	// SystemNamespace is the control plane's namespace.
+	SystemNamespace = "ferry-system"
+	// TenantNamespacePrefix makes a tenant's namespace: ferry-<tenant>.
+	TenantNamespacePrefix = "ferry-"
+	// AdminTokenSecret is the Secret (in SystemNamespace) in which the server
+	// publishes the first admin token; AdminTokenKey is its data key.
+	AdminTokenSecret = "ferry-admin-token"
+	AdminTokenKey    = "token"
+	// SeedTokenSecret holds the token the seed agents authenticate with.
+	SeedTokenSecret = "ferry-seed-token"
+	SeedTokenKey    = "token"
+	// SeedUser is the system account of the seed agents.
+	SeedUser = "ferry-seed"
+	// NotebookProxyPrefix is where the authenticated notebook proxy serves:
+	// /t/<tenant>/notebooks/<name>/.
+	NotebookProxyPrefix = "/t/"
+	// NotebookCookie is the cookie the notebook proxy sets after a token hand-over.
+	NotebookCookie = "ferry_token"
+	// ManagedByLabel marks every Kubernetes object ferry made.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedByValue = "ferry"
+)
+
+// Path templates, as the server mounts them ({name} segments).
+const (
+	PathOpenAPI = Prefix + "/openapi.json"
+	PathWhoami  = Prefix + "/whoami"
+
+	PathTenants = Prefix + "/tenants"
+	PathTenant  = PathTenants + "/{tenant}"
+	PathMembers = PathTenant + "/members"
+	PathMember  = PathMembers + "/{user}"
+
+	PathUsers  = Prefix + "/users"
+	PathTokens = Prefix + "/tokens"
+	PathToken  = PathTokens + "/{id}"
+
+	PathAudit       = Prefix + "/audit"
+	PathAuditVerify = PathAudit + "/verify"
+
+	PathJobs      = PathTenant + "/jobs"
+	PathJob       = PathJobs + "/{name}"
+	PathJobCancel = PathJob + "/cancel"
+	PathJobLogs   = PathJob + "/logs"
+
+	PathNotebooks     = PathTenant + "/notebooks"
+	PathNotebook      = PathNotebooks + "/{name}"
+	PathNotebookStop  = PathNotebook + "/stop"
+	PathNotebookStart = PathNotebook + "/start"
+
+	PathSeedImages  = Prefix + "/seed/images"
+	PathSeedArchive = Prefix + "/seed/archive"
+	PathSeedBundle  = Prefix + "/seed/bundle"
+	PathSeedStatus  = Prefix + "/seed/status"
+)

@@ -1,0 +1,87 @@
+// Package auth turns a request's credentials into an identity: a bearer
+// token in the Authorization header, or a notebook's path-scoped cookie.
+// The API, the notebook proxy and the seed endpoints all authenticate here.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/store"
+)
+
+// Errors of Authenticate; both mean 401 to the caller.
+var (
+	// ErrNoCredentials: the request carries no token at all.
+	ErrNoCredentials = errors.New("missing bearer token: send Authorization: Bearer <token>")
+	// ErrInvalid: the token is malformed, unknown, expired or revoked.
+	ErrInvalid = errors.New("invalid, expired or revoked token")
+)
+
+// MaxTokenLength bounds what is looked up: ferry's tokens are 49 characters.
+const MaxTokenLength = 128
+
+// Identity is who a request acts as.
+type Identity = store.User
+
+// Authenticator checks tokens against the store.
+type Authenticator struct {
+	DB *store.DB
+}
+
+// BearerToken is the token of an Authorization header with the Bearer
+// scheme (matched case-insensitively, RFC 9110 §11.1); ok is false without one.
+func BearerToken(h http.Header) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(h.Get(v1.HeaderAuthorization)), " ")
+	if !ok || !strings.EqualFold(scheme, v1.BearerScheme) {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// Token authenticates one token secret.
+func (a *Authenticator) Token(ctx context.Context, secret string) (Identity, error) {
+	if secret == "" {
+		return Identity{}, ErrNoCredentials
+	}
+	if len(secret) > MaxTokenLength || !strings.HasPrefix(secret, v1.TokenPrefix) {
+		return Identity{}, ErrInvalid
+	}
+	var u store.User
+	err := a.DB.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		u, err = tx.Authenticate(ctx, secret)
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Identity{}, ErrInvalid
+	case err != nil:
+		return Identity{}, fmt.Errorf("check token: %w", err)
+	}
+	return u, nil
+}
+
+// Request authenticates a request by its bearer token or, when cookie is
+// not empty, by the cookie of that name.
+func (a *Authenticator) Request(r *http.Request, cookie string) (Identity, error) {
+	if t, ok := BearerToken(r.Header); ok {
+		return a.Token(r.Context(), t)
+	}
+	if cookie != "" {
+		if c, err := r.Cookie(cookie); err == nil && c.Value != "" {
+			return a.Token(r.Context(), c.Value)
+		}
+	}
+	return Identity{}, ErrNoCredentials
+}
+
+// Unauthenticated reports whether err means 401 (as opposed to a failure to check).
+func Unauthenticated(err error) bool {
+	return errors.Is(err, ErrNoCredentials) || errors.Is(err, ErrInvalid)
+}

@@ -34,14 +34,15 @@ func (g *globals) print(v any, header []string, rows [][]string) error {
 	return g.table(header, rows)
 }
 
-// table writes the header and rows aligned in columns.
+// table writes the header and rows aligned in columns, with control
+// characters escaped.
 func (g *globals) table(header []string, rows [][]string) error {
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	for i, h := range header {
 		if i > 0 {
 			fmt.Fprint(tw, "\t")
 		}
-		fmt.Fprint(tw, h)
+		fmt.Fprint(tw, printable(h))
 	}
 	fmt.Fprintln(tw)
 	for _, r := range rows {
@@ -49,7 +50,8 @@ func (g *globals) table(header []string, rows [][]string) error {
 			if i > 0 {
 				fmt.Fprint(tw, "\t")
 			}
-			fmt.Fprint(tw, c)
+			// Text from the server must not drive the terminal.
+			fmt.Fprint(tw, printable(c))
 		}
 		fmt.Fprintln(tw)
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/coder/websocket"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/ferry-ml/ferry/client"
 )
 
 // token reads the token of a CLI config written by as().
@@ -163,12 +165,15 @@ func testNotebooks(t *testing.T, c *cluster, img string, alice, vic, eve []strin
 	// Proxy overhead: the same request through the proxy, timed, next to
 	// the server's own cheapest authenticated endpoint.
 	var viaProxy, whoami time.Duration
+	api := client.New(strings.Split(base, "/t/")[0], client.WithToken(tok))
 	for range 20 {
 		s := time.Now()
 		request(t, "GET", base+"api", tok, "")
 		viaProxy += time.Since(s)
 		s = time.Now()
-		request(t, "GET", strings.Split(base, "/t/")[0]+"/api/v1/whoami", tok, "")
+		if _, err := api.Whoami(ctx); err != nil {
+			t.Fatalf("whoami: %v", err)
+		}
 		whoami += time.Since(s)
 	}
 	t.Logf("FIGURE notebook GET /api through the proxy: mean %s; the server's own GET /api/v1/whoami: mean %s", (viaProxy / 20).Round(100*time.Microsecond), (whoami / 20).Round(100*time.Microsecond))

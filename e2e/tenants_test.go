@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/client"
 )
 
 // startServer runs `ferry server` on this host with Kubernetes access through
@@ -44,13 +46,8 @@ func (c *cluster) startServer(t *testing.T) (string, string) {
 		}
 	})
 	url := "http://" + addr
-	err = wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
-		resp, err := http.Get(url + "/readyz")
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, nil
+	err = wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		return client.New(url).Readyz(ctx) == nil, nil
 	})
 	if err != nil {
 		t.Fatalf("server not ready: %s", logs.String())
@@ -62,29 +59,16 @@ func (c *cluster) startServer(t *testing.T) (string, string) {
 	return url, strings.TrimSpace(string(tok))
 }
 
-func call(t *testing.T, method, url, token, body string) int {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 // testTenantsBecomeNamespaces: creating a tenant through the API makes its
 // namespace, quota, limit range, policies and service account; a deleted
 // quota comes back; deleting the tenant removes the namespace.
 func testTenantsBecomeNamespaces(t *testing.T, c *cluster) {
 	url, admin := c.startServer(t)
 	ctx := context.Background()
-	if code := call(t, "POST", url+"/api/v1/tenants", admin, `{"name":"team-a","quota":{"cpu":"4","memory":"8Gi","gpu":1}}`); code != 201 {
-		t.Fatalf("create tenant: %d", code)
+	api := client.New(url, client.WithToken(admin))
+	gpus := int64(1)
+	if _, err := api.CreateTenant(ctx, v1.TenantCreate{Name: "team-a", Quota: v1.QuotaChange{CPU: "4", Memory: "8Gi", GPU: &gpus}}); err != nil {
+		t.Fatalf("create tenant: %v", err)
 	}
 	const ns = "ferry-team-a"
 	poll := func(what string, timeout time.Duration, ok func() bool) {
@@ -109,15 +93,16 @@ func testTenantsBecomeNamespaces(t *testing.T, c *cluster) {
 		t.Fatal(err)
 	}
 	poll("a deleted quota is repaired", 30*time.Second, quotaExists)
-	if code := call(t, "PATCH", url+"/api/v1/tenants/team-a", admin, `{"quota":{"gpu":3}}`); code != 200 {
-		t.Fatalf("patch tenant: %d", code)
+	gpus = 3
+	if _, err := api.UpdateTenant(ctx, "team-a", v1.TenantUpdate{Quota: &v1.QuotaChange{GPU: &gpus}}); err != nil {
+		t.Fatalf("patch tenant: %v", err)
 	}
 	poll("a quota change reaches the cluster", 30*time.Second, func() bool {
 		q, err := c.cs.CoreV1().ResourceQuotas(ns).Get(ctx, "ferry-quota", metav1.GetOptions{})
 		return err == nil && q.Spec.Hard.Name("requests.nvidia.com/gpu", "").Value() == 3
 	})
-	if code := call(t, "DELETE", url+"/api/v1/tenants/team-a", admin, ""); code != 204 {
-		t.Fatalf("delete tenant: %d", code)
+	if err := api.DeleteTenant(ctx, "team-a"); err != nil {
+		t.Fatalf("delete tenant: %v", err)
 	}
 	poll("the namespace of a deleted tenant is gone", 2*time.Minute, func() bool {
 		_, err := c.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})

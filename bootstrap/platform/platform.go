@@ -12,13 +12,13 @@ import (
 	"os"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/google/go-containerregistry/pkg/name"
-
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/bootstrap/install"
 	"github.com/ferry-ml/ferry/bootstrap/platformimage"
 	"github.com/ferry-ml/ferry/bundle"
@@ -27,7 +27,7 @@ import (
 )
 
 // Namespace holds the control plane and the GPU plugin.
-const Namespace = "ferry-system"
+const Namespace = v1.SystemNamespace
 
 // Release names.
 const (
@@ -36,10 +36,10 @@ const (
 )
 
 // AdminTokenSecret is the Secret the in-cluster server writes its admin token to.
-const AdminTokenSecret = "ferry-admin-token"
+const AdminTokenSecret = v1.AdminTokenSecret
 
 // ManagedBy labels every object ferry creates outside Helm.
-var ManagedBy = map[string]string{"app.kubernetes.io/managed-by": "ferry"}
+var ManagedBy = map[string]string{v1.ManagedByLabel: v1.ManagedByValue}
 
 // Target is the cluster to install into.
 type Target struct {

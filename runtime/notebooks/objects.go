@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 )
 
@@ -36,9 +37,7 @@ type Spec struct {
 
 // BasePath is the proxy path a notebook is served under; Jupyter is told
 // it, so that its links and WebSocket URLs go through the proxy.
-func BasePath(tenant, name string) string {
-	return fmt.Sprintf("/t/%s/notebooks/%s/", tenant, name)
-}
+func BasePath(tenant, name string) string { return v1.NotebookPath(tenant, name) }
 
 // Objects are a notebook's Service and StatefulSet; running says whether
 // the StatefulSet has its one replica (stopped: zero, the volume stays).

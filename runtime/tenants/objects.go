@@ -13,20 +13,21 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/store"
 )
 
 // Labels ferry puts on every object it manages.
 const (
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-	ManagedBy      = "ferry"
+	ManagedByLabel = v1.ManagedByLabel
+	ManagedBy      = v1.ManagedByValue
 	TenantLabel    = "ferry.io/tenant"
 	// TenantIDLabel marks the namespace ferry created for one tenant with
 	// that tenant's OwnerID: the only namespaces the reconciler adopts.
 	TenantIDLabel = "ferry.io/tenant-id"
 	// ControlPlaneNamespace is where ferry's control plane runs; tenant
 	// policies let it in.
-	ControlPlaneNamespace = "ferry-system"
+	ControlPlaneNamespace = v1.SystemNamespace
 	// WorkloadServiceAccount runs a tenant's pods.
 	WorkloadServiceAccount = "ferry-workload"
 	// GPUResource is the extended resource GPUs are counted in.
@@ -34,7 +35,7 @@ const (
 )
 
 // Namespace is a tenant's namespace name.
-func Namespace(tenant string) string { return "ferry-" + tenant }
+func Namespace(tenant string) string { return v1.TenantNamespacePrefix + tenant }
 
 // OwnerID tells one tenant from any other, a deleted one of the same name
 // included: a hash of its name and creation time (the store has no other

@@ -70,6 +70,9 @@ func (s *Server) tenantRoutes() {
 			if err := ValidateName(in.Body.Name, MaxTenantName); err != nil {
 				return nil, fieldError("body.name", in.Body.Name, err)
 			}
+			if err := displayNameError(in.Body.DisplayName); err != nil {
+				return nil, err
+			}
 			t := store.Tenant{Name: in.Body.Name, DisplayName: in.Body.DisplayName, Quota: defaultQuota}
 			if t.DisplayName == "" {
 				t.DisplayName = t.Name
@@ -146,6 +149,9 @@ func (s *Server) tenantRoutes() {
 					return err
 				}
 				if in.Body.DisplayName != nil {
+					if err := displayNameError(*in.Body.DisplayName); err != nil {
+						return err
+					}
 					t.DisplayName = *in.Body.DisplayName
 				}
 				if in.Body.NotebookIdleSeconds != nil {

@@ -43,8 +43,21 @@ func chainHash(e AuditEntry) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// AppendAudit writes one row at the end of the chain, in the caller's transaction.
+// Maximum lengths of an audit row's fields; longer values are cut.
+const (
+	MaxAuditActor  = 64
+	MaxAuditAction = 64
+	MaxAuditTenant = 64
+	MaxAuditTarget = 512
+	MaxAuditResult = 16
+	MaxAuditDetail = 2048
+)
+
+// AppendAudit writes one row at the end of the chain, in the caller's
+// transaction. Fields longer than their maximum are cut.
 func (tx *Tx) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
+	e.Actor, e.Action, e.Tenant = truncate(e.Actor, MaxAuditActor), truncate(e.Action, MaxAuditAction), truncate(e.Tenant, MaxAuditTenant)
+	e.Target, e.Result, e.Detail = truncate(e.Target, MaxAuditTarget), truncate(e.Result, MaxAuditResult), truncate(e.Detail, MaxAuditDetail)
 	var lastID int64
 	prev := genesis
 	err := tx.tx.QueryRowContext(ctx, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").Scan(&lastID, &prev)

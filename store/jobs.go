@@ -70,6 +70,10 @@ type Job struct {
 	UpdatedAt  time.Time  `json:"updatedAt"`
 }
 
+// MaxReason bounds a job's or notebook's stored reason (controllers put
+// error messages there).
+const MaxReason = 1024
+
 const jobCols = "id, tenant, name, spec, state, reason, replicas, created_by, created_at, admitted_at, started_at, finished_at, updated_at"
 
 // CreateJob inserts a queued job; a taken name in the tenant is ErrConflict.
@@ -82,6 +86,7 @@ func (tx *Tx) CreateJob(ctx context.Context, j Job) (Job, error) {
 	if j.Reason == "" {
 		j.Reason = "waiting for admission"
 	}
+	j.Reason, j.CreatedBy = truncate(j.Reason, MaxReason), truncate(j.CreatedBy, MaxUserName)
 	res, err := tx.tx.ExecContext(ctx, `INSERT INTO jobs (tenant, name, spec, state, reason, replicas, created_by, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, '[]', ?, ?, ?)`, j.Tenant, j.Name, string(spec), string(j.State), j.Reason, j.CreatedBy, formatTime(tx.now), formatTime(tx.now))
 	if err != nil {
@@ -139,7 +144,7 @@ func (tx *Tx) UpdateJob(ctx context.Context, id int64, u JobUpdate) (Job, error)
 		j.State = u.State
 	}
 	if u.Reason != nil {
-		j.Reason = *u.Reason
+		j.Reason = truncate(*u.Reason, MaxReason)
 	}
 	if u.Replicas != nil {
 		j.Replicas = u.Replicas

@@ -35,6 +35,7 @@ const notebookCols = "tenant, name, image, cpu, memory, gpu, workspace, state, r
 // CreateNotebook inserts a running notebook; a taken name is ErrConflict.
 func (tx *Tx) CreateNotebook(ctx context.Context, n Notebook) (Notebook, error) {
 	n.State, n.LastActivity, n.CreatedAt, n.UpdatedAt = NotebookRunning, tx.now, tx.now, tx.now
+	n.Reason, n.CreatedBy = truncate(n.Reason, MaxReason), truncate(n.CreatedBy, MaxUserName)
 	_, err := tx.tx.ExecContext(ctx, "INSERT INTO notebooks ("+notebookCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		n.Tenant, n.Name, n.Image, n.Resources.CPU, n.Resources.Memory, n.Resources.GPU, n.Workspace, string(n.State), n.Reason,
 		formatTime(n.LastActivity), n.CreatedBy, formatTime(n.CreatedAt), formatTime(n.UpdatedAt))
@@ -69,7 +70,7 @@ func (tx *Tx) AllNotebooks(ctx context.Context) ([]Notebook, error) {
 // SetNotebookState changes a notebook's state and reason.
 func (tx *Tx) SetNotebookState(ctx context.Context, tenant, name string, state NotebookState, reason string) (Notebook, error) {
 	res, err := tx.tx.ExecContext(ctx, "UPDATE notebooks SET state = ?, reason = ?, updated_at = ? WHERE tenant = ? AND name = ?",
-		string(state), reason, formatTime(tx.now), tenant, name)
+		string(state), truncate(reason, MaxReason), formatTime(tx.now), tenant, name)
 	if err != nil {
 		return Notebook{}, mapErr(err)
 	}

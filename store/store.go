@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -60,6 +61,15 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: create directory: %w", err)
+	}
+	// The database holds token hashes and the audit log: owner only. SQLite
+	// gives its -wal and -shm files the database file's mode.
+	f, err := os.OpenFile(cfg.Path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: create database file: %w", err)
+	}
+	if err := errors.Join(f.Chmod(0o600), f.Close()); err != nil {
+		return nil, fmt.Errorf("store: database file mode: %w", err)
 	}
 	pragmas := []string{
 		fmt.Sprintf("busy_timeout(%d)", cfg.BusyTimeout.Milliseconds()),
@@ -198,6 +208,18 @@ func constraintDetail(msg string) string {
 		return msg[i+len("constraint failed: "):]
 	}
 	return msg
+}
+
+// truncate cuts s to at most n bytes on a rune boundary: every stored
+// text has a maximum length, whatever its caller checked.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 const timeFormat = time.RFC3339Nano

@@ -31,7 +31,8 @@ func TestMigrationsAreRecordedAndReopenIsIdempotent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != 4 || got[0] != "0001_init.sql" || got[1] != "0002_audit_tenant_actor.sql" || got[2] != "0003_jobs.sql" || got[3] != "0004_notebooks.sql" {
+		if len(got) < 5 || got[0] != "0001_init.sql" || got[1] != "0002_audit_tenant_actor.sql" || got[2] != "0003_jobs.sql" || got[3] != "0004_notebooks.sql" ||
+			got[4] != "0005_token_parent_user_disabled.sql" {
 			t.Fatalf("open #%d: migrations = %v", i, got)
 		}
 		if err := db.Close(); err != nil {

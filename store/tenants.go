@@ -56,6 +56,7 @@ const tenantCols = "name, display_name, quota_cpu, quota_memory, quota_gpu, gene
 // CreateTenant inserts a tenant; a taken name is ErrConflict.
 func (tx *Tx) CreateTenant(ctx context.Context, t Tenant) (Tenant, error) {
 	t.CreatedAt, t.UpdatedAt, t.Generation = tx.now, tx.now, 1
+	t.DisplayName = truncate(t.DisplayName, MaxDisplayName)
 	if t.NotebookIdleSeconds == 0 {
 		t.NotebookIdleSeconds = 3600
 	}
@@ -83,8 +84,12 @@ func (tx *Tx) Tenant(ctx context.Context, name string) (Tenant, error) {
 	return ts[0], nil
 }
 
+// MaxDisplayName bounds a tenant's stored display name.
+const MaxDisplayName = 200
+
 // UpdateTenant writes display name and quota and bumps the generation.
 func (tx *Tx) UpdateTenant(ctx context.Context, t Tenant) (Tenant, error) {
+	t.DisplayName = truncate(t.DisplayName, MaxDisplayName)
 	res, err := tx.tx.ExecContext(ctx, `UPDATE tenants SET display_name = ?, quota_cpu = ?, quota_memory = ?, quota_gpu = ?,
 		notebook_idle_seconds = ?, generation = generation + 1, updated_at = ? WHERE name = ?`,
 		t.DisplayName, t.Quota.CPU, t.Quota.Memory, t.Quota.GPU, t.NotebookIdleSeconds, formatTime(tx.now), t.Name)

@@ -18,6 +18,8 @@ type User struct {
 	Name      string    `json:"name"`
 	Admin     bool      `json:"admin"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Disabled users' tokens do not authenticate.
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // Token is an API token's metadata; the secret itself is never stored.
@@ -27,7 +29,15 @@ type Token struct {
 	Name      string     `json:"name"`
 	CreatedAt time.Time  `json:"createdAt"`
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// ParentID is the token this one was minted with ("" for none).
+	ParentID string `json:"parentId,omitempty"`
 }
+
+// MaxTokenName bounds a token's stored name.
+const MaxTokenName = 100
+
+// MaxUserName bounds a user's name (a DNS-1123 label).
+const MaxUserName = 63
 
 // TokenPrefix starts every ferry token, so leaked tokens are easy to grep for.
 const TokenPrefix = "ferry_"
@@ -55,6 +65,9 @@ func newID() string {
 
 // CreateUser inserts a user; a taken name is ErrConflict.
 func (tx *Tx) CreateUser(ctx context.Context, name string, admin bool) (User, error) {
+	if len(name) > MaxUserName {
+		return User{}, fmt.Errorf("create user: name longer than %d bytes", MaxUserName)
+	}
 	u := User{Name: name, Admin: admin, CreatedAt: tx.now}
 	res, err := tx.tx.ExecContext(ctx, "INSERT INTO users (name, admin, created_at) VALUES (?, ?, ?)",
 		name, admin, formatTime(tx.now))
@@ -67,7 +80,24 @@ func (tx *Tx) CreateUser(ctx context.Context, name string, admin bool) (User, er
 
 // UserByName looks a user up by name.
 func (tx *Tx) UserByName(ctx context.Context, name string) (User, error) {
-	return scanUser(tx.tx.QueryRowContext(ctx, "SELECT id, name, admin, created_at FROM users WHERE name = ?", name))
+	return scanUser(tx.tx.QueryRowContext(ctx, "SELECT id, name, admin, created_at, disabled_at IS NOT NULL FROM users WHERE name = ?", name))
+}
+
+// SetUserDisabled disables or enables a user; a disabled user's tokens stop
+// authenticating at once.
+func (tx *Tx) SetUserDisabled(ctx context.Context, name string, disabled bool) (User, error) {
+	var at any
+	if disabled {
+		at = formatTime(tx.now)
+	}
+	res, err := tx.tx.ExecContext(ctx, "UPDATE users SET disabled_at = CASE WHEN ? IS NULL THEN NULL ELSE coalesce(disabled_at, ?) END WHERE name = ?", at, at, name)
+	if err != nil {
+		return User{}, mapErr(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return User{}, ErrNotFound
+	}
+	return tx.UserByName(ctx, name)
 }
 
 // HasAdmin reports whether any platform admin exists.
@@ -80,7 +110,7 @@ func (tx *Tx) HasAdmin(ctx context.Context) (bool, error) {
 func scanUser(row *sql.Row) (User, error) {
 	var u User
 	var created string
-	if err := row.Scan(&u.ID, &u.Name, &u.Admin, &created); err != nil {
+	if err := row.Scan(&u.ID, &u.Name, &u.Admin, &created, &u.Disabled); err != nil {
 		return User{}, mapErr(err)
 	}
 	u.CreatedAt = parseTime(created)
@@ -90,19 +120,53 @@ func scanUser(row *sql.Row) (User, error) {
 // CreateToken stores the hash of a new secret for the user and returns the
 // metadata and the secret (which is not kept anywhere).
 func (tx *Tx) CreateToken(ctx context.Context, userID int64, name string, ttl time.Duration) (Token, string, error) {
+	t := Token{UserID: userID, Name: name}
+	if ttl > 0 {
+		e := tx.now.Add(ttl)
+		t.ExpiresAt = &e
+	}
+	return tx.insertToken(ctx, t)
+}
+
+// CreateChildToken creates a token for the owner of the token parentID
+// (the one the request authenticated with). It expires no later than its
+// parent: ttl 0 or a ttl past the parent's expiry gets the parent's.
+func (tx *Tx) CreateChildToken(ctx context.Context, parentID, name string, ttl time.Duration) (Token, string, error) {
+	var userID int64
+	var expires sql.NullString
+	err := tx.tx.QueryRowContext(ctx, "SELECT user_id, expires_at FROM tokens WHERE id = ? AND revoked_at IS NULL", parentID).Scan(&userID, &expires)
+	if err != nil {
+		return Token{}, "", fmt.Errorf("parent token %s: %w", parentID, mapErr(err))
+	}
+	t := Token{UserID: userID, Name: name, ParentID: parentID}
+	if ttl > 0 {
+		e := tx.now.Add(ttl)
+		t.ExpiresAt = &e
+	}
+	if expires.Valid {
+		pe := parseTime(expires.String)
+		if t.ExpiresAt == nil || t.ExpiresAt.After(pe) {
+			t.ExpiresAt = &pe
+		}
+	}
+	return tx.insertToken(ctx, t)
+}
+
+func (tx *Tx) insertToken(ctx context.Context, t Token) (Token, string, error) {
 	secret, err := NewSecret()
 	if err != nil {
 		return Token{}, "", err
 	}
-	t := Token{ID: newID(), UserID: userID, Name: name, CreatedAt: tx.now}
-	var expires any
-	if ttl > 0 {
-		e := tx.now.Add(ttl)
-		t.ExpiresAt = &e
-		expires = formatTime(e)
+	t.ID, t.CreatedAt, t.Name = newID(), tx.now, truncate(t.Name, MaxTokenName)
+	var expires, parent any
+	if t.ExpiresAt != nil {
+		expires = formatTime(*t.ExpiresAt)
 	}
-	_, err = tx.tx.ExecContext(ctx, `INSERT INTO tokens (id, user_id, name, hash, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, t.ID, userID, name, HashToken(secret), formatTime(tx.now), expires)
+	if t.ParentID != "" {
+		parent = t.ParentID
+	}
+	_, err = tx.tx.ExecContext(ctx, `INSERT INTO tokens (id, user_id, name, hash, created_at, expires_at, parent_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, t.ID, t.UserID, t.Name, HashToken(secret), formatTime(tx.now), expires, parent)
 	if err != nil {
 		return Token{}, "", fmt.Errorf("create token: %w", mapErr(err))
 	}
@@ -111,23 +175,36 @@ func (tx *Tx) CreateToken(ctx context.Context, userID int64, name string, ttl ti
 
 // Authenticate returns the user owning a live (not revoked, not expired) token.
 func (tx *Tx) Authenticate(ctx context.Context, secret string) (User, error) {
+	u, _, err := tx.AuthenticateToken(ctx, secret)
+	return u, err
+}
+
+// AuthenticateToken returns the user owning a live token (not revoked, not
+// expired, its user not disabled) and that token.
+func (tx *Tx) AuthenticateToken(ctx context.Context, secret string) (User, Token, error) {
 	if !strings.HasPrefix(secret, TokenPrefix) {
-		return User{}, ErrNotFound
+		return User{}, Token{}, ErrNotFound
 	}
 	var u User
-	var created string
-	var expires sql.NullString
-	err := tx.tx.QueryRowContext(ctx, `SELECT u.id, u.name, u.admin, u.created_at, t.expires_at
+	var t Token
+	var created, tcreated string
+	var expires, parent sql.NullString
+	err := tx.tx.QueryRowContext(ctx, `SELECT u.id, u.name, u.admin, u.created_at, t.id, t.name, t.created_at, t.expires_at, t.parent_id
 		FROM tokens t JOIN users u ON u.id = t.user_id
-		WHERE t.hash = ? AND t.revoked_at IS NULL`, HashToken(secret)).Scan(&u.ID, &u.Name, &u.Admin, &created, &expires)
+		WHERE t.hash = ? AND t.revoked_at IS NULL AND u.disabled_at IS NULL`, HashToken(secret)).
+		Scan(&u.ID, &u.Name, &u.Admin, &created, &t.ID, &t.Name, &tcreated, &expires, &parent)
 	if err != nil {
-		return User{}, mapErr(err)
+		return User{}, Token{}, mapErr(err)
 	}
-	if expires.Valid && !tx.now.Before(parseTime(expires.String)) {
-		return User{}, ErrNotFound
+	if expires.Valid {
+		e := parseTime(expires.String)
+		if !tx.now.Before(e) {
+			return User{}, Token{}, ErrNotFound
+		}
+		t.ExpiresAt = &e
 	}
-	u.CreatedAt = parseTime(created)
-	return u, nil
+	u.CreatedAt, t.CreatedAt, t.UserID, t.ParentID = parseTime(created), parseTime(tcreated), u.ID, parent.String
+	return u, t, nil
 }
 
 // ListTokens lists a user's live tokens, oldest first.

@@ -26,7 +26,9 @@ type auditRecord struct {
 // agent's periodic report), so it writes no audit row.
 const metaNoAudit = "ferry.noAudit"
 
-// auditMiddleware guarantees one audit row per mutating request, allowed or not.
+// auditMiddleware guarantees one audit row per authenticated mutating
+// request, allowed or not. It runs after authentication: requests without
+// a caller write nothing (authMiddleware counts them).
 func (s *Server) auditMiddleware(ctx huma.Context, next func(huma.Context)) {
 	switch ctx.Method() {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
@@ -37,7 +39,12 @@ func (s *Server) auditMiddleware(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	rec := &auditRecord{action: ctx.Operation().OperationID, actor: "anonymous", tenant: ctx.Param("tenant"), target: ctx.URL().Path}
+	who := caller(ctx.Context())
+	if who.ID == 0 {
+		next(ctx)
+		return
+	}
+	rec := &auditRecord{action: ctx.Operation().OperationID, actor: who.Name, tenant: ctx.Param("tenant"), target: ctx.URL().Path}
 	next(huma.WithValue(ctx, auditKey, rec))
 	if rec.written {
 		return

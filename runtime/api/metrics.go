@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -13,6 +14,9 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// unauthenticated counts requests refused for missing or bad
+	// credentials: they are never written to the audit log.
+	unauthenticated *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -24,8 +28,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "ferry_http_request_duration_seconds", Help: "HTTP request latency by route.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"route", "method"}),
+		unauthenticated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_http_unauthenticated_total", Help: "Requests refused with 401, by reason (missing or invalid credentials).",
+		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.requests, m.duration)
+	reg.MustRegister(m.requests, m.duration, m.unauthenticated)
 	return m
 }
 
@@ -36,21 +43,43 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		r.Body = http.MaxBytesReader(ww, r.Body, s.cfg.MaxBodyBytes)
 		next.ServeHTTP(ww, r)
-		route := chi.RouteContext(r.Context()).RoutePattern()
-		if route == "" {
-			route = "unmatched"
-		}
+		route := routeLabel(r)
+		method := methodLabel(r.Method)
 		status := ww.Status()
 		if status == 0 {
 			status = http.StatusOK
 		}
 		elapsed := time.Since(start)
-		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
-		s.metrics.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+		s.metrics.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+		s.metrics.duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
 		if status >= 500 {
-			s.log.Error("request failed", "method", r.Method, "route", route, "status", status, "duration", elapsed)
+			s.log.Error("request failed", "method", method, "route", route, "status", status, "duration", elapsed)
 		} else {
-			s.log.Debug("request", "method", r.Method, "route", route, "status", status, "duration", elapsed)
+			s.log.Debug("request", "method", method, "route", route, "status", status, "duration", elapsed)
 		}
 	})
+}
+
+// routeLabel is the route template that served r ("unmatched" when none
+// did), so that made-up paths add no series.
+func routeLabel(r *http.Request) string {
+	rc := chi.RouteContext(r.Context())
+	if rc == nil {
+		return "unmatched"
+	}
+	route := rc.RoutePattern()
+	if route == "" || strings.HasSuffix(route, "/*") {
+		return "unmatched"
+	}
+	return route
+}
+
+// methodLabel is the method, or "other" for one HTTP does not define.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }

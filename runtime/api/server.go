@@ -3,8 +3,11 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +44,13 @@ type Config struct {
 	Seed SeedStore
 	// Authn checks tokens (default: against Store).
 	Authn *auth.Authenticator
+	// BaseURL is the server's external address (e.g. https://ferry.example);
+	// the $schema links of answers point under it. Empty: answers carry no
+	// $schema link (the Host header is never trusted for it).
+	BaseURL string
+	// MaxPathBytes bounds a request's path and query; longer ones are refused
+	// with 414 before routing (default 2 KiB).
+	MaxPathBytes int
 }
 
 // Validate fills defaults and rejects an unusable config.
@@ -53,6 +63,16 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 64 << 10
+	}
+	if c.MaxPathBytes <= 0 {
+		c.MaxPathBytes = 2 << 10
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("api: base URL %q is not an http(s) URL", c.BaseURL)
+		}
+		c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
 	}
 	if c.Authn == nil {
 		c.Authn = &auth.Authenticator{DB: c.Store}
@@ -87,6 +107,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, db: cfg.Store, log: cfg.Logger, authn: cfg.Authn, router: chi.NewMux(), metrics: newMetrics(cfg.Registry)}
 	s.router.Use(s.observe)
+	s.router.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusNotFound, "no such route: "+bound(r.URL.Path, maxEcho))
+	})
+	s.router.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusMethodNotAllowed, "method "+bound(r.Method, 16)+" is not allowed on "+bound(r.URL.Path, maxEcho))
+	})
 	s.router.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	s.router.Get("/readyz", s.ready)
 	s.router.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
@@ -100,14 +126,61 @@ func New(cfg Config) (*Server, error) {
 		"bearer": {Type: "http", Scheme: "bearer", Description: "a ferry API token (ferry_...)"},
 	}
 	hc.Security = []map[string][]string{{"bearer": {}}}
+	hc.CreateHooks = []func(huma.Config) huma.Config{s.schemaLinks}
+	hc.Transformers = append(hc.Transformers, boundProblem)
 	s.api = humachi.New(s.router, hc)
-	s.api.UseMiddleware(s.auditMiddleware, s.authMiddleware)
+	// Authentication comes first: an anonymous or malformed request is
+	// counted, never written to the audit log.
+	s.api.UseMiddleware(s.authMiddleware, s.auditMiddleware)
 	s.routes()
 	return s, nil
 }
 
-// ServeHTTP serves the API.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+// ServeHTTP serves the API. An over-long path is refused before routing.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if len(r.URL.EscapedPath())+len(r.URL.RawQuery) > s.cfg.MaxPathBytes {
+		s.metrics.requests.WithLabelValues("unmatched", methodLabel(r.Method), strconv.Itoa(http.StatusRequestURITooLong)).Inc()
+		writeProblem(w, http.StatusRequestURITooLong, fmt.Sprintf("the request path is longer than %d bytes", s.cfg.MaxPathBytes))
+		return
+	}
+	s.router.ServeHTTP(w, r)
+}
+
+// schemaLinks adds huma's $schema links (and Link headers) pointing under
+// the configured base URL; without one, answers carry none. The OpenAPI
+// document is the same either way.
+func (s *Server) schemaLinks(c huma.Config) huma.Config {
+	lt := huma.NewSchemaLinkTransformer("#/components/schemas/", c.SchemasPath)
+	c.OnAddOperation = append(c.OnAddOperation, lt.OnAddOperation)
+	c.Transformers = append(c.Transformers, func(ctx huma.Context, status string, v any) (any, error) {
+		if s.cfg.BaseURL == "" {
+			return v, nil
+		}
+		return lt.Transform(baseURLContext{humaContext: ctx, base: s.cfg.BaseURL}, status, v)
+	})
+	return c
+}
+
+// baseURLContext answers huma's schema link transformer with the
+// configured base URL instead of the request's Host header.
+type baseURLContext struct {
+	humaContext
+	base string
+}
+
+type humaContext = huma.Context
+
+func (c baseURLContext) Host() string { return c.base }
+
+func (c baseURLContext) Header(name string) string {
+	if strings.EqualFold(name, "X-Forwarded-Host") {
+		return c.base
+	}
+	if strings.EqualFold(name, "Forwarded") {
+		return ""
+	}
+	return c.humaContext.Header(name)
+}
 
 // OpenAPI is the generated OpenAPI document.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
@@ -127,6 +200,7 @@ func (s *Server) routes() {
 	s.tenantRoutes()
 	s.jobRoutes()
 	s.notebookRoutes()
+	s.notebookSessionRoutes()
 	s.memberRoutes()
 	s.userRoutes()
 	s.tokenRoutes()

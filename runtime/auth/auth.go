@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/store"
@@ -28,6 +29,16 @@ const MaxTokenLength = 128
 // Identity is who a request acts as.
 type Identity = store.User
 
+// TokenIdentity is an identity with the token it authenticated by: a token
+// minted by it must expire no later than TokenExpiresAt.
+type TokenIdentity struct {
+	store.User
+	// TokenID is the token the request carried.
+	TokenID string
+	// TokenExpiresAt is when that token expires (nil: never).
+	TokenExpiresAt *time.Time
+}
+
 // Authenticator checks tokens against the store.
 type Authenticator struct {
 	DB *store.DB
@@ -46,25 +57,33 @@ func BearerToken(h http.Header) (string, bool) {
 
 // Token authenticates one token secret.
 func (a *Authenticator) Token(ctx context.Context, secret string) (Identity, error) {
+	id, err := a.TokenIdentity(ctx, secret)
+	return id.User, err
+}
+
+// TokenIdentity authenticates one token secret and says which token it is.
+// A disabled user's tokens, expired and revoked ones are ErrInvalid.
+func (a *Authenticator) TokenIdentity(ctx context.Context, secret string) (TokenIdentity, error) {
 	if secret == "" {
-		return Identity{}, ErrNoCredentials
+		return TokenIdentity{}, ErrNoCredentials
 	}
 	if len(secret) > MaxTokenLength || !strings.HasPrefix(secret, v1.TokenPrefix) {
-		return Identity{}, ErrInvalid
+		return TokenIdentity{}, ErrInvalid
 	}
 	var u store.User
+	var t store.Token
 	err := a.DB.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		u, err = tx.Authenticate(ctx, secret)
+		u, t, err = tx.AuthenticateToken(ctx, secret)
 		return err
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return Identity{}, ErrInvalid
+		return TokenIdentity{}, ErrInvalid
 	case err != nil:
-		return Identity{}, fmt.Errorf("check token: %w", err)
+		return TokenIdentity{}, fmt.Errorf("check token: %w", err)
 	}
-	return u, nil
+	return TokenIdentity{User: u, TokenID: t.ID, TokenExpiresAt: t.ExpiresAt}, nil
 }
 
 // Request authenticates a request by its bearer token or, when cookie is

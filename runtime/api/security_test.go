@@ -1,0 +1,260 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ferry-ml/ferry/store"
+)
+
+// apiEnv is the API on an httptest server over a real store, with one
+// platform admin.
+type apiEnv struct {
+	t     *testing.T
+	url   string
+	db    *store.DB
+	reg   *prometheus.Registry
+	admin string
+}
+
+func newAPIEnv(t *testing.T, configure func(*Config)) *apiEnv {
+	t.Helper()
+	db, err := store.Open(t.Context(), store.Config{Path: filepath.Join(t.TempDir(), "ferry.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	e := &apiEnv{t: t, db: db, reg: prometheus.NewRegistry()}
+	err = db.Write(t.Context(), func(tx *store.Tx) error {
+		u, err := tx.CreateUser(t.Context(), "root", true)
+		if err != nil {
+			return err
+		}
+		_, e.admin, err = tx.CreateToken(t.Context(), u.ID, "t", 0)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Store: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: e.reg}
+	if configure != nil {
+		configure(&cfg)
+	}
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	e.url = srv.URL
+	return e
+}
+
+type reply struct {
+	status int
+	header http.Header
+	raw    string
+	body   map[string]any
+}
+
+func (e *apiEnv) do(method, path, token string, body any) reply {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	_ = json.Unmarshal(raw, &r.body)
+	return r
+}
+
+func (e *apiEnv) must(want int, method, path, token string, body any) reply {
+	e.t.Helper()
+	r := e.do(method, path, token, body)
+	if r.status != want {
+		e.t.Fatalf("%s %s: status %d, want %d: %.500s", method, path, r.status, want, r.raw)
+	}
+	return r
+}
+
+// user creates a user and returns its first token.
+func (e *apiEnv) user(name string) string {
+	e.t.Helper()
+	return e.must(201, "POST", "/api/v1/users", e.admin, map[string]any{"name": name}).body["token"].(string)
+}
+
+func (e *apiEnv) audit() []store.AuditEntry {
+	e.t.Helper()
+	var rows []store.AuditEntry
+	err := e.db.Read(e.t.Context(), func(tx *store.Tx) (err error) {
+		rows, err = tx.ListAudit(e.t.Context(), store.AuditFilter{Limit: 10000})
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return rows
+}
+
+func (e *apiEnv) metrics() string {
+	e.t.Helper()
+	return e.must(200, "GET", "/metrics", "", nil).raw
+}
+
+func TestAnonymousAndMalformedRequestsWriteNoAuditRowAndAreCounted(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, nil)
+	long := strings.Repeat("x", 1500)
+	for _, c := range []struct{ method, path, token string }{
+		{"DELETE", "/api/v1/tenants/" + long, ""},
+		{"POST", "/api/v1/tenants/" + long + "/jobs", "ferry_forged"},
+		{"PATCH", "/api/v1/tenants/a", "not-even-ferry"},
+		{"POST", "/api/v1/tokens", ""},
+	} {
+		e.must(401, c.method, c.path, c.token, `{}`)
+	}
+	if rows := e.audit(); len(rows) != 0 {
+		t.Errorf("unauthenticated requests wrote %d audit rows, first %+v", len(rows), rows[0])
+	}
+	m := e.metrics()
+	for _, want := range []string{`ferry_http_unauthenticated_total{reason="missing"} 2`, `ferry_http_unauthenticated_total{reason="invalid"} 2`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	// An authenticated failure is still audited, with its caller.
+	e.must(404, "DELETE", "/api/v1/tenants/nope", e.admin, nil)
+	if rows := e.audit(); len(rows) != 1 || rows[0].Actor != "root" || rows[0].Result != "denied" {
+		t.Errorf("audit after an authenticated 404: %+v", rows)
+	}
+}
+
+func TestOverLongPathsAreRefusedBeforeRouting(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, nil)
+	r := e.do("DELETE", "/api/v1/tenants/"+strings.Repeat("a", 3<<10), e.admin, nil)
+	if r.status != http.StatusRequestURITooLong || r.header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("3 KiB path: %d %s %.200s", r.status, r.header.Get("Content-Type"), r.raw)
+	}
+	r = e.do("GET", "/api/v1/tenants?after="+strings.Repeat("a", 3<<10), e.admin, nil)
+	if r.status != http.StatusRequestURITooLong {
+		t.Errorf("3 KiB query: %d %.200s", r.status, r.raw)
+	}
+	if rows := e.audit(); len(rows) != 0 {
+		t.Errorf("refused paths wrote audit rows: %+v", rows)
+	}
+}
+
+func TestMetricsLabelRouteTemplatesNotMadeUpPathsOrMethods(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, nil)
+	e.do("GET", "/api/v1/tenants/made-up-1", e.admin, nil)
+	e.do("GET", "/api/v1/tenants/made-up-2/jobs/j", e.admin, nil)
+	e.do("GET", "/no/such/route-zzz", e.admin, nil)
+	e.do("GET", "/api/v1/no-such-route-yyy", e.admin, nil)
+	e.do("BREW", "/api/v1/tenants", e.admin, nil)
+	e.do("FROB", "/unknown-qqq", e.admin, nil)
+	m := e.metrics()
+	for _, leak := range []string{"made-up", "route-zzz", "route-yyy", "unknown-qqq", "BREW", "FROB"} {
+		if strings.Contains(m, leak) {
+			t.Errorf("metrics carry the made-up %q", leak)
+		}
+	}
+	for _, want := range []string{`route="/api/v1/tenants/{tenant}"`, `route="/api/v1/tenants/{tenant}/jobs/{name}"`, `route="unmatched"`, `method="other"`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func TestRouterNotFoundAndMethodNotAllowedAreProblems(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, nil)
+	for _, c := range []struct {
+		method, path string
+		status       int
+	}{{"GET", "/nope", 404}, {"GET", "/api/v1/nope", 404}, {"PUT", "/api/v1/whoami", 405}, {"BREW", "/api/v1/tenants", 405}} {
+		r := e.do(c.method, c.path, e.admin, nil)
+		if r.status != c.status || r.header.Get("Content-Type") != "application/problem+json" || r.body["status"] != float64(c.status) {
+			t.Errorf("%s %s: %d %s %s", c.method, c.path, r.status, r.header.Get("Content-Type"), r.raw)
+		}
+	}
+}
+
+func TestErrorAnswersEchoAtMostABoundedPartOfTheRequest(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, nil)
+	big := strings.Repeat("y", 50<<10)
+	for name, body := range map[string]string{
+		"too long display name": `{"name":"a","displayName":"` + big + `"}`,
+		"bad name":              `{"name":"` + big + `"}`,
+		"unknown field":         `{"name":"a","` + big + `":1}`,
+		"bad cpu":               `{"name":"a","quota":{"cpu":"` + big + `"}}`,
+	} {
+		r := e.do("POST", "/api/v1/tenants", e.admin, body)
+		if r.status < 400 || r.status >= 500 {
+			t.Errorf("%s: status %d", name, r.status)
+		}
+		if len(r.raw) > 4<<10 {
+			t.Errorf("%s: %d-byte error answer echoes the request", name, len(r.raw))
+		}
+	}
+}
+
+func TestSchemaLinksUseTheConfiguredBaseURLNeverTheHostHeader(t *testing.T) {
+	t.Parallel()
+	get := func(e *apiEnv) reply {
+		req, _ := http.NewRequest("GET", e.url+"/api/v1/whoami", nil)
+		req.Host = "evil.example"
+		req.Header.Set("X-Forwarded-Host", "evil2.example")
+		req.Header.Set("Authorization", "Bearer "+e.admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	}
+	plain := get(newAPIEnv(t, nil))
+	if plain.status != 200 || strings.Contains(plain.raw, "evil") || strings.Contains(plain.header.Get("Link"), "evil") {
+		t.Errorf("without a base URL: %d Link=%q %s", plain.status, plain.header.Get("Link"), plain.raw)
+	}
+	based := get(newAPIEnv(t, func(c *Config) { c.BaseURL = "https://ferry.example/" }))
+	if !strings.Contains(based.raw, `"$schema":"https://ferry.example/api/v1/schemas/Whoami.json"`) || strings.Contains(based.raw, "evil") {
+		t.Errorf("with a base URL: %s", based.raw)
+	}
+	if _, err := New(Config{Store: &store.DB{}, Logger: slog.New(slog.DiscardHandler), BaseURL: "ferry.example"}); err == nil {
+		t.Error("a base URL without a scheme was accepted")
+	}
+}

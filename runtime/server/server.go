@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -19,6 +21,7 @@ import (
 	"github.com/ferry-ml/ferry/runtime/api"
 	"github.com/ferry-ml/ferry/runtime/auth"
 	"github.com/ferry-ml/ferry/runtime/jobs"
+	"github.com/ferry-ml/ferry/runtime/mlflow"
 	"github.com/ferry-ml/ferry/runtime/notebooks"
 	"github.com/ferry-ml/ferry/runtime/seed"
 	"github.com/ferry-ml/ferry/runtime/tenants"
@@ -60,6 +63,12 @@ type Options struct {
 	// BlobURL is where ended pods' logs are kept (a gocloud.dev blob URL;
 	// default: the blobs directory of the data directory).
 	BlobURL string
+	// ExternalURL is how browsers reach the server (e.g. https://ferry.example);
+	// with https, notebook session cookies are Secure behind a TLS-terminating proxy.
+	ExternalURL string
+	// TrustForwardedProto believes X-Forwarded-Proto for the notebook
+	// cookies' Secure flag (only behind a proxy that sets it).
+	TrustForwardedProto bool
 }
 
 // Validate fills defaults and rejects unusable options.
@@ -75,6 +84,12 @@ func (o *Options) Validate() error {
 	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 20 * time.Second
+	}
+	if o.ExternalURL != "" {
+		u, err := url.Parse(o.ExternalURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("server: --external-url %q is not an http(s) URL", o.ExternalURL)
+		}
 	}
 	if (o.AdminTokenSecret != "" || o.SeedTokenSecret != "") && o.AdminTokenNamespace == "" {
 		o.AdminTokenNamespace = podNamespace()
@@ -165,10 +180,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	if nbCtrl != nil {
-		proxy := &notebooks.Proxy{DB: db, Authn: authn, Backend: nbCtrl, Log: opts.Logger.With("component", "notebook-proxy")}
+		proxy := &notebooks.Proxy{DB: db, Authn: authn, Backend: nbCtrl, Log: opts.Logger.With("component", "notebook-proxy"),
+			ExternalHTTPS: strings.HasPrefix(opts.ExternalURL, "https://"), TrustForwardedProto: opts.TrustForwardedProto}
 		nbCtrl.Activity = proxy.LastActivity
 		mux.Handle(v1.NotebookProxyPrefix, proxy)
 	}
+	mux.Handle(mlflow.Prefix, mlflow.Mount(ctx, mlflow.Config{DB: db, Authn: authn, BlobURL: opts.BlobURL, DataDir: opts.DataDir, Logger: opts.Logger.With("component", "mlflow")}))
 	mux.Handle("/", h)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, jobs: jobCtrl, nbs: nbCtrl, kube: kube}, nil

@@ -1,0 +1,398 @@
+package mlflow
+
+import (
+	"strconv"
+
+	"github.com/ferry-ml/ferry/store"
+)
+
+type metricJSON struct {
+	Key       string `json:"key"`
+	Value     double `json:"value"`
+	Timestamp int64  `json:"timestamp"`
+	Step      int64  `json:"step"`
+}
+
+type runInfoJSON struct {
+	RunID          string `json:"run_id"`
+	RunUUID        string `json:"run_uuid"`
+	RunName        string `json:"run_name"`
+	ExperimentID   string `json:"experiment_id"`
+	UserID         string `json:"user_id"`
+	Status         string `json:"status"`
+	StartTime      int64  `json:"start_time"`
+	EndTime        *int64 `json:"end_time,omitempty"`
+	ArtifactURI    string `json:"artifact_uri"`
+	LifecycleStage string `json:"lifecycle_stage"`
+}
+
+type runJSON struct {
+	Info runInfoJSON `json:"info"`
+	Data struct {
+		Metrics []metricJSON `json:"metrics,omitempty"`
+		Params  []kv         `json:"params,omitempty"`
+		Tags    []kv         `json:"tags,omitempty"`
+	} `json:"data"`
+	Inputs struct{} `json:"inputs"`
+}
+
+func toRunInfo(r store.RunInfo) runInfoJSON {
+	return runInfoJSON{RunID: r.ID, RunUUID: r.ID, RunName: r.Name, ExperimentID: strconv.FormatInt(r.ExperimentID, 10), UserID: r.UserID,
+		Status: r.Status, StartTime: r.StartTime, EndTime: r.EndTime, ArtifactURI: r.ArtifactURI, LifecycleStage: r.LifecycleStage}
+}
+
+func toMetric(m store.Metric) metricJSON {
+	return metricJSON{Key: m.Key, Value: double(m.Value), Timestamp: m.Timestamp, Step: m.Step}
+}
+
+func toRun(r store.Run) runJSON {
+	out := runJSON{Info: toRunInfo(r.Info)}
+	for _, m := range r.Metrics {
+		out.Data.Metrics = append(out.Data.Metrics, toMetric(m))
+	}
+	out.Data.Params, out.Data.Tags = toKVs(r.Params), toKVs(r.Tags)
+	return out
+}
+
+// runRef is how requests name a run: run_id, or the deprecated run_uuid.
+type runRef struct {
+	RunID   string `json:"run_id"`
+	RunUUID string `json:"run_uuid"`
+}
+
+func (r runRef) id() (string, error) {
+	switch {
+	case r.RunID != "":
+		return r.RunID, nil
+	case r.RunUUID != "":
+		return r.RunUUID, nil
+	}
+	return "", missing("run_id")
+}
+
+func (h *Handler) createRun(r *request) (any, error) {
+	var in struct {
+		ExperimentID string `json:"experiment_id"`
+		UserID       string `json:"user_id"`
+		RunName      string `json:"run_name"`
+		StartTime    jInt   `json:"start_time"`
+		Tags         []kv   `json:"tags"`
+	}
+	if err := h.decode(r, &in); err != nil {
+		return nil, err
+	}
+	if in.ExperimentID == "" {
+		in.ExperimentID = "0"
+	}
+	exp, err := experimentID(in.ExperimentID)
+	if err != nil {
+		return nil, err
+	}
+	if in.UserID == "" {
+		in.UserID = r.user.Name
+	}
+	var run store.Run
+	err = h.writeTarget(r, "createRun", func(tx *store.Tx) (string, error) {
+		var err error
+		run, err = tx.CreateRun(r.Context(), store.NewRun{Tenant: r.tenant, ExperimentID: exp, UserID: in.UserID, Name: in.RunName, StartTime: in.StartTime.V, Tags: fromKVs(in.Tags)})
+		return "run/" + run.Info.ID, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"run": toRun(run)}, nil
+}
+
+func (h *Handler) getRun(r *request) (any, error) {
+	var in runRef
+	if err := h.decode(r, &in); err != nil {
+		return nil, err
+	}
+	id, err := in.id()
+	if err != nil {
+		return nil, err
+	}
+	var run store.Run
+	err = h.read(r, func(tx *store.Tx) error {
+		run, err = tx.Run(r.Context(), r.tenant, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"run": toRun(run)}, nil
+}
+
+func (h *Handler) updateRun(r *request) (any, error) {
+	var in struct {
+		runRef
+		Status  *string `json:"status"`
+		EndTime jInt    `json:"end_time"`
+		RunName *string `json:"run_name"`
+	}
+	if err := h.decode(r, &in); err != nil {
+		return nil, err
+	}
+	id, err := in.id()
+	if err != nil {
+		return nil, err
+	}
+	u := store.RunUpdate{Status: in.Status, Name: in.RunName}
+	if in.EndTime.Set {
+		u.EndTime = &in.EndTime.V
+	}
+	var info store.RunInfo
+	err = h.write(r, "", "", func(tx *store.Tx) error {
+		info, err = tx.UpdateRun(r.Context(), r.tenant, id, u)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"run_info": toRunInfo(info)}, nil
+}
+
+func (h *Handler) deleteRun(r *request) (any, error)  { return h.runStage(r, store.StageDeleted) }
+func (h *Handler) restoreRun(r *request) (any, error) { return h.runStage(r, store.StageActive) }
+
+func (h *Handler) runStage(r *request, stage string) (any, error) {
+	var in runRef
+	if err := h.decode(r, &in); err != nil {
+		return nil, err
+	}
+	id, err := in.id()
+	if err != nil {
+		return nil, err
+	}
+	action := map[string]string{store.StageDeleted: "deleteRun", store.StageActive: "restoreRun"}[stage]
+	return struct{}{}, h.write(r, action, "run/"+id, func(tx *store.Tx) error {
+		return tx.SetRunStage(r.Context(), r.tenant, id, stage)
+	})
+}
+
+func (h *Handler) searchRuns(r *request) (any, error) {
+	var in struct {
+		ExperimentIDs jStrs    `json:"experiment_ids"`
+		Filter        string   `json:"filter"`
+		RunViewType   viewType `json:"run_view_type"`
+		MaxResults    jInt     `json:"max_results"`
+		OrderBy       jStrs    `json:"order_by"`
+		PageToken     string   `json:"page_token"`
+	}
+	if err := h.decode(r, &in); err != nil {
+		return nil, err
+	}
+	n, err := limit(in.MaxResults, 1000, 50000)
+	if err != nil {
+		return nil, err
+	}
+	off, err := parsePageToken(in.PageToken)
+	if err != nil {
+		return nil, err
+	}
+	filters, err := parseFilter(in.Filter, runIdents)
+	if err != nil {
+		return nil, err
+	}
+	orders, err := parseOrders(in.OrderBy, runIdents)
+	if err != nil {
+		return nil, err
+	}
+	q := store.RunQuery{Tenant: r.tenant, ViewType: string(in.RunViewType), Filters: filters, Orders: orders, Offset: off, Limit: n + 1}
+	for _, s := range in.ExperimentIDs {
+		id, err := experimentID(s)
+		if err != nil {
+			return nil, err
+		}
+		q.ExperimentIDs = append(q.ExperimentIDs, id)
+	}
+	var runs []store.Run
+	err = h.read(r, func(tx *store.Tx) error {
+		runs, err = tx.SearchRuns(r.Context(), q)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		Runs          []runJSON `json:"runs"`
+		NextPageToken string    `json:"next_page_token,omitempty"`
+	}{Runs: []runJSON{}}
+	if len(runs) > n {
+		runs, out.NextPageToken = runs[:n], pageToken(off+n)
+	}
+	for _, run := range runs {
+		out.Runs = append(out.Runs, toRun(run))
+	}
+	return out, nil
+}
+
+type metricIn struct {
+	Key       string `json:"key"`
+	Value     jFloat `json:"value"`
+	Timestamp jInt   `json:"timestamp"`
+	Step      jInt   `json:"step"`
+}
+
+func (m metricIn) metric() (store.Metric, error) {
+	switch {
+	case m.Key == "":
+		return store.Metric{}, missing("key")
+	case !m.Value.Set:
+		return store.Metric{}, missing("value")
+	case !m.Timestamp.Set:
+		return store.Metric{}, missing("timestamp")
+	}
+	return store.Metric{Key: m.Key, Value: m.Value.V, Timestamp: m.Timestamp.V, Step: m.Step.V}, nil
+}
+
+// Metric points, params and tags are data: they are not audited one by
+// one (run creation and registry changes are).
+func (h *Handler) logBatchTo(r *request, id string, metrics []store.Metric, params, tags []store.KV) error {
+	return h.write(r, "", "", func(tx *store.Tx) error {
+		return tx.LogBatch(r.Context(), r.tenant, id, metrics, params, tags)
+	})
+}
+
+func (h *Handler) logMetric(r *request) (any, error) {
+	var in struct {
+		runRef
+		metricIn
+	}
+	if err := h.decode(r, &in); err != nil {
+		return nil, err
+	}
+	id, err := in.id()
+	if err != nil {
+		return nil, err
+	}
+	m, err := in.metric()
+	if err != nil {
+		return nil, err
+	}
+	return struct{}{}, h.logBatchTo(r, id, []store.Metric{m}, nil, nil)
+}
+
+func (h *Handler) logParam(r *request) (any, error) {
+	var in struct {
+		runRef
+		kv
+	}
+	if err := h.decode(r, &in); err != nil {
+		return nil, err
+	}
+	id, err := in.id()
+	if err != nil {
+		return nil, err
+	}
+	if in.Key == "" {
+		return nil, missing("key")
+	}
+	return struct{}{}, h.logBatchTo(r, id, nil, []store.KV{{Key: in.Key, Value: in.Value}}, nil)
+}
+
+func (h *Handler) setTag(r *request) (any, error) {
+	var in struct {
+		runRef
+		kv
+	}
+	if err := h.decode(r, &in); err != nil {
+		return nil, err
+	}
+	id, err := in.id()
+	if err != nil {
+		return nil, err
+	}
+	if in.Key == "" {
+		return nil, missing("key")
+	}
+	return struct{}{}, h.logBatchTo(r, id, nil, nil, []store.KV{{Key: in.Key, Value: in.Value}})
+}
+
+func (h *Handler) deleteTag(r *request) (any, error) {
+	var in struct {
+		runRef
+		Key string `json:"key"`
+	}
+	if err := h.decode(r, &in); err != nil {
+		return nil, err
+	}
+	id, err := in.id()
+	if err != nil {
+		return nil, err
+	}
+	if in.Key == "" {
+		return nil, missing("key")
+	}
+	return struct{}{}, h.write(r, "", "", func(tx *store.Tx) error { return tx.DeleteRunTag(r.Context(), r.tenant, id, in.Key) })
+}
+
+func (h *Handler) logBatch(r *request) (any, error) {
+	var in struct {
+		runRef
+		Metrics []metricIn `json:"metrics"`
+		Params  []kv       `json:"params"`
+		Tags    []kv       `json:"tags"`
+	}
+	if err := h.decode(r, &in); err != nil {
+		return nil, err
+	}
+	id, err := in.id()
+	if err != nil {
+		return nil, err
+	}
+	ms := make([]store.Metric, len(in.Metrics))
+	for i, m := range in.Metrics {
+		if ms[i], err = m.metric(); err != nil {
+			return nil, err
+		}
+	}
+	return struct{}{}, h.logBatchTo(r, id, ms, fromKVs(in.Params), fromKVs(in.Tags))
+}
+
+func (h *Handler) metricHistory(r *request) (any, error) {
+	var in struct {
+		runRef
+		MetricKey  string `json:"metric_key"`
+		PageToken  string `json:"page_token"`
+		MaxResults jInt   `json:"max_results"`
+	}
+	if err := h.decode(r, &in); err != nil {
+		return nil, err
+	}
+	id, err := in.id()
+	if err != nil {
+		return nil, err
+	}
+	if in.MetricKey == "" {
+		return nil, missing("metric_key")
+	}
+	// Without max_results MLflow returns the whole series.
+	n, err := limit(in.MaxResults, 1<<30, 1<<30)
+	if err != nil {
+		return nil, err
+	}
+	off, err := parsePageToken(in.PageToken)
+	if err != nil {
+		return nil, err
+	}
+	var ms []store.Metric
+	err = h.read(r, func(tx *store.Tx) error {
+		ms, err = tx.MetricHistory(r.Context(), r.tenant, id, in.MetricKey, off, n+1)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		Metrics       []metricJSON `json:"metrics"`
+		NextPageToken string       `json:"next_page_token,omitempty"`
+	}{Metrics: make([]metricJSON, 0, len(ms))}
+	if len(ms) > n {
+		ms, out.NextPageToken = ms[:n], pageToken(off+n)
+	}
+	for _, m := range ms {
+		out.Metrics = append(out.Metrics, toMetric(m))
+	}
+	return out, nil
+}

@@ -12,7 +12,7 @@ export CGO_ENABLED := 0
 # (`make test` needs CGO_ENABLED=1 -race, a configuration of its own.)
 BUILDFLAGS := -trimpath
 
-.PHONY: help build test lint bench e2e node-image clean
+.PHONY: help build test python-test lint bench e2e node-image clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -20,9 +20,13 @@ help: ## list the targets
 build: ## build bin/ferry (static, trimmed, version stamped)
 	$(GO) build $(BUILDFLAGS) -ldflags "$(LDFLAGS)" -o bin/ferry ./cmd/ferry
 
-test: ## unit and integration tests with -race, then lint
+test: ## unit and integration tests with -race, the Python SDK's tests, then lint
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+	$(MAKE) python-test
 	$(MAKE) lint
+
+python-test: build ## the Python SDK (python/) against a real ferry server from bin/ferry
+	FERRY_BIN=$(CURDIR)/bin/ferry python3 -m unittest discover -s python/tests -v
 
 lint: ## gofmt, go vet, staticcheck (also the e2e code, behind -tags e2e)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -13,8 +13,9 @@ user_path=$PATH
 export PATH=/usr/local/go/bin:$PATH
 log() { echo "setup-host: $*"; }
 
-# gcc and libc6-dev: `make test` runs -race, which needs cgo; curl and unzip fetch Go.
-pkgs=(docker.io containerd runc debootstrap busybox-static iptables nftables jq bc ca-certificates procps psmisc gcc libc6-dev curl unzip)
+# gcc and libc6-dev: `make test` runs -race, which needs cgo; curl and unzip fetch Go;
+# python3: the Python SDK's tests (standard library only).
+pkgs=(docker.io containerd runc debootstrap busybox-static iptables nftables jq bc ca-certificates procps psmisc gcc libc6-dev curl unzip python3)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -1,0 +1,54 @@
+"""ferry: the Python SDK of ferry's API.
+
+    import ferry
+    client = ferry.Client()              # FERRY_SERVER/FERRY_TOKEN, or `ferry login`'s context
+    job = client.submit_job("team-a", ferry.JobSubmit(name="train", image="ferry.local/workload:1",
+                                                      command=["python3", "train.py"]))
+    job = client.wait_job("team-a", "train", timeout=600)
+
+Requests and answers are the dataclasses of :mod:`ferry.models`, errors are
+:class:`FerryError`, lists are :class:`Pager` iterators. The only module
+state is the optional default client of :func:`default_client`.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .client import OPERATIONS, Client, LogStream, Pager, __version__
+from .config import ConfigError
+from .errors import ErrorDetail, FerryConnectionError, FerryError
+from .models import (
+    JOB_DONE_STATES, AuditEntry, AuditVerify, Job, JobSpec, JobSubmit, Member, MemberPut, Notebook,
+    NotebookCreate, Page, Quota, QuotaChange, Replica, Resources, SeedImage, SeedNodeStatus, SeedReport,
+    Tenant, TenantCreate, TenantUpdate, Token, TokenCreate, TokenCreated, User, UserCreate, UserCreated,
+    Whoami,
+)
+
+__all__ = [
+    "OPERATIONS", "Client", "LogStream", "Pager", "__version__", "ConfigError", "ErrorDetail",
+    "FerryConnectionError", "FerryError", "JOB_DONE_STATES", "AuditEntry", "AuditVerify", "Job", "JobSpec",
+    "JobSubmit", "Member", "MemberPut", "Notebook", "NotebookCreate", "Page", "Quota", "QuotaChange",
+    "Replica", "Resources", "SeedImage", "SeedNodeStatus", "SeedReport", "Tenant", "TenantCreate",
+    "TenantUpdate", "Token", "TokenCreate", "TokenCreated", "User", "UserCreate", "UserCreated", "Whoami",
+    "default_client", "set_default_client",
+]
+
+_default: Client | None = None
+_lock = threading.Lock()
+
+
+def default_client() -> Client:
+    """The default Client, made on first use with :class:`Client`'s defaults (environment, then CLI config)."""
+    global _default
+    with _lock:
+        if _default is None:
+            _default = Client()
+        return _default
+
+
+def set_default_client(client: Client | None) -> None:
+    """Replaces the default Client (None: make a fresh one on next use)."""
+    global _default
+    with _lock:
+        _default = client

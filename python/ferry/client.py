@@ -1,0 +1,453 @@
+"""The Client: one method per operation of ferry's API (api/v1/openapi.json).
+
+Requests and answers are the dataclasses of :mod:`ferry.models`; a failed
+call raises :class:`ferry.FerryError` carrying the server's problem; list
+methods return a :class:`Pager` that follows the ``next`` cursors lazily.
+Every call has a timeout (connecting and each read) and reads a bounded
+answer. A Client holds no connection between calls, so one Client may be
+shared by threads.
+"""
+
+from __future__ import annotations
+
+import codecs
+import http.client
+import json
+import math
+import ssl
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
+
+from . import models as m
+from .config import resolve
+from .errors import FerryConnectionError, FerryError
+
+__all__ = ["Client", "LogStream", "OPERATIONS", "Pager"]
+
+__version__ = "0.1.0"
+
+T = TypeVar("T")
+
+#: the largest JSON answer read (as the Go client's MaxAnswerBytes)
+MAX_ANSWER_BYTES = 64 << 20
+#: the largest error answer read
+MAX_ERROR_BYTES = 1 << 20
+#: the longest log line returned in one piece
+MAX_LOG_LINE = 1 << 20
+
+#: operationId -> (HTTP method, path template, Client method). The methods
+#: below send their requests through this table, and a test checks it
+#: against the OpenAPI document, so a path changed there fails here.
+OPERATIONS: dict[str, tuple[str, str, str]] = {
+    "whoami": ("GET", "/api/v1/whoami", "whoami"),
+    "createTenant": ("POST", "/api/v1/tenants", "create_tenant"),
+    "listTenants": ("GET", "/api/v1/tenants", "list_tenants"),
+    "getTenant": ("GET", "/api/v1/tenants/{tenant}", "get_tenant"),
+    "updateTenant": ("PATCH", "/api/v1/tenants/{tenant}", "update_tenant"),
+    "deleteTenant": ("DELETE", "/api/v1/tenants/{tenant}", "delete_tenant"),
+    "listMembers": ("GET", "/api/v1/tenants/{tenant}/members", "list_members"),
+    "putMember": ("PUT", "/api/v1/tenants/{tenant}/members/{user}", "put_member"),
+    "deleteMember": ("DELETE", "/api/v1/tenants/{tenant}/members/{user}", "remove_member"),
+    "createUser": ("POST", "/api/v1/users", "create_user"),
+    "createToken": ("POST", "/api/v1/tokens", "create_token"),
+    "listTokens": ("GET", "/api/v1/tokens", "list_tokens"),
+    "revokeToken": ("DELETE", "/api/v1/tokens/{id}", "revoke_token"),
+    "listAudit": ("GET", "/api/v1/audit", "list_audit"),
+    "verifyAudit": ("GET", "/api/v1/audit/verify", "verify_audit"),
+    "submitJob": ("POST", "/api/v1/tenants/{tenant}/jobs", "submit_job"),
+    "listJobs": ("GET", "/api/v1/tenants/{tenant}/jobs", "list_jobs"),
+    "getJob": ("GET", "/api/v1/tenants/{tenant}/jobs/{name}", "get_job"),
+    "cancelJob": ("POST", "/api/v1/tenants/{tenant}/jobs/{name}/cancel", "cancel_job"),
+    "jobLogs": ("GET", "/api/v1/tenants/{tenant}/jobs/{name}/logs", "job_logs"),
+    "createNotebook": ("POST", "/api/v1/tenants/{tenant}/notebooks", "create_notebook"),
+    "listNotebooks": ("GET", "/api/v1/tenants/{tenant}/notebooks", "list_notebooks"),
+    "getNotebook": ("GET", "/api/v1/tenants/{tenant}/notebooks/{name}", "get_notebook"),
+    "stopNotebook": ("POST", "/api/v1/tenants/{tenant}/notebooks/{name}/stop", "stop_notebook"),
+    "startNotebook": ("POST", "/api/v1/tenants/{tenant}/notebooks/{name}/start", "start_notebook"),
+    "deleteNotebook": ("DELETE", "/api/v1/tenants/{tenant}/notebooks/{name}", "delete_notebook"),
+}
+
+#: operations this SDK leaves to the node agents
+NOT_IN_SDK = frozenset({"listSeedImages", "seedArchive", "uploadSeedBundle", "listSeedStatus", "reportSeedStatus"})
+
+
+class Pager(Generic[T]):
+    """The items of a paged list, fetched a page at a time as they are iterated.
+
+    ``for t in client.list_tenants(): ...`` walks every page; ``pages()``
+    yields the pages themselves (each a :class:`ferry.models.Page` with its
+    ``next`` cursor, to resume with ``after=`` later).
+    """
+
+    def __init__(self, fetch: Callable[[str | None], m.Page[T]], after: str | None = None) -> None:
+        self._fetch = fetch
+        self._after = after
+
+    def pages(self) -> Iterator[m.Page[T]]:
+        """Every page from the first (or from ``after``) to the last."""
+        after = self._after
+        while True:
+            page = self._fetch(after)
+            yield page
+            if not page.next:
+                return
+            if page.next == after:
+                raise FerryError(status=0, title=f"the server answered the cursor {after!r} with itself; stopping")
+            after = page.next
+
+    def __iter__(self) -> Iterator[T]:
+        for page in self.pages():
+            yield from page.items
+
+
+class LogStream:
+    """A job replica's log as it arrives: iterate for lines (str, each ending in a newline but maybe the last).
+
+    Use it as a context manager, or call :meth:`close`, to end a followed
+    stream early; :meth:`text` reads the rest into one string.
+    """
+
+    def __init__(self, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse) -> None:
+        self._conn, self._resp = conn, resp
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def __iter__(self) -> Iterator[str]:
+        try:
+            while True:
+                raw = self._resp.readline(MAX_LOG_LINE)
+                if not raw:
+                    tail = self._decoder.decode(b"", final=True)
+                    if tail:
+                        yield tail
+                    return
+                yield self._decoder.decode(raw)
+        except (OSError, http.client.HTTPException) as e:
+            raise FerryConnectionError(status=0, title=f"log stream broke: {e}") from e
+        finally:
+            self.close()
+
+    def text(self, limit: int = MAX_ANSWER_BYTES) -> str:
+        """The rest of the log as one string, at most ``limit`` characters."""
+        out: list[str] = []
+        n = 0
+        for line in self:
+            out.append(line[: limit - n])
+            n += len(out[-1])
+            if n >= limit:
+                break
+        self.close()
+        return "".join(out)
+
+    def close(self) -> None:
+        """Ends the stream."""
+        self._resp.close()
+        self._conn.close()
+
+    def __enter__(self) -> "LogStream":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Client:
+    """A client of one ferry server.
+
+    ``server`` and ``token`` default to ``FERRY_SERVER`` / ``FERRY_TOKEN``,
+    then to the CLI's current context (``ferry login``); see
+    :mod:`ferry.config`. ``timeout`` (seconds) bounds connecting and each
+    read of every call.
+    """
+
+    def __init__(
+        self,
+        server: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        context: str | None = None,
+        config_path: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        creds = resolve(server, token, config_path=config_path, context=context)
+        u = urllib.parse.urlsplit(creds.server)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise ValueError(f"server {creds.server!r}: must be an http:// or https:// URL")
+        self.server = creds.server
+        self.timeout = timeout
+        self._token = creds.token
+        self._https = u.scheme == "https"
+        self._host = u.hostname
+        self._port = u.port
+        self._prefix = u.path.rstrip("/")
+        self._ssl = ssl_context
+
+    def __repr__(self) -> str:
+        return f"ferry.Client(server={self.server!r})"
+
+    # --- transport -------------------------------------------------------------
+
+    def _open(
+        self,
+        op: str,
+        path_values: tuple[str, ...] = (),
+        query: dict[str, Any] | None = None,
+        body: m.Model | None = None,
+        *,
+        accept: str = "application/json",
+        timeout: float | None = None,
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        method, template, _ = OPERATIONS[op]
+        url = self._prefix + _fill(template, path_values)
+        q = {k: v for k, v in (query or {}).items() if v is not None}
+        if q:
+            url += "?" + urllib.parse.urlencode({k: _query_value(v) for k, v in q.items()})
+        headers = {"Accept": accept, "User-Agent": f"ferry-python/{__version__}"}
+        if self._token:
+            headers["Authorization"] = "Bearer " + self._token
+        data = None
+        if body is not None:
+            data = json.dumps(body.to_json()).encode()
+            headers["Content-Type"] = "application/json"
+        t = self.timeout if timeout is None else timeout
+        conn: http.client.HTTPConnection
+        if self._https:
+            conn = http.client.HTTPSConnection(self._host, self._port, timeout=t, context=self._ssl)
+        else:
+            conn = http.client.HTTPConnection(self._host, self._port, timeout=t)
+        try:
+            conn.request(method, url, body=data, headers=headers)
+            resp = conn.getresponse()
+        except (OSError, http.client.HTTPException) as e:
+            conn.close()
+            raise FerryConnectionError(status=0, title=f"cannot reach the ferry server at {self.server}: {e}") from e
+        if resp.status >= 300:
+            try:
+                answer = _read(resp, MAX_ERROR_BYTES, truncate=True)
+            except (OSError, http.client.HTTPException):
+                answer = b""
+            finally:
+                conn.close()
+            raise FerryError.from_answer(resp.status, answer)
+        return conn, resp
+
+    def _call(
+        self,
+        op: str,
+        path_values: tuple[str, ...] = (),
+        query: dict[str, Any] | None = None,
+        body: m.Model | None = None,
+    ) -> Any:
+        """Sends a request and returns its decoded JSON answer (None when empty)."""
+        conn, resp = self._open(op, path_values, query, body)
+        try:
+            data = _read(resp, MAX_ANSWER_BYTES)
+        except (OSError, http.client.HTTPException) as e:
+            raise FerryConnectionError(status=0, title=f"read answer from {self.server}: {e}") from e
+        finally:
+            conn.close()
+        if not data:
+            return None
+        try:
+            return json.loads(data)
+        except ValueError as e:
+            raise FerryError(status=resp.status, title=f"decode answer of {op}: {e}") from e
+
+    def _pager(self, op: str, model: type[m.Model], path_values: tuple[str, ...] = (),
+               query: dict[str, Any] | None = None, limit: int | None = None,
+               after: str | None = None) -> Pager[Any]:
+        def fetch(cursor: str | None) -> m.Page[Any]:
+            q = dict(query or {}, limit=limit, after=cursor)
+            answer = self._call(op, path_values, q) or {}
+            return m.Page(items=[model.from_json(x) for x in answer.get("items") or []], next=answer.get("next") or None)
+
+        return Pager(fetch, after)
+
+    # --- caller, tenants, members, users, tokens ---------------------------------
+
+    def whoami(self) -> m.Whoami:
+        """The caller and its memberships."""
+        return m.Whoami.from_json(self._call("whoami"))
+
+    def create_tenant(self, body: m.TenantCreate) -> m.Tenant:
+        """Creates a tenant (admins)."""
+        return m.Tenant.from_json(self._call("createTenant", body=body))
+
+    def list_tenants(self, *, limit: int | None = None, after: str | None = None) -> Pager[m.Tenant]:
+        """The tenants the caller can see; ``limit`` is the page size (1..1000)."""
+        return self._pager("listTenants", m.Tenant, limit=limit, after=after)
+
+    def get_tenant(self, tenant: str) -> m.Tenant:
+        """Reads a tenant (404 when it does not exist or the caller is no member)."""
+        return m.Tenant.from_json(self._call("getTenant", (tenant,)))
+
+    def update_tenant(self, tenant: str, body: m.TenantUpdate) -> m.Tenant:
+        """Changes the fields the update sets (owner; the quota: admins)."""
+        return m.Tenant.from_json(self._call("updateTenant", (tenant,), body=body))
+
+    def delete_tenant(self, tenant: str) -> None:
+        """Deletes a tenant and everything in it (admins)."""
+        self._call("deleteTenant", (tenant,))
+
+    def list_members(self, tenant: str) -> Pager[m.Member]:
+        """A tenant's members."""
+        return self._pager("listMembers", m.Member, (tenant,))
+
+    def put_member(self, tenant: str, user: str, role: str) -> m.Member:
+        """Gives a user a role (owner, editor or viewer) in a tenant."""
+        return m.Member.from_json(self._call("putMember", (tenant, user), body=m.MemberPut(role=role)))
+
+    def remove_member(self, tenant: str, user: str) -> None:
+        """Removes a user's role in a tenant."""
+        self._call("deleteMember", (tenant, user))
+
+    def create_user(self, body: m.UserCreate) -> m.UserCreated:
+        """Creates a user and its first token (admins)."""
+        return m.UserCreated.from_json(self._call("createUser", body=body))
+
+    def create_token(self, body: m.TokenCreate) -> m.TokenCreated:
+        """Creates a token for the caller; its secret is in the answer only."""
+        return m.TokenCreated.from_json(self._call("createToken", body=body))
+
+    def list_tokens(self) -> Pager[m.Token]:
+        """The caller's live tokens."""
+        return self._pager("listTokens", m.Token)
+
+    def revoke_token(self, id: str) -> None:
+        """Revokes one of the caller's tokens."""
+        self._call("revokeToken", (id,))
+
+    # --- audit ---------------------------------------------------------------------
+
+    def list_audit(self, *, tenant: str | None = None, actor: str | None = None,
+                   limit: int | None = None, after: str | None = None) -> Pager[m.AuditEntry]:
+        """Audit rows, newest first, optionally of one tenant or one actor."""
+        return self._pager("listAudit", m.AuditEntry, query={"tenant": tenant, "actor": actor}, limit=limit, after=after)
+
+    def verify_audit(self) -> m.AuditVerify:
+        """Checks the audit log's hash chain (admins)."""
+        return m.AuditVerify.from_json(self._call("verifyAudit"))
+
+    # --- jobs ----------------------------------------------------------------------
+
+    def submit_job(self, tenant: str, body: m.JobSubmit) -> m.Job:
+        """Submits a training job (editor); omitted fields get the server's defaults."""
+        return m.Job.from_json(self._call("submitJob", (tenant,), body=body))
+
+    def list_jobs(self, tenant: str, *, limit: int | None = None, after: str | None = None) -> Pager[m.Job]:
+        """A tenant's jobs in submission order."""
+        return self._pager("listJobs", m.Job, (tenant,), limit=limit, after=after)
+
+    def get_job(self, tenant: str, name: str) -> m.Job:
+        """Reads a job with its state and replicas."""
+        return m.Job.from_json(self._call("getJob", (tenant, name)))
+
+    def cancel_job(self, tenant: str, name: str) -> m.Job:
+        """Cancels a job (editor): its pods stop, its logs so far are kept."""
+        return m.Job.from_json(self._call("cancelJob", (tenant, name)))
+
+    def job_logs(self, tenant: str, name: str, *, replica: int = 0, follow: bool = False,
+                 read_timeout: float | None = None) -> LogStream:
+        """A replica's log as a stream of lines; with ``follow``, it goes on while the replica runs.
+
+        Connecting and the answer's start are bounded by the client's timeout.
+        ``read_timeout`` bounds each wait for more of the log after that:
+        None is the client's timeout, or no bound when following (a job may
+        be quiet for long); ``math.inf`` is no bound.
+        """
+        conn, resp = self._open("jobLogs", (tenant, name), {"replica": replica, "follow": follow or None},
+                                accept="text/plain, application/problem+json")
+        rt: float | None
+        if read_timeout is None:
+            rt = None if follow else self.timeout
+        else:
+            rt = None if math.isinf(read_timeout) else read_timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(rt)
+        return LogStream(conn, resp)
+
+    def wait_job(self, tenant: str, name: str, timeout: float = 3600.0, *, interval: float = 2.0) -> m.Job:
+        """Polls a job until it is done (succeeded, failed or cancelled) and returns it.
+
+        Raises TimeoutError when it is not done after ``timeout`` seconds.
+        Connection failures and 502/503/504 answers while waiting are retried.
+        """
+        deadline = time.monotonic() + timeout
+        state = "unknown"
+        while True:
+            try:
+                job = self.get_job(tenant, name)
+                if job.done:
+                    return job
+                state = job.state
+            except FerryError as e:
+                if e.status not in (0, 502, 503, 504):
+                    raise
+                state = f"unknown ({e})"
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"job {tenant}/{name} is still {state} after {timeout:g}s")
+            time.sleep(min(interval, left))
+
+    # --- notebooks -----------------------------------------------------------------
+
+    def create_notebook(self, tenant: str, body: m.NotebookCreate) -> m.Notebook:
+        """Creates a notebook (editor)."""
+        return m.Notebook.from_json(self._call("createNotebook", (tenant,), body=body))
+
+    def list_notebooks(self, tenant: str, *, limit: int | None = None, after: str | None = None) -> Pager[m.Notebook]:
+        """A tenant's notebooks."""
+        return self._pager("listNotebooks", m.Notebook, (tenant,), limit=limit, after=after)
+
+    def get_notebook(self, tenant: str, name: str) -> m.Notebook:
+        """Reads a notebook."""
+        return m.Notebook.from_json(self._call("getNotebook", (tenant, name)))
+
+    def stop_notebook(self, tenant: str, name: str) -> m.Notebook:
+        """Stops a notebook, keeping its workspace."""
+        return m.Notebook.from_json(self._call("stopNotebook", (tenant, name)))
+
+    def start_notebook(self, tenant: str, name: str) -> m.Notebook:
+        """Starts a stopped notebook."""
+        return m.Notebook.from_json(self._call("startNotebook", (tenant, name)))
+
+    def delete_notebook(self, tenant: str, name: str) -> None:
+        """Deletes a notebook and its workspace."""
+        self._call("deleteNotebook", (tenant, name))
+
+
+def _fill(template: str, values: tuple[str, ...]) -> str:
+    """Fills the {name} segments of a path template in order, each value escaped."""
+    parts = template.split("{")
+    if len(parts) - 1 != len(values):
+        raise TypeError(f"{template} takes {len(parts) - 1} path values, got {len(values)}")
+    out = parts[0]
+    for v, part in zip(values, parts[1:]):
+        if not isinstance(v, str) or v == "":
+            raise ValueError(f"{template}: path value {v!r} must be a non-empty string")
+        _, rest = part.split("}", 1)
+        out += urllib.parse.quote(v, safe="") + rest
+    return out
+
+
+def _query_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def _read(resp: http.client.HTTPResponse, limit: int, truncate: bool = False) -> bytes:
+    """Reads at most limit bytes of an answer; more is an error unless truncate."""
+    chunks: list[bytes] = []
+    n = 0
+    while n <= limit:
+        chunk = resp.read(min(1 << 16, limit + 1 - n))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        n += len(chunk)
+    if truncate:
+        return b"".join(chunks)[:limit]
+    raise FerryError(status=resp.status, title=f"the answer is larger than {limit} bytes")

@@ -1,0 +1,195 @@
+"""The SDK keeps step with the contract: api/v1/openapi.json is the source of truth."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import typing
+import unittest
+
+import support  # noqa: F401  (puts this tree's ferry first on sys.path)
+
+import ferry
+from ferry import models
+from ferry.client import NOT_IN_SDK, OPERATIONS
+from ferry.models import json_name
+
+DOC = json.loads(support.OPENAPI.read_text())
+METHODS = ("get", "put", "post", "patch", "delete")
+
+
+def operations() -> dict[str, tuple[str, str, dict]]:
+    out = {}
+    for path, item in DOC["paths"].items():
+        for method, op in item.items():
+            if method in METHODS:
+                out[op["operationId"]] = (method.upper(), path, op)
+    return out
+
+
+class OperationsTest(unittest.TestCase):
+    def test_every_operation_has_a_client_method_with_its_method_and_path(self):
+        doc = operations()
+        for op_id, (method, path, _) in doc.items():
+            if op_id in NOT_IN_SDK:
+                continue
+            with self.subTest(op=op_id):
+                self.assertIn(op_id, OPERATIONS, f"{op_id} ({method} {path}) has no entry in ferry.client.OPERATIONS")
+                m, p, attr = OPERATIONS[op_id]
+                self.assertEqual((m, p), (method, path), f"{op_id}: the SDK sends {m} {p}, the document says {method} {path}")
+                self.assertTrue(callable(getattr(ferry.Client, attr, None)), f"{op_id}: Client has no method {attr}")
+
+    def test_the_sdk_names_no_operation_the_document_lacks(self):
+        doc = operations()
+        self.assertEqual(sorted(set(OPERATIONS) - set(doc)), [])
+        self.assertEqual(sorted(NOT_IN_SDK - set(doc)), [], "NOT_IN_SDK names operations that are gone")
+        self.assertTrue(all(op.startswith("seed") or "Seed" in op for op in NOT_IN_SDK))
+
+    def test_methods_take_the_path_parameters_and_query_parameters_of_their_operation(self):
+        for op_id, (method, path, op) in operations().items():
+            if op_id in NOT_IN_SDK:
+                continue
+            with self.subTest(op=op_id):
+                sig = inspect.signature(getattr(ferry.Client, OPERATIONS[op_id][2]))
+                params = set(sig.parameters) - {"self"}
+                for p in op.get("parameters", []):
+                    if p["in"] == "path":
+                        # the path parameter {id} of revokeToken is the argument id, and so on
+                        self.assertIn(p["name"], params, f"{op_id}: no argument for path parameter {p['name']}")
+                    elif p["in"] == "query":
+                        self.assertIn(p["name"], params, f"{op_id}: no argument for query parameter {p['name']}")
+
+    def test_methods_with_a_request_body_take_its_model(self):
+        schemas_of_classes = {c.schema: c for c in models.SCHEMAS.values()}
+        for op_id, (method, path, op) in operations().items():
+            if op_id in NOT_IN_SDK or "requestBody" not in op:
+                continue
+            with self.subTest(op=op_id):
+                ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                schema = ref.rsplit("/", 1)[1]
+                fn = getattr(ferry.Client, OPERATIONS[op_id][2])
+                hints = typing.get_type_hints(fn)
+                if "body" in hints:
+                    self.assertIs(hints["body"], schemas_of_classes[schema])
+                else:  # putMember takes the role itself
+                    self.assertEqual(schema, "MemberPut")
+                    self.assertIn("role", hints)
+
+
+class SchemasTest(unittest.TestCase):
+    def schemas(self):
+        return DOC["components"]["schemas"]
+
+    def test_every_schema_has_a_model(self):
+        for name in self.schemas():
+            with self.subTest(schema=name):
+                if name.startswith("List"):
+                    self.assertEqual(set(self.schemas()[name]["required"]), {"items"})
+                    self.assertEqual({json_name(f.name) for f in dataclasses.fields(models.Page)}, {"items", "next"})
+                elif name in ("ErrorModel", "ErrorDetail"):
+                    cls = ferry.FerryError if name == "ErrorModel" else ferry.ErrorDetail
+                    props = set(self.schemas()[name]["properties"]) - {"$schema"}
+                    self.assertLessEqual(props, {f.name for f in dataclasses.fields(cls)})
+                else:
+                    self.assertIn(name, models.SCHEMAS, f"schema {name} has no dataclass in ferry.models")
+
+    def test_required_properties_are_fields_without_defaults_and_every_property_is_a_field(self):
+        for name, cls in models.SCHEMAS.items():
+            schema = self.schemas()[name]
+            fields = {json_name(f.name): f for f in dataclasses.fields(cls)}
+            props = set(schema.get("properties", {})) - {"$schema"}
+            required = set(schema.get("required", []))
+            with self.subTest(schema=name):
+                self.assertLessEqual(required, set(fields), f"{name}: required properties missing from {cls.__name__}")
+                self.assertEqual(set(fields), props, f"{name}: {cls.__name__}'s fields differ from the schema's properties")
+                for p in required:
+                    self.assertIs(fields[p].default, dataclasses.MISSING, f"{name}.{p} is required: no default")
+                for p in props - required:
+                    self.assertIsNone(fields[p].default, f"{name}.{p} is optional: default None, so it is not sent")
+
+    def test_nested_schemas_decode_to_their_models(self):
+        for name, cls in models.SCHEMAS.items():
+            hints = typing.get_type_hints(cls)
+            for prop, s in self.schemas()[name].get("properties", {}).items():
+                ref = s.get("$ref") or s.get("items", {}).get("$ref")
+                if not ref:
+                    continue
+                target = models.SCHEMAS[ref.rsplit("/", 1)[1]]
+                with self.subTest(schema=name, prop=prop):
+                    hint = hints[models.python_name(prop)]
+                    self.assertIn(target, _flatten(hint), f"{name}.{prop} should hold {target.__name__}")
+
+
+def _flatten(tp):
+    out = {tp}
+    for a in typing.get_args(tp):
+        out |= _flatten(a)
+    return out
+
+
+class PackageTest(unittest.TestCase):
+    def test_the_version_is_the_one_in_pyproject(self):
+        import tomllib
+
+        with open(support.PYTHON_DIR / "pyproject.toml", "rb") as f:
+            self.assertEqual(tomllib.load(f)["project"]["version"], ferry.__version__)
+
+    def test_the_build_backend_writes_a_wheel_of_the_package_with_a_valid_record(self):
+        import base64
+        import hashlib
+        import sys
+        import tempfile
+        import zipfile
+
+        sys.path.insert(0, str(support.PYTHON_DIR / "_build"))
+        try:
+            import ferry_build
+        finally:
+            sys.path.pop(0)
+        with tempfile.TemporaryDirectory() as d:
+            name = ferry_build.build_wheel(d)
+            self.assertEqual(name, f"ferry-{ferry.__version__}-py3-none-any.whl")
+            with zipfile.ZipFile(f"{d}/{name}") as z:
+                names = set(z.namelist())
+                self.assertLessEqual({"ferry/__init__.py", "ferry/client.py", "ferry/models.py", "ferry/py.typed"}, names)
+                self.assertFalse([n for n in names if "__pycache__" in n or n.startswith("tests/")])
+                info = f"ferry-{ferry.__version__}.dist-info"
+                for row in z.read(f"{info}/RECORD").decode().splitlines():
+                    path, digest, size = row.rsplit(",", 2)
+                    if path.endswith("RECORD"):
+                        continue
+                    data = z.read(path)
+                    want = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+                    self.assertEqual((digest, int(size)), (f"sha256={want}", len(data)), path)
+                self.assertIn(b"Requires-Python: >=3.11", z.read(f"{info}/METADATA"))
+
+
+class EncodingTest(unittest.TestCase):
+    def test_requests_send_only_the_fields_given(self):
+        body = ferry.JobSubmit(name="a", image="img:1", command=["true"], resources=ferry.Resources(gpu=0), max_retries=0)
+        self.assertEqual(body.to_json(), {"name": "a", "image": "img:1", "command": ["true"], "resources": {"gpu": 0}, "maxRetries": 0})
+        self.assertEqual(ferry.TenantUpdate(display_name="x").to_json(), {"displayName": "x"})
+
+    def test_answers_ignore_unknown_properties_and_null_lists(self):
+        job = ferry.Job.from_json({
+            "$schema": "x", "tenant": "t", "name": "j", "state": "queued", "replicas": None, "createdBy": "a",
+            "createdAt": "2026-01-02T03:04:05.123456789Z", "updatedAt": "2026-01-02T03:04:05Z", "someday": 1,
+            "spec": {"image": "i", "command": ["c"], "replicas": 1, "resources": {}, "maxRetries": 0},
+        })
+        self.assertEqual(job.replicas, [])
+        self.assertEqual(job.created_at.microsecond, 123456)
+        self.assertFalse(job.done)
+
+    def test_problem_answers_become_ferry_errors(self):
+        e = ferry.FerryError.from_answer(422, json.dumps({
+            "title": "Unprocessable Entity", "status": 422, "detail": "validation failed",
+            "errors": [{"message": "bad", "location": "body.name", "value": "X"}]}).encode())
+        self.assertEqual((e.status, e.title, e.locations), (422, "Unprocessable Entity", ["body.name"]))
+        self.assertEqual(str(e), "validation failed (body.name: bad) (HTTP 422)")
+        plain = ferry.FerryError.from_answer(502, b"<html>bad gateway</html>\nmore")
+        self.assertEqual(plain.title, "Bad Gateway <html>bad gateway</html>")
+
+
+if __name__ == "__main__":
+    unittest.main()

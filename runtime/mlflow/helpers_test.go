@@ -26,6 +26,7 @@ type env struct {
 	db     *store.DB
 	bucket *blob.Bucket
 	srv    *httptest.Server
+	h      *Handler
 	tokens map[string]string
 }
 
@@ -79,7 +80,7 @@ func newEnv(t testing.TB, opts ...func(*Config)) *env {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(Prefix, h)
-	e.srv = httptest.NewServer(mux)
+	e.h, e.srv = h, httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
 	if tt, ok := t.(*testing.T); ok {
 		e.t = tt

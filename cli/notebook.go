@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -106,16 +105,13 @@ func newNotebookCmd(g *globals) *cobra.Command {
 	}
 	open := &cobra.Command{
 		Use:   "open NAME",
-		Short: "Print the notebook's URL, with a one-time token hand-over for the browser",
-		Long: "The URL carries your token once: the proxy trades it for a cookie scoped to this notebook's path and\n" +
-			"redirects to the plain URL. Treat the printed URL like the token.",
+		Short: "Print a one-time URL that opens the notebook in a browser",
+		Long: "The URL carries a one-time code (valid for a minute), never your token: the proxy trades it for a\n" +
+			"session cookie scoped to this notebook's path, which ends when your token is revoked, and redirects\n" +
+			"to the plain URL. Run it again for another browser.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := need()
-			if err != nil {
-				return err
-			}
-			login, err := g.apiContext()
 			if err != nil {
 				return err
 			}
@@ -123,8 +119,11 @@ func newNotebookCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			u := c.Server() + n.URL + "tree?" + url.Values{"token": {login.Token}}.Encode()
-			fmt.Fprintln(g.stdout, u)
+			h, err := c.CreateNotebookSession(cmd.Context(), tenant, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(g.stdout, c.Server()+h.URL)
 			if n.State != v1.NotebookRunning {
 				fmt.Fprintf(g.stderr, "notebook %s is %s; opening the URL starts it\n", n.Name, n.State)
 			}

@@ -34,6 +34,8 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&opts.AdminTokenSecret, "admin-token-secret", "", "with Kubernetes access: also store the admin token in this Secret")
 	cmd.Flags().StringVar(&opts.SeedTokenSecret, "seed-token-secret", "", "with Kubernetes access: also store the node agents' (ferry seed) token in this Secret")
 	cmd.Flags().StringVar(&opts.BlobURL, "blob-url", "", "where ended pods' logs are kept: a gocloud.dev blob URL (default: file://DATA-DIR/blobs)")
+	cmd.Flags().StringVar(&opts.ExternalURL, "external-url", "", "how browsers reach the server (e.g. https://ferry.example); https makes notebook cookies Secure")
+	cmd.Flags().BoolVar(&opts.TrustForwardedProto, "trust-forwarded-proto", false, "believe X-Forwarded-Proto for notebook cookies' Secure flag (only behind a proxy that sets it)")
 	cmd.Flags().StringVar(&opts.AdminTokenNamespace, "admin-token-namespace", "", "namespace of --admin-token-secret (default $POD_NAMESPACE, else the pod's own)")
 	_ = cmd.MarkFlagRequired("data-dir")
 

@@ -88,6 +88,9 @@ func TestProxyAuthenticatesProxiesHTTPAndWebSocketAndTracksActivity(t *testing.T
 				return err
 			}
 		}
+		if _, err := tx.CreateNotebook(ctx, store.Notebook{Tenant: "a", Name: "nb", Image: "i", Resources: store.Resources{CPU: "1", Memory: "1Gi"}, Workspace: "1Gi"}); err != nil {
+			return err
+		}
 		for user, m := range map[string][2]string{"alice": {"a", "editor"}, "vic": {"a", "viewer"}, "bob": {"b", "owner"}} {
 			u, err := tx.CreateUser(ctx, user, false)
 			if err != nil {
@@ -147,16 +150,9 @@ func TestProxyAuthenticatesProxiesHTTPAndWebSocketAndTracksActivity(t *testing.T
 	if resp := get("/t/a/notebooks/nb/api", tokens["alice"]); resp.Header.Get("X-Saw-Authorization") != "" {
 		t.Error("the notebook saw the caller's ferry token")
 	}
-	// A browser: ?token= becomes a path-scoped HttpOnly cookie, then the cookie works.
-	resp := get("/t/a/notebooks/nb/tree?token="+tokens["alice"], "")
-	if resp.StatusCode != http.StatusSeeOther || strings.Contains(resp.Header.Get("Location"), "token") {
-		t.Fatalf("token hand-over: %d %q", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	cookie := resp.Cookies()[0]
-	if cookie.Name != TokenCookie || !cookie.HttpOnly || cookie.Path != "/t/a/notebooks/nb/" {
-		t.Errorf("cookie = %+v", cookie)
-	}
-	if resp := get("/t/a/notebooks/nb/api", "", cookie); resp.StatusCode != 200 || strings.Contains(resp.Header.Get("X-Saw-Cookie"), tokens["alice"]) {
+	// A browser: a one-time code becomes a path-scoped HttpOnly session cookie.
+	cookie := redeem(t, front.URL, handover(t, db, tokens["alice"], "nb"))
+	if resp := get("/t/a/notebooks/nb/api", "", cookie); resp.StatusCode != 200 || strings.Contains(resp.Header.Get("X-Saw-Cookie"), cookie.Value) {
 		t.Errorf("with the cookie: %d, notebook saw %q", resp.StatusCode, resp.Header.Get("X-Saw-Cookie"))
 	}
 

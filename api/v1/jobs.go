@@ -17,11 +17,27 @@ const (
 // Done reports whether the state is final.
 func (s JobState) Done() bool { return s == JobSucceeded || s == JobFailed || s == JobCancelled }
 
+// Bounds of what one replica (or a notebook) may ask for: requests are
+// positive and no larger than these.
+const (
+	MinCPU      = "1m"
+	MaxCPU      = "1024"
+	MinMemory   = "1Mi"
+	MaxMemory   = "16Ti"
+	MaxGPU      = 64
+	MaxReplicas = 64
+)
+
+// JobReasonInadmissible starts the reason of a queued job that can never
+// run as asked (larger than its tenant's quota or than any node): it waits
+// for a quota or cluster change without holding back the tenant's queue.
+const JobReasonInadmissible = "inadmissible: "
+
 // Resources are what each replica (or a notebook) gets: request = limit.
 type Resources struct {
-	CPU    string `json:"cpu,omitempty" maxLength:"32" doc:"CPU, a Kubernetes quantity" example:"1"`
-	Memory string `json:"memory,omitempty" maxLength:"32" doc:"memory, a Kubernetes quantity" example:"2Gi"`
-	GPU    int64  `json:"gpu,omitempty" doc:"nvidia.com/gpu; counts against the tenant's gpu quota"`
+	CPU    string `json:"cpu,omitempty" maxLength:"32" doc:"CPU, a Kubernetes quantity, 1m to 1024" example:"1"`
+	Memory string `json:"memory,omitempty" maxLength:"32" doc:"memory, a Kubernetes quantity, 1Mi to 16Ti" example:"2Gi"`
+	GPU    int64  `json:"gpu,omitempty" minimum:"0" maximum:"64" doc:"nvidia.com/gpu; counts against the tenant's gpu quota"`
 }
 
 // JobSubmit is the body of a job's submission. Omitted fields get the
@@ -32,7 +48,7 @@ type JobSubmit struct {
 	Command    []string          `json:"command" maxItems:"256" doc:"the command, as a list" example:"[\"python3\", \"/opt/ferry/examples/sklearn_train.py\"]"`
 	Args       []string          `json:"args,omitempty" maxItems:"256"`
 	Env        map[string]string `json:"env,omitempty"`
-	Replicas   int32             `json:"replicas,omitempty" doc:"number of replicas (default 1); each gets WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT"`
+	Replicas   int32             `json:"replicas,omitempty" minimum:"0" maximum:"64" doc:"number of replicas (default 1, at most 64); each gets WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT"`
 	Resources  Resources         `json:"resources,omitempty"`
 	MaxRetries *int32            `json:"maxRetries,omitempty" doc:"pod failures tolerated before the job fails (default 0)"`
 }

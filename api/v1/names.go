@@ -75,3 +75,43 @@ const (
 	PathSeedBundle  = Prefix + "/seed/bundle"
 	PathSeedStatus  = Prefix + "/seed/status"
 )
+
+// Names ferry keeps for itself. A tenant's namespace is
+// TenantNamespacePrefix+name, so a tenant named "system" would be the
+// control plane's namespace (SystemNamespace) and "network" or "gpu" would
+// take the names of ferry's own releases and daemons (ferry-network,
+// ferry-gpu, ferry-seed, ferry-smoke); kube-* and default are Kubernetes'.
+var (
+	// ReservedTenantNames are refused as tenant names.
+	ReservedTenantNames = []string{"system", "network", "gpu", "seed", "smoke", "default"}
+	// ReservedTenantPrefixes are refused as the start of a tenant name.
+	ReservedTenantPrefixes = []string{"kube-"}
+	// ReservedUserNames are refused as user names: the seed agents'
+	// account and the actors ferry writes into the audit log itself.
+	ReservedUserNames = []string{SeedUser, "system", "anonymous"}
+)
+
+// ReservedTenant says why name may not be a tenant's ("" when it may).
+func ReservedTenant(name string) string {
+	for _, r := range ReservedTenantNames {
+		if name == r {
+			return "the name " + name + " is reserved: its namespace " + TenantNamespacePrefix + name + " is ferry's own or may become so"
+		}
+	}
+	for _, p := range ReservedTenantPrefixes {
+		if len(name) >= len(p) && name[:len(p)] == p {
+			return "names starting with " + p + " are reserved for ferry and Kubernetes"
+		}
+	}
+	return ""
+}
+
+// ReservedUser says why name may not be a user's ("" when it may).
+func ReservedUser(name string) string {
+	for _, r := range ReservedUserNames {
+		if name == r {
+			return "the name " + name + " is reserved for ferry's own accounts"
+		}
+	}
+	return ""
+}

@@ -2,6 +2,12 @@ package v1
 
 import "time"
 
+// Bounds of a notebook's workspace volume.
+const (
+	MinWorkspace = "1Mi"
+	MaxWorkspace = "16Ti"
+)
+
 // NotebookState says whether a notebook's pod runs.
 type NotebookState string
 
@@ -17,7 +23,7 @@ type NotebookCreate struct {
 	Name      string    `json:"name" maxLength:"50" doc:"DNS-1123 label, unique in the tenant"`
 	Image     string    `json:"image" maxLength:"512" doc:"image with Jupyter (python3 -m notebook)" example:"ferry.local/workload:1"`
 	Resources Resources `json:"resources,omitempty"`
-	Workspace string    `json:"workspace,omitempty" maxLength:"32" doc:"workspace volume size (default 1Gi), kept while the notebook is stopped"`
+	Workspace string    `json:"workspace,omitempty" maxLength:"32" doc:"workspace volume size (default 1Gi, 1Mi to 16Ti), kept while the notebook is stopped"`
 }
 
 // Notebook is a tenant's Jupyter server.

@@ -19,11 +19,18 @@ type Quota struct {
 	GPU    int64  `json:"gpu" doc:"number of nvidia.com/gpu"`
 }
 
+// Bounds of a tenant's quota (zero is allowed: nothing of it runs).
+const (
+	MaxQuotaCPU    = "65536"
+	MaxQuotaMemory = "1Pi"
+	MaxQuotaGPU    = 4096
+)
+
 // QuotaChange sets the quota fields it names; the others stay.
 type QuotaChange struct {
-	CPU    string `json:"cpu,omitempty" maxLength:"32" doc:"CPU limit as a Kubernetes quantity" example:"8"`
-	Memory string `json:"memory,omitempty" maxLength:"32" doc:"memory limit as a Kubernetes quantity" example:"32Gi"`
-	GPU    *int64 `json:"gpu,omitempty" minimum:"0" doc:"number of nvidia.com/gpu"`
+	CPU    string `json:"cpu,omitempty" maxLength:"32" doc:"CPU limit as a Kubernetes quantity, at most 65536" example:"8"`
+	Memory string `json:"memory,omitempty" maxLength:"32" doc:"memory limit as a Kubernetes quantity, at most 1Pi" example:"32Gi"`
+	GPU    *int64 `json:"gpu,omitempty" minimum:"0" maximum:"4096" doc:"number of nvidia.com/gpu"`
 }
 
 // Tenant is a team's slice of the platform: the namespace ferry-<name>.

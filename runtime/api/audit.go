@@ -130,7 +130,9 @@ func (s *Server) httpError(err error) error {
 	case errors.Is(err, store.ErrNotFound):
 		return huma.Error404NotFound(err.Error())
 	case errors.Is(err, store.ErrConflict):
-		return huma.Error409Conflict(err.Error())
+		// The store's error carries SQLite's constraint text; handlers that
+		// know the field map it themselves (conflict).
+		return huma.Error409Conflict("conflict: the object already exists")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return huma.NewError(http.StatusServiceUnavailable, "request cancelled or timed out")
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -32,16 +33,22 @@ type JobRunner interface {
 // MaxJobName keeps "<job>-<index>" (the pods' host names) within 63 characters.
 const MaxJobName = 52
 
+// Bounds of a job's environment (the body limit bounds the values).
+const (
+	maxEnv     = 256
+	maxEnvName = 256
+)
+
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 type jobSubmitInput struct {
-	Tenant string `path:"tenant"`
+	Tenant string `path:"tenant" maxLength:"57"`
 	Body   v1.JobSubmit
 }
 
 type jobInput struct {
-	Tenant string `path:"tenant"`
-	Name   string `path:"name"`
+	Tenant string `path:"tenant" maxLength:"57"`
+	Name   string `path:"name" maxLength:"52"`
 }
 
 type jobOutput struct {
@@ -49,7 +56,7 @@ type jobOutput struct {
 }
 
 type jobListInput struct {
-	Tenant string    `path:"tenant"`
+	Tenant string    `path:"tenant" maxLength:"57"`
 	Limit  int       `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 	After  v1.Cursor `query:"after" maxLength:"256" doc:"keyset cursor: the next value of the previous page"`
 }
@@ -59,8 +66,8 @@ type jobListOutput struct {
 }
 
 type jobLogsInput struct {
-	Tenant  string `path:"tenant"`
-	Name    string `path:"name"`
+	Tenant  string `path:"tenant" maxLength:"57"`
+	Name    string `path:"name" maxLength:"52"`
 	Replica int32  `query:"replica" minimum:"0" doc:"replica index (rank)"`
 	Follow  bool   `query:"follow" doc:"keep streaming while the replica runs"`
 }
@@ -82,8 +89,8 @@ func validateJob(in *jobSubmitInput) (store.JobSpec, error) {
 	if spec.Replicas == 0 {
 		spec.Replicas = 1
 	}
-	if spec.Replicas < 1 || spec.Replicas > 64 {
-		return store.JobSpec{}, fieldError("body.replicas", b.Replicas, errors.New("must be between 1 and 64"))
+	if spec.Replicas < 1 || spec.Replicas > v1.MaxReplicas {
+		return store.JobSpec{}, fieldError("body.replicas", b.Replicas, fmt.Errorf("must be between 1 and %d", v1.MaxReplicas))
 	}
 	if spec.Resources.CPU == "" {
 		spec.Resources.CPU = "1"
@@ -91,13 +98,8 @@ func validateJob(in *jobSubmitInput) (store.JobSpec, error) {
 	if spec.Resources.Memory == "" {
 		spec.Resources.Memory = "1Gi"
 	}
-	for field, v := range map[string]string{"body.resources.cpu": spec.Resources.CPU, "body.resources.memory": spec.Resources.Memory} {
-		if err := ValidateQuantity(v); err != nil {
-			return store.JobSpec{}, fieldError(field, v, err)
-		}
-	}
-	if spec.Resources.GPU < 0 {
-		return store.JobSpec{}, fieldError("body.resources.gpu", spec.Resources.GPU, errors.New("must not be negative"))
+	if err := validateResources("body.resources", spec.Resources); err != nil {
+		return store.JobSpec{}, err
 	}
 	if b.MaxRetries != nil {
 		if *b.MaxRetries < 0 || *b.MaxRetries > 100 {
@@ -105,13 +107,21 @@ func validateJob(in *jobSubmitInput) (store.JobSpec, error) {
 		}
 		spec.MaxRetries = *b.MaxRetries
 	}
+	if len(b.Env) > maxEnv {
+		return store.JobSpec{}, fieldError("body.env", len(b.Env), fmt.Errorf("at most %d variables", maxEnv))
+	}
 	for k := range b.Env {
+		if len(k) > maxEnvName {
+			return store.JobSpec{}, fieldError("body.env", k, fmt.Errorf("names are at most %d bytes", maxEnvName))
+		}
 		if !envName.MatchString(k) {
 			return store.JobSpec{}, fieldError("body.env", k, fmt.Errorf("%q is not an environment variable name", k))
 		}
-		switch k {
-		case "WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT":
+		switch {
+		case k == "WORLD_SIZE", k == "RANK", k == "MASTER_ADDR", k == "MASTER_PORT":
 			return store.JobSpec{}, fieldError("body.env", k, fmt.Errorf("%s is set by ferry for each replica", k))
+		case strings.HasPrefix(strings.ToUpper(k), "FERRY_"):
+			return store.JobSpec{}, fieldError("body.env", k, fmt.Errorf("FERRY_* names are set by ferry: %s", k))
 		}
 	}
 	return spec, nil
@@ -131,7 +141,17 @@ func (s *Server) jobRoutes() {
 				if err != nil {
 					return err
 				}
+				t, err := tx.Tenant(ctx, in.Tenant)
+				if err != nil {
+					return err
+				}
+				if err := beyondQuota("body.resources", t.Quota, spec.Resources, spec.Replicas); err != nil {
+					return err
+				}
 				j, err := tx.CreateJob(ctx, store.Job{Tenant: in.Tenant, Name: in.Body.Name, Spec: spec, CreatedBy: caller(ctx).Name})
+				if errors.Is(err, store.ErrConflict) {
+					return conflict("body.name", in.Body.Name, fmt.Sprintf("tenant %s already has a job %s", in.Tenant, in.Body.Name))
+				}
 				out.Body = toJob(j)
 				return err
 			})

@@ -12,13 +12,13 @@ import (
 )
 
 type memberPutInput struct {
-	Tenant string `path:"tenant"`
+	Tenant string `path:"tenant" maxLength:"57"`
 	User   string `path:"user" maxLength:"63"`
 	Body   v1.MemberPut
 }
 
 type memberDeleteInput struct {
-	Tenant string `path:"tenant"`
+	Tenant string `path:"tenant" maxLength:"57"`
 	User   string `path:"user" maxLength:"63"`
 }
 
@@ -51,6 +51,11 @@ func (s *Server) memberRoutes() {
 				if err != nil {
 					return err
 				}
+				if role != store.RoleOwner {
+					if err := keepAnOwner(ctx, tx, in.Tenant, u.ID); err != nil {
+						return err
+					}
+				}
 				return tx.PutMember(ctx, in.Tenant, u.ID, role)
 			})
 			return out, err
@@ -66,6 +71,9 @@ func (s *Server) memberRoutes() {
 				u, err := tx.UserByName(ctx, in.User)
 				if err != nil {
 					return huma.Error404NotFound("user " + in.User + " is not a member of tenant " + in.Tenant)
+				}
+				if err := keepAnOwner(ctx, tx, in.Tenant, u.ID); err != nil {
+					return err
 				}
 				if err := tx.DeleteMember(ctx, in.Tenant, u.ID); err != nil {
 					return huma.Error404NotFound("user " + in.User + " is not a member of tenant " + in.Tenant)
@@ -89,4 +97,30 @@ func (s *Server) memberRoutes() {
 			})
 			return out, err
 		})
+}
+
+// keepAnOwner refuses to take the owner role from userID when it is the
+// tenant's last owner: nobody but an admin could manage the tenant after.
+func keepAnOwner(ctx context.Context, tx *store.Tx, tenant string, userID int64) error {
+	role, err := tx.Role(ctx, userID, tenant)
+	if errors.Is(err, store.ErrNotFound) || err == nil && role != store.RoleOwner {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ms, err := tx.Members(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	owners := 0
+	for _, m := range ms {
+		if m.Role == store.RoleOwner {
+			owners++
+		}
+	}
+	if owners <= 1 {
+		return huma.Error409Conflict("tenant " + tenant + " would have no owner left: make another member owner first")
+	}
+	return nil
 }

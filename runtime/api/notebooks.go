@@ -24,13 +24,13 @@ type NotebookRunner interface {
 }
 
 type notebookCreateInput struct {
-	Tenant string `path:"tenant"`
+	Tenant string `path:"tenant" maxLength:"57"`
 	Body   v1.NotebookCreate
 }
 
 type notebookInput struct {
-	Tenant string `path:"tenant"`
-	Name   string `path:"name"`
+	Tenant string `path:"tenant" maxLength:"57"`
+	Name   string `path:"name" maxLength:"50"`
 }
 
 type notebookOutput struct {
@@ -38,7 +38,7 @@ type notebookOutput struct {
 }
 
 type notebookListInput struct {
-	Tenant string    `path:"tenant"`
+	Tenant string    `path:"tenant" maxLength:"57"`
 	Limit  int       `query:"limit" minimum:"1" maximum:"1000" default:"100"`
 	After  v1.Cursor `query:"after" maxLength:"256" doc:"keyset cursor: the next value of the previous page"`
 }
@@ -89,15 +89,23 @@ func (s *Server) notebookRoutes() {
 				if n.Workspace == "" {
 					n.Workspace = "1Gi"
 				}
-				for field, v := range map[string]string{"body.resources.cpu": n.Resources.CPU, "body.resources.memory": n.Resources.Memory, "body.workspace": n.Workspace} {
-					if err := ValidateQuantity(v); err != nil {
-						return fieldError(field, v, err)
-					}
+				if err := validateResources("body.resources", n.Resources); err != nil {
+					return err
 				}
-				if n.Resources.GPU < 0 {
-					return fieldError("body.resources.gpu", n.Resources.GPU, errors.New("must not be negative"))
+				if err := ValidateQuantityIn(n.Workspace, v1.MinWorkspace, v1.MaxWorkspace); err != nil {
+					return fieldError("body.workspace", n.Workspace, err)
 				}
-				n, err := tx.CreateNotebook(ctx, n)
+				t, err := tx.Tenant(ctx, in.Tenant)
+				if err != nil {
+					return err
+				}
+				if err := beyondQuota("body.resources", t.Quota, n.Resources, 1); err != nil {
+					return err
+				}
+				n, err = tx.CreateNotebook(ctx, n)
+				if errors.Is(err, store.ErrConflict) {
+					return conflict("body.name", b.Name, fmt.Sprintf("tenant %s already has a notebook %s", in.Tenant, b.Name))
+				}
 				out.Body = toNotebook(n)
 				return err
 			})

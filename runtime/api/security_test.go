@@ -258,3 +258,168 @@ func TestSchemaLinksUseTheConfiguredBaseURLNeverTheHostHeader(t *testing.T) {
 		t.Error("a base URL without a scheme was accepted")
 	}
 }
+
+// tenant creates tenant name with owner and quota, and returns the owner's token.
+func (e *apiEnv) tenant(name, owner string, quota map[string]any) string {
+	e.t.Helper()
+	tok := e.user(owner)
+	e.must(201, "POST", "/api/v1/tenants", e.admin, map[string]any{"name": name, "owner": owner, "quota": quota})
+	return tok
+}
+
+func TestReservedTenantAndUserNamesAreRefusedNamingTheField(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, nil)
+	for _, name := range []string{"system", "network", "gpu", "seed", "default", "kube-system", "kube-public"} {
+		r := e.do("POST", "/api/v1/tenants", e.admin, map[string]any{"name": name})
+		if r.status != 422 || !strings.Contains(r.raw, "body.name") || !strings.Contains(r.raw, "reserved") {
+			t.Errorf("tenant %s: %d %s", name, r.status, r.raw)
+		}
+	}
+	for _, name := range []string{"ferry-seed", "system", "anonymous"} {
+		r := e.do("POST", "/api/v1/users", e.admin, map[string]any{"name": name})
+		if r.status != 422 || !strings.Contains(r.raw, "body.name") || !strings.Contains(r.raw, "reserved") {
+			t.Errorf("user %s: %d %s", name, r.status, r.raw)
+		}
+	}
+	e.must(201, "POST", "/api/v1/tenants", e.admin, map[string]any{"name": "systems"})
+	e.must(201, "POST", "/api/v1/users", e.admin, map[string]any{"name": "systemd"})
+}
+
+func TestResourceRequestsArePositiveAndBounded(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, nil)
+	owner := e.tenant("a", "alice", map[string]any{"cpu": "64", "memory": "256Gi", "gpu": 8})
+	job := func(res map[string]any, replicas int) map[string]any {
+		return map[string]any{"name": "j", "image": "busybox:1", "command": []string{"true"}, "resources": res, "replicas": replicas}
+	}
+	for _, c := range []struct {
+		name     string
+		res      map[string]any
+		replicas int
+		field    string
+	}{
+		{"zero cpu", map[string]any{"cpu": "0"}, 1, "body.resources.cpu"},
+		{"zero memory", map[string]any{"memory": "0"}, 1, "body.resources.memory"},
+		{"a micro cpu", map[string]any{"cpu": "1u"}, 1, "body.resources.cpu"},
+		{"1e309 cpu", map[string]any{"cpu": "1e309"}, 1, "body.resources.cpu"},
+		{"100000Ei memory", map[string]any{"memory": "100000Ei"}, 1, "body.resources.memory"},
+		{"2000 cpu", map[string]any{"cpu": "2000"}, 1, "body.resources.cpu"},
+		{"65 gpu", map[string]any{"gpu": 65}, 1, "body.resources.gpu"},
+		{"65 replicas", map[string]any{}, 65, "body.replicas"},
+	} {
+		r := e.do("POST", "/api/v1/tenants/a/jobs", owner, job(c.res, c.replicas))
+		if r.status != 422 || !strings.Contains(r.raw, c.field) {
+			t.Errorf("job with %s: %d, want 422 naming %s: %.300s", c.name, r.status, c.field, r.raw)
+		}
+	}
+	nb := func(res map[string]any, ws string) map[string]any {
+		return map[string]any{"name": "nb", "image": "busybox:1", "resources": res, "workspace": ws}
+	}
+	for _, c := range []struct {
+		name  string
+		body  map[string]any
+		field string
+	}{
+		{"zero cpu", nb(map[string]any{"cpu": "0"}, ""), "body.resources.cpu"},
+		{"zero memory", nb(map[string]any{"memory": "0"}, ""), "body.resources.memory"},
+		{"zero workspace", nb(nil, "0"), "body.workspace"},
+		{"huge workspace", nb(nil, "100000Ei"), "body.workspace"},
+		{"65 gpu", nb(map[string]any{"gpu": 65}, ""), "body.resources.gpu"},
+	} {
+		r := e.do("POST", "/api/v1/tenants/a/notebooks", owner, c.body)
+		if r.status != 422 || !strings.Contains(r.raw, c.field) {
+			t.Errorf("notebook with %s: %d, want 422 naming %s: %.300s", c.name, r.status, c.field, r.raw)
+		}
+	}
+	for _, c := range []struct{ body, field string }{
+		{`{"name":"q1","quota":{"cpu":"1e309"}}`, "body.quota.cpu"},
+		{`{"name":"q2","quota":{"memory":"100000Ei"}}`, "body.quota.memory"},
+		{`{"name":"q3","quota":{"gpu":100000}}`, "body.quota.gpu"},
+	} {
+		r := e.do("POST", "/api/v1/tenants", e.admin, c.body)
+		if r.status != 422 || !strings.Contains(r.raw, c.field) {
+			t.Errorf("tenant %s: %d, want 422 naming %s: %.300s", c.body, r.status, c.field, r.raw)
+		}
+	}
+	e.must(201, "POST", "/api/v1/tenants/a/jobs", owner, job(map[string]any{"cpu": "1", "memory": "1Gi"}, 2))
+	e.must(201, "POST", "/api/v1/tenants/a/notebooks", owner, nb(nil, "10Gi"))
+}
+
+func TestWorkLargerThanTheTenantsWholeQuotaIsRefusedAtSubmit(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, nil)
+	owner := e.tenant("a", "alice", map[string]any{"cpu": "8", "memory": "16Gi", "gpu": 2})
+	for _, c := range []struct {
+		res      map[string]any
+		replicas int
+		field    string
+	}{
+		{map[string]any{"cpu": "3"}, 3, "body.resources.cpu"},
+		{map[string]any{"memory": "9Gi"}, 2, "body.resources.memory"},
+		{map[string]any{"gpu": 1}, 3, "body.resources.gpu"},
+	} {
+		r := e.do("POST", "/api/v1/tenants/a/jobs", owner, map[string]any{"name": "big", "image": "busybox:1", "command": []string{"true"}, "resources": c.res, "replicas": c.replicas})
+		if r.status != 422 || !strings.Contains(r.raw, c.field) || !strings.Contains(r.raw, "whole") {
+			t.Errorf("job %v × %d: %d, want 422 naming %s: %.300s", c.res, c.replicas, r.status, c.field, r.raw)
+		}
+	}
+	r := e.do("POST", "/api/v1/tenants/a/notebooks", owner, map[string]any{"name": "big", "image": "busybox:1", "resources": map[string]any{"gpu": 3}})
+	if r.status != 422 || !strings.Contains(r.raw, "body.resources.gpu") {
+		t.Errorf("notebook over the quota: %d %.300s", r.status, r.raw)
+	}
+	e.must(201, "POST", "/api/v1/tenants/a/jobs", owner, map[string]any{"name": "fits", "image": "busybox:1", "command": []string{"true"},
+		"resources": map[string]any{"cpu": "4", "memory": "8Gi", "gpu": 1}, "replicas": 2})
+}
+
+func TestFerryEnvNamesAreReservedInJobs(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, nil)
+	owner := e.tenant("a", "alice", nil)
+	for _, k := range []string{"FERRY_TOKEN", "ferry_api", "RANK"} {
+		r := e.do("POST", "/api/v1/tenants/a/jobs", owner, map[string]any{"name": "j", "image": "busybox:1", "command": []string{"true"}, "env": map[string]string{k: "x"}})
+		if r.status != 422 || !strings.Contains(r.raw, "body.env") {
+			t.Errorf("env %s: %d %.300s", k, r.status, r.raw)
+		}
+	}
+}
+
+func TestDuplicateNamesAre409NamingTheFieldWithoutSQLite(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, nil)
+	owner := e.tenant("a", "alice", nil)
+	job := map[string]any{"name": "j", "image": "busybox:1", "command": []string{"true"}}
+	e.must(201, "POST", "/api/v1/tenants/a/jobs", owner, job)
+	e.must(201, "POST", "/api/v1/tenants/a/notebooks", owner, map[string]any{"name": "nb", "image": "busybox:1"})
+	for _, c := range []struct {
+		path, token string
+		body        any
+	}{
+		{"/api/v1/tenants", e.admin, map[string]any{"name": "a"}},
+		{"/api/v1/users", e.admin, map[string]any{"name": "alice"}},
+		{"/api/v1/tenants/a/jobs", owner, job},
+		{"/api/v1/tenants/a/notebooks", owner, map[string]any{"name": "nb", "image": "busybox:1"}},
+	} {
+		r := e.do("POST", c.path, c.token, c.body)
+		if r.status != 409 || !strings.Contains(r.raw, `"location":"body.name"`) || strings.Contains(r.raw, "UNIQUE") || strings.Contains(r.raw, "constraint") {
+			t.Errorf("duplicate POST %s: %d %s", c.path, r.status, r.raw)
+		}
+	}
+}
+
+func TestTheLastOwnerCannotBeRemovedOrDemoted(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, nil)
+	alice := e.tenant("a", "alice", nil)
+	e.user("bob")
+	e.must(409, "DELETE", "/api/v1/tenants/a/members/alice", alice, nil)
+	e.must(409, "PUT", "/api/v1/tenants/a/members/alice", alice, map[string]any{"role": "editor"})
+	e.must(409, "DELETE", "/api/v1/tenants/a/members/alice", e.admin, nil)
+	e.must(200, "PUT", "/api/v1/tenants/a/members/bob", alice, map[string]any{"role": "owner"})
+	e.must(204, "DELETE", "/api/v1/tenants/a/members/alice", alice, nil)
+	e.must(409, "PUT", "/api/v1/tenants/a/members/bob", e.admin, map[string]any{"role": "viewer"})
+	members := e.must(200, "GET", "/api/v1/tenants/a/members", e.admin, nil)
+	if items := members.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["role"] != "owner" {
+		t.Errorf("members = %s", members.raw)
+	}
+}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -16,12 +17,12 @@ type tenantCreateInput struct {
 }
 
 type tenantPatchInput struct {
-	Tenant string `path:"tenant"`
+	Tenant string `path:"tenant" maxLength:"57"`
 	Body   v1.TenantUpdate
 }
 
 type tenantNameInput struct {
-	Tenant string `path:"tenant"`
+	Tenant string `path:"tenant" maxLength:"57"`
 }
 
 type tenantOutput struct {
@@ -42,18 +43,21 @@ var defaultQuota = store.Quota{CPU: "4", Memory: "8Gi", GPU: 0}
 
 func applyQuota(q *store.Quota, b v1.QuotaChange) error {
 	if b.CPU != "" {
-		if err := ValidateQuantity(b.CPU); err != nil {
+		if err := ValidateQuantityIn(b.CPU, "0", v1.MaxQuotaCPU); err != nil {
 			return fieldError("body.quota.cpu", b.CPU, err)
 		}
 		q.CPU = b.CPU
 	}
 	if b.Memory != "" {
-		if err := ValidateQuantity(b.Memory); err != nil {
+		if err := ValidateQuantityIn(b.Memory, "0", v1.MaxQuotaMemory); err != nil {
 			return fieldError("body.quota.memory", b.Memory, err)
 		}
 		q.Memory = b.Memory
 	}
 	if b.GPU != nil {
+		if *b.GPU < 0 || *b.GPU > v1.MaxQuotaGPU {
+			return fieldError("body.quota.gpu", *b.GPU, fmt.Errorf("must be between 0 and %d", v1.MaxQuotaGPU))
+		}
 		q.GPU = *b.GPU
 	}
 	return nil
@@ -70,6 +74,9 @@ func (s *Server) tenantRoutes() {
 			if err := ValidateName(in.Body.Name, MaxTenantName); err != nil {
 				return nil, fieldError("body.name", in.Body.Name, err)
 			}
+			if why := v1.ReservedTenant(in.Body.Name); why != "" {
+				return nil, fieldError("body.name", in.Body.Name, errors.New(why))
+			}
 			if err := displayNameError(in.Body.DisplayName); err != nil {
 				return nil, err
 			}
@@ -83,6 +90,9 @@ func (s *Server) tenantRoutes() {
 			out := &tenantOutput{}
 			err := s.mutate(ctx, t.Name, "tenant/"+t.Name, func(tx *store.Tx) error {
 				created, err := tx.CreateTenant(ctx, t)
+				if errors.Is(err, store.ErrConflict) {
+					return conflict("body.name", t.Name, "tenant "+t.Name+" already exists")
+				}
 				if err != nil {
 					return err
 				}

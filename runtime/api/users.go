@@ -50,9 +50,15 @@ func (s *Server) userRoutes() {
 			if err := ValidateName(in.Body.Name, 63); err != nil {
 				return nil, fieldError("body.name", in.Body.Name, err)
 			}
+			if why := v1.ReservedUser(in.Body.Name); why != "" {
+				return nil, fieldError("body.name", in.Body.Name, errors.New(why))
+			}
 			out := &userCreateOutput{}
 			err := s.mutate(ctx, "", "user/"+in.Body.Name, func(tx *store.Tx) error {
 				u, err := tx.CreateUser(ctx, in.Body.Name, in.Body.Admin)
+				if errors.Is(err, store.ErrConflict) {
+					return conflict("body.name", in.Body.Name, "user "+in.Body.Name+" already exists")
+				}
 				if err != nil {
 					return err
 				}

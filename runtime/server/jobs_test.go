@@ -17,7 +17,7 @@ func TestJobSubmissionsAreValidatedAuthorizedAndListedInOrder(t *testing.T) {
 	e.must(200, "PUT", "/api/v1/tenants/a/members/vic", alice, map[string]any{"role": "viewer"})
 	good := func(name string) map[string]any {
 		return map[string]any{"name": name, "image": "ferry.local/workload:1", "command": []string{"python3", "/opt/ferry/examples/sklearn_train.py"},
-			"replicas": 2, "resources": map[string]any{"cpu": "500m", "memory": "512Mi", "gpu": 1}, "env": map[string]string{"EPOCHS": "3"}}
+			"replicas": 2, "resources": map[string]any{"cpu": "500m", "memory": "512Mi", "gpu": 0}, "env": map[string]string{"EPOCHS": "3"}}
 	}
 	cases := []struct {
 		name, body, field string

@@ -94,6 +94,9 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newNodeAgentCmd(g),
 		newJobCmd(g),
 		newNotebookCmd(g),
+		newExperimentCmd(g),
+		newRunCmd(g),
+		newModelCmd(g),
 		newWorkloadImageCmd(g),
 		newExportCmd(g),
 	)

@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/client"
+)
+
+var modelHeader = []string{"NAME", "LATEST", "ALIASES", "UPDATED", "DESCRIPTION"}
+
+func modelRows(ms ...v1.RegisteredModel) [][]string {
+	rows := make([][]string, 0, len(ms))
+	for _, m := range ms {
+		var aliases []string
+		for a, v := range m.Aliases {
+			aliases = append(aliases, fmt.Sprintf("%s=%d", a, v))
+		}
+		sort.Strings(aliases)
+		latest := "-"
+		if m.LatestVersion > 0 {
+			latest = fmt.Sprint(m.LatestVersion)
+		}
+		rows = append(rows, []string{m.Name, latest, strings.Join(aliases, ","), m.UpdatedAt.Format(time.RFC3339), m.Description})
+	}
+	return rows
+}
+
+var versionHeader = []string{"VERSION", "STATUS", "RUN", "ALIASES", "SOURCE", "CREATED"}
+
+func versionRows(vs ...v1.ModelVersion) [][]string {
+	rows := make([][]string, 0, len(vs))
+	for _, v := range vs {
+		rows = append(rows, []string{fmt.Sprint(v.Version), v.Status, v.RunID, strings.Join(v.Aliases, ","), v.Source, v.CreatedAt.Format(time.RFC3339)})
+	}
+	return rows
+}
+
+func newModelCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "model", Short: "The tenant's model registry (MLflow-compatible)", Aliases: []string{"models"}}
+	tenant := tenantFlag(cmd)
+	list := &cobra.Command{
+		Use: "list", Short: "List registered models by name", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t, err := tenant()
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			all, err := client.Collect(cmd.Context(), func(ctx context.Context, o v1.ListOptions) (v1.List[v1.RegisteredModel], error) {
+				return c.ListModels(ctx, t, o)
+			})
+			if err != nil {
+				return err
+			}
+			return g.print(v1.List[v1.RegisteredModel]{Items: all}, modelHeader, modelRows(all...))
+		},
+	}
+	versions := func(cmd *cobra.Command, t, name string) ([]v1.ModelVersion, error) {
+		c, err := g.client()
+		if err != nil {
+			return nil, err
+		}
+		return client.Collect(cmd.Context(), func(ctx context.Context, o v1.ListOptions) (v1.List[v1.ModelVersion], error) {
+			return c.ListModelVersions(ctx, t, name, o)
+		})
+	}
+	get := &cobra.Command{
+		Use: "get NAME", Short: "Show a registered model and its versions", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := tenant()
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			m, err := c.GetModel(cmd.Context(), t, args[0])
+			if err != nil {
+				return err
+			}
+			if g.output != "table" {
+				return g.print(m, nil, nil)
+			}
+			vs, err := versions(cmd, t, args[0])
+			if err != nil {
+				return err
+			}
+			if err := g.table(modelHeader, modelRows(m)); err != nil {
+				return err
+			}
+			fmt.Fprintln(g.stdout)
+			return g.table(versionHeader, versionRows(vs...))
+		},
+	}
+	vers := &cobra.Command{
+		Use: "versions NAME", Short: "List a model's versions, newest first, with the run of each", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := tenant()
+			if err != nil {
+				return err
+			}
+			vs, err := versions(cmd, t, args[0])
+			if err != nil {
+				return err
+			}
+			return g.print(v1.List[v1.ModelVersion]{Items: vs}, versionHeader, versionRows(vs...))
+		},
+	}
+	cmd.AddCommand(list, get, vers)
+	return cmd
+}

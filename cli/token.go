@@ -36,14 +36,20 @@ func newTokenCmd(g *globals) *cobra.Command {
 		},
 	}
 	create.Flags().StringVar(&expires, "expires-in", "", "lifetime such as 720h (default: no expiry)")
+	var listUser, revokeUser string
 	list := &cobra.Command{
-		Use: "list", Short: "List your live tokens", Args: cobra.NoArgs,
+		Use: "list", Short: "List your live tokens (another user's with --user, admins)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
-			out, err := c.ListTokens(cmd.Context())
+			var out v1.List[v1.Token]
+			if listUser != "" {
+				out, err = c.ListUserTokens(cmd.Context(), listUser)
+			} else {
+				out, err = c.ListTokens(cmd.Context())
+			}
 			if err != nil {
 				return err
 			}
@@ -55,19 +61,26 @@ func newTokenCmd(g *globals) *cobra.Command {
 		},
 	}
 	revoke := &cobra.Command{
-		Use: "revoke ID", Short: "Revoke one of your tokens", Args: cobra.ExactArgs(1),
+		Use: "revoke ID", Short: "Revoke one of your tokens (another user's with --user, admins)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
-			if err := c.RevokeToken(cmd.Context(), args[0]); err != nil {
+			if revokeUser != "" {
+				err = c.RevokeUserToken(cmd.Context(), revokeUser, args[0])
+			} else {
+				err = c.RevokeToken(cmd.Context(), args[0])
+			}
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "token %s revoked\n", args[0])
 			return nil
 		},
 	}
+	list.Flags().StringVar(&listUser, "user", "", "list this user's tokens (admins)")
+	revoke.Flags().StringVar(&revokeUser, "user", "", "revoke a token of this user (admins)")
 	cmd.AddCommand(create, list, revoke)
 	return cmd
 }
@@ -91,6 +104,30 @@ func newUserCmd(g *globals) *cobra.Command {
 		},
 	}
 	create.Flags().BoolVar(&admin, "admin", false, "make the user a platform admin")
-	cmd.AddCommand(create)
+	setDisabled := func(use, short string, disabled bool) *cobra.Command {
+		return &cobra.Command{
+			Use: use + " NAME", Short: short, Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, err := g.client()
+				if err != nil {
+					return err
+				}
+				var u v1.User
+				if disabled {
+					u, err = c.DisableUser(cmd.Context(), args[0])
+				} else {
+					u, err = c.EnableUser(cmd.Context(), args[0])
+				}
+				if err != nil {
+					return err
+				}
+				return g.print(u, []string{"ID", "NAME", "ADMIN", "DISABLED"},
+					[][]string{{strconv.FormatInt(u.ID, 10), u.Name, strconv.FormatBool(u.Admin), strconv.FormatBool(u.Disabled)}})
+			},
+		}
+	}
+	cmd.AddCommand(create,
+		setDisabled("disable", "Disable a user: its tokens stop working at once", true),
+		setDisabled("enable", "Enable a disabled user again", false))
 	return cmd
 }

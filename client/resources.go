@@ -85,6 +85,29 @@ func (c *Client) RevokeToken(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, Path(v1.PathToken, id), nil, nil, nil)
 }
 
+// ListUserTokens lists another user's live tokens (admins).
+func (c *Client) ListUserTokens(ctx context.Context, user string) (v1.List[v1.Token], error) {
+	var out v1.List[v1.Token]
+	return out, c.do(ctx, http.MethodGet, Path(v1.PathUserTokens, user), nil, nil, &out)
+}
+
+// RevokeUserToken revokes one of another user's tokens (admins).
+func (c *Client) RevokeUserToken(ctx context.Context, user, id string) error {
+	return c.do(ctx, http.MethodDelete, Path(v1.PathUserToken, user, id), nil, nil, nil)
+}
+
+// DisableUser disables a user: its tokens stop working at once (admins).
+func (c *Client) DisableUser(ctx context.Context, user string) (v1.User, error) {
+	var out v1.User
+	return out, c.do(ctx, http.MethodPost, Path(v1.PathUserDisable, user), nil, nil, &out)
+}
+
+// EnableUser enables a disabled user again (admins).
+func (c *Client) EnableUser(ctx context.Context, user string) (v1.User, error) {
+	var out v1.User
+	return out, c.do(ctx, http.MethodPost, Path(v1.PathUserEnable, user), nil, nil, &out)
+}
+
 // ListAudit is one page of audit rows, newest first.
 func (c *Client) ListAudit(ctx context.Context, f v1.AuditFilter, o v1.ListOptions) (v1.List[v1.AuditEntry], error) {
 	q := listQuery(o)

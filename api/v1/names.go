@@ -53,7 +53,14 @@ const (
 	PathMembers = PathTenant + "/members"
 	PathMember  = PathMembers + "/{user}"
 
-	PathUsers  = Prefix + "/users"
+	PathUsers = Prefix + "/users"
+	// PathUser and below are an admin's view of another user.
+	PathUser        = PathUsers + "/{user}"
+	PathUserTokens  = PathUser + "/tokens"
+	PathUserToken   = PathUserTokens + "/{id}"
+	PathUserDisable = PathUser + "/disable"
+	PathUserEnable  = PathUser + "/enable"
+
 	PathTokens = Prefix + "/tokens"
 	PathToken  = PathTokens + "/{id}"
 

@@ -8,6 +8,8 @@ type User struct {
 	Name      string    `json:"name"`
 	Admin     bool      `json:"admin"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Disabled users' tokens are refused until an admin enables them.
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // UserCreate is the body of a user's creation (admins only).
@@ -36,7 +38,8 @@ type Token struct {
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }
 
-// TokenCreate is the body of a token's creation.
+// TokenCreate is the body of a token's creation. The new token expires no
+// later than the token that creates it.
 type TokenCreate struct {
 	Name      string `json:"name" minLength:"1" maxLength:"100"`
 	ExpiresIn string `json:"expiresIn,omitempty" maxLength:"32" doc:"Go duration such as 720h; empty means no expiry"`

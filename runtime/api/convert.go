@@ -20,7 +20,7 @@ func toMember(m store.Member) v1.Member {
 }
 
 func toUser(u store.User) v1.User {
-	return v1.User{ID: u.ID, Name: u.Name, Admin: u.Admin, CreatedAt: u.CreatedAt}
+	return v1.User{ID: u.ID, Name: u.Name, Admin: u.Admin, CreatedAt: u.CreatedAt, Disabled: u.Disabled}
 }
 
 func toToken(t store.Token) v1.Token {

@@ -423,3 +423,67 @@ func TestTheLastOwnerCannotBeRemovedOrDemoted(t *testing.T) {
 		t.Errorf("members = %s", members.raw)
 	}
 }
+
+func TestATokenMintedWithAnExpiringTokenExpiresNoLater(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, nil)
+	alice := e.user("alice")
+	parent := e.must(201, "POST", "/api/v1/tokens", alice, map[string]any{"name": "ci", "expiresIn": "1h"})
+	secret := parent.body["secret"].(string)
+	limit := parent.body["expiresAt"].(string)
+	for _, ttl := range []string{"", "8760h"} {
+		child := e.must(201, "POST", "/api/v1/tokens", secret, map[string]any{"name": "child", "expiresIn": ttl})
+		if got, _ := child.body["expiresAt"].(string); got != limit {
+			t.Errorf("child of a 1h token with expiresIn %q expires %q, want %s", ttl, got, limit)
+		}
+	}
+	short := e.must(201, "POST", "/api/v1/tokens", secret, map[string]any{"name": "short", "expiresIn": "1m"})
+	if got, _ := short.body["expiresAt"].(string); got == "" || got >= limit {
+		t.Errorf("a shorter child expires %q, want before %s", got, limit)
+	}
+	forever := e.must(201, "POST", "/api/v1/tokens", alice, map[string]any{"name": "forever"})
+	if _, ok := forever.body["expiresAt"]; ok {
+		t.Errorf("a child of a token without expiry got one: %s", forever.raw)
+	}
+}
+
+func TestAdminsRevokeOthersTokensAndDisableUsersAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, nil)
+	alice, bob := e.user("alice"), e.user("bob")
+	extra := e.must(201, "POST", "/api/v1/tokens", alice, map[string]any{"name": "laptop"})
+	list := e.must(200, "GET", "/api/v1/users/alice/tokens", e.admin, nil)
+	if items := list.body["items"].([]any); len(items) != 2 || strings.Contains(list.raw, extra.body["secret"].(string)) {
+		t.Fatalf("alice's tokens as the admin sees them: %s", list.raw)
+	}
+	id := extra.body["id"].(string)
+	e.must(403, "GET", "/api/v1/users/alice/tokens", bob, nil)
+	e.must(403, "DELETE", "/api/v1/users/alice/tokens/"+id, bob, nil)
+	e.must(403, "POST", "/api/v1/users/alice/disable", bob, nil)
+	e.must(404, "DELETE", "/api/v1/users/bob/tokens/"+id, e.admin, nil)
+	e.must(404, "POST", "/api/v1/users/nobody/disable", e.admin, nil)
+	e.must(200, "GET", "/api/v1/whoami", extra.body["secret"].(string), nil)
+	e.must(204, "DELETE", "/api/v1/users/alice/tokens/"+id, e.admin, nil)
+	e.must(401, "GET", "/api/v1/whoami", extra.body["secret"].(string), nil)
+
+	e.must(200, "GET", "/api/v1/whoami", alice, nil)
+	if d := e.must(200, "POST", "/api/v1/users/alice/disable", e.admin, nil); d.body["disabled"] != true {
+		t.Errorf("disable answered %s", d.raw)
+	}
+	e.must(401, "GET", "/api/v1/whoami", alice, nil)
+	e.must(401, "POST", "/api/v1/tokens", alice, map[string]any{"name": "sneaky"})
+	e.must(409, "POST", "/api/v1/users/root/disable", e.admin, nil)
+	if d := e.must(200, "POST", "/api/v1/users/alice/enable", e.admin, nil); d.body["disabled"] == true {
+		t.Errorf("enable answered %s", d.raw)
+	}
+	e.must(200, "GET", "/api/v1/whoami", alice, nil)
+	var actions []string
+	for _, r := range e.audit() {
+		if r.Actor == "root" && r.Result == "ok" && strings.HasPrefix(r.Target, "user/alice") {
+			actions = append(actions, r.Action)
+		}
+	}
+	if strings.Join(actions, ",") != "enableUser,disableUser,revokeUserToken,createUser" {
+		t.Errorf("audited admin actions on alice (newest first): %v", actions)
+	}
+}

@@ -203,6 +203,7 @@ func (s *Server) routes() {
 	s.notebookSessionRoutes()
 	s.memberRoutes()
 	s.userRoutes()
+	s.adminUserRoutes()
 	s.tokenRoutes()
 	s.auditRoutes()
 	s.seedRoutes()

@@ -36,6 +36,19 @@ type tokenIDInput struct {
 	ID string `path:"id" maxLength:"64"`
 }
 
+type userNameInput struct {
+	User string `path:"user" maxLength:"63"`
+}
+
+type userTokenInput struct {
+	User string `path:"user" maxLength:"63"`
+	ID   string `path:"id" maxLength:"64"`
+}
+
+type userOutput struct {
+	Body v1.User
+}
+
 type whoamiOutput struct {
 	Body v1.Whoami
 }
@@ -99,7 +112,8 @@ func (s *Server) tokenRoutes() {
 			}
 			out := &tokenCreateOutput{}
 			err := s.mutate(ctx, "", "token", func(tx *store.Tx) error {
-				t, secret, err := tx.CreateToken(ctx, caller(ctx).ID, in.Body.Name, ttl)
+				// Minted from the calling token: it expires no later than that one.
+				t, secret, err := tx.CreateChildToken(ctx, identity(ctx).TokenID, in.Body.Name, ttl)
 				out.Body.Token, out.Body.Secret = toToken(t), secret
 				return err
 			})
@@ -127,4 +141,79 @@ func (s *Server) tokenRoutes() {
 			})
 			return nil, err
 		})
+}
+
+// adminUserRoutes are an admin's hold on other users: their tokens, and
+// disabling them (their tokens stop working at once).
+func (s *Server) adminUserRoutes() {
+	tags := []string{"users"}
+	register(s, huma.Operation{OperationID: "listUserTokens", Method: http.MethodGet, Path: v1.PathUserTokens, Tags: tags,
+		Summary: "List a user's live tokens (admin)"},
+		func(ctx context.Context, in *userNameInput) (*tokenListOutput, error) {
+			if err := requireAdmin(ctx); err != nil {
+				return nil, err
+			}
+			out := &tokenListOutput{}
+			err := s.read(ctx, func(tx *store.Tx) error {
+				u, err := userNamed(ctx, tx, in.User)
+				if err != nil {
+					return err
+				}
+				ts, err := tx.ListTokens(ctx, u.ID)
+				out.Body.Items = mapAll(ts, toToken)
+				return err
+			})
+			return out, err
+		})
+	register(s, huma.Operation{OperationID: "revokeUserToken", Method: http.MethodDelete, Path: v1.PathUserToken, Tags: tags,
+		Summary: "Revoke one of a user's tokens (admin)", DefaultStatus: http.StatusNoContent},
+		func(ctx context.Context, in *userTokenInput) (*struct{}, error) {
+			err := s.mutate(ctx, "", "user/"+in.User+"/token/"+in.ID, func(tx *store.Tx) error {
+				if err := requireAdmin(ctx); err != nil {
+					return err
+				}
+				u, err := userNamed(ctx, tx, in.User)
+				if err != nil {
+					return err
+				}
+				if err := tx.RevokeToken(ctx, u.ID, in.ID); errors.Is(err, store.ErrNotFound) {
+					return huma.Error404NotFound("user " + in.User + " has no live token " + in.ID)
+				} else if err != nil {
+					return err
+				}
+				return nil
+			})
+			return nil, err
+		})
+	disable := func(id, path, summary string, disabled bool) {
+		register(s, huma.Operation{OperationID: id, Method: http.MethodPost, Path: path, Tags: tags, Summary: summary},
+			func(ctx context.Context, in *userNameInput) (*userOutput, error) {
+				out := &userOutput{}
+				err := s.mutate(ctx, "", "user/"+in.User, func(tx *store.Tx) error {
+					if err := requireAdmin(ctx); err != nil {
+						return err
+					}
+					if disabled && in.User == caller(ctx).Name {
+						return huma.Error409Conflict("an admin may not disable itself")
+					}
+					if _, err := userNamed(ctx, tx, in.User); err != nil {
+						return err
+					}
+					u, err := tx.SetUserDisabled(ctx, in.User, disabled)
+					out.Body = toUser(u)
+					return err
+				})
+				return out, err
+			})
+	}
+	disable("disableUser", v1.PathUserDisable, "Disable a user: its tokens stop working at once (admin)", true)
+	disable("enableUser", v1.PathUserEnable, "Enable a disabled user again (admin)", false)
+}
+
+func userNamed(ctx context.Context, tx *store.Tx, name string) (store.User, error) {
+	u, err := tx.UserByName(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, huma.Error404NotFound("user "+name+" not found", &huma.ErrorDetail{Location: "path.user", Value: name, Message: "no such user"})
+	}
+	return u, err
 }

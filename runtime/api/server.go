@@ -201,6 +201,7 @@ func (s *Server) routes() {
 	s.jobRoutes()
 	s.notebookRoutes()
 	s.notebookSessionRoutes()
+	s.trackingRoutes()
 	s.memberRoutes()
 	s.userRoutes()
 	s.adminUserRoutes()

@@ -195,7 +195,8 @@ func newJobCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// waitJob polls a job until it is finished or the time is up.
+// waitJob polls a job until it is finished or the time is up; a job that
+// can never run (inadmissible) ends the wait at once with its reason.
 func waitJob(ctx context.Context, c *client.Client, tenant, name string, d time.Duration) (v1.Job, error) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -206,6 +207,9 @@ func waitJob(ctx context.Context, c *client.Client, tenant, name string, d time.
 		}
 		if j.State.Done() {
 			return j, nil
+		}
+		if j.State == v1.JobQueued && strings.HasPrefix(j.Reason, v1.JobReasonInadmissible) {
+			return j, fmt.Errorf("job %s can never run as asked: %s", name, j.Reason)
 		}
 		select {
 		case <-ctx.Done():

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
@@ -17,6 +18,8 @@ import (
 type Node struct {
 	Name string
 	Free corev1.ResourceList
+	// Allocatable is all the node offers pods (nil: unknown, not judged).
+	Allocatable corev1.ResourceList
 }
 
 // Usage is what a tenant's running work holds against its quota.
@@ -27,9 +30,14 @@ type Usage struct {
 
 // Decision is admission's verdict on one queued job.
 type Decision struct {
-	JobID  int64
-	Admit  bool
-	Reason string
+	JobID int64
+	Admit bool
+	// Inadmissible: the job can never run as asked (more than its tenant's
+	// whole quota, or a replica larger than any node); it stays queued
+	// without holding back the tenant's later jobs. Reason then starts with
+	// v1.JobReasonInadmissible.
+	Inadmissible bool
+	Reason       string
 }
 
 // Admit decides, for the queued jobs in submission order, which start now.
@@ -50,13 +58,17 @@ func Admit(queued []store.Job, usage map[string]Usage, nodes []Node) []Decision 
 	blocked := map[string]string{} // tenant → the job holding its queue
 	var out []Decision
 	for _, j := range queued {
-		if head, ok := blocked[j.Tenant]; ok {
-			out = append(out, Decision{JobID: j.ID, Reason: "queued behind job " + head + " (submitted earlier)"})
-			continue
-		}
 		req, err := Requests(j.Spec.Resources)
 		if err != nil {
-			out = append(out, Decision{JobID: j.ID, Reason: "invalid resources: " + err.Error()})
+			out = append(out, Decision{JobID: j.ID, Inadmissible: true, Reason: v1.JobReasonInadmissible + "invalid resources: " + err.Error()})
+			continue
+		}
+		if why := inadmissible(usage, nodes, j, req); why != "" {
+			out = append(out, Decision{JobID: j.ID, Inadmissible: true, Reason: v1.JobReasonInadmissible + why})
+			continue
+		}
+		if head, ok := blocked[j.Tenant]; ok {
+			out = append(out, Decision{JobID: j.ID, Reason: "queued behind job " + head + " (submitted earlier)"})
 			continue
 		}
 		u, ok := usage[j.Tenant]
@@ -90,6 +102,32 @@ func Admit(queued []store.Job, usage map[string]Usage, nodes []Node) []Decision 
 		out = append(out, Decision{JobID: j.ID, Admit: true})
 	}
 	return out
+}
+
+// inadmissible says why a job can never run as asked ("" when it may):
+// all its replicas together exceed the tenant's whole quota, or one
+// replica is larger than every node's allocatable (judged only when the
+// nodes' allocatable is known and there is at least one node).
+func inadmissible(usage map[string]Usage, nodes []Node, j store.Job, req corev1.ResourceList) string {
+	if u, ok := usage[j.Tenant]; ok {
+		if reason := overQuota(u.Quota, nil, req, j.Spec.Replicas); reason != "" {
+			return "more than the whole " + reason + " (lower the request or raise the quota)"
+		}
+	}
+	known := false
+	for _, n := range nodes {
+		if n.Allocatable == nil {
+			continue
+		}
+		known = true
+		if fits(n.Allocatable, req) {
+			return ""
+		}
+	}
+	if !known {
+		return ""
+	}
+	return fmt.Sprintf("one replica (%s) is larger than any node offers", describe(req))
 }
 
 // overQuota says why replicas × req do not fit the quota next to used.

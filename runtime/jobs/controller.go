@@ -290,6 +290,9 @@ func (c *Controller) admit(ctx context.Context, queued []store.Job, tenantList [
 		j := byID[d.JobID]
 		if !d.Admit {
 			reason := "waiting: " + d.Reason
+			if d.Inadmissible {
+				reason = d.Reason
+			}
 			if reason != j.Reason {
 				errs = append(errs, c.update(ctx, j, store.JobUpdate{Reason: &reason}))
 			}
@@ -321,12 +324,14 @@ func (c *Controller) freeNodes(usage map[string]Usage, active []store.Job) ([]No
 		return nil, err
 	}
 	free := map[string]corev1.ResourceList{}
+	alloc := map[string]corev1.ResourceList{}
 	var nodes []Node
 	for _, n := range nodeList {
 		if n.Spec.Unschedulable || !nodeReady(n) || tainted(n) {
 			continue
 		}
 		free[n.Name] = n.Status.Allocatable.DeepCopy()
+		alloc[n.Name] = n.Status.Allocatable.DeepCopy()
 	}
 	pods, err := c.pods.List(labels.Everything())
 	if err != nil {
@@ -351,7 +356,7 @@ func (c *Controller) freeNodes(usage map[string]Usage, active []store.Job) ([]No
 		}
 	}
 	for name, f := range free {
-		nodes = append(nodes, Node{Name: name, Free: f})
+		nodes = append(nodes, Node{Name: name, Free: f, Allocatable: alloc[name]})
 	}
 	slices.SortFunc(nodes, func(a, b Node) int { return strings.Compare(a.Name, b.Name) })
 	for _, j := range active {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,7 +45,7 @@ func newAuditCmd(g *globals) *cobra.Command {
 	list.Flags().StringVar(&after, "after", "", "cursor from the previous page")
 	list.Flags().IntVar(&limit, "limit", 50, "rows per page (1-1000)")
 	verify := &cobra.Command{
-		Use: "verify", Short: "Verify the hash chain; exits 2 when it is broken (admin)", Args: cobra.NoArgs,
+		Use: "verify", Short: "Verify the hash chain and the latest signed checkpoint; exits 2 when it is broken (admin)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := g.client()
 			if err != nil {
@@ -54,15 +55,19 @@ func newAuditCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			row := []string{strconv.FormatBool(out.OK), ""}
-			if !out.OK {
+			row := []string{strconv.FormatBool(out.OK), "", strings.Join(out.Problems, "; ")}
+			if out.BrokenAt != 0 {
 				row[1] = strconv.FormatInt(out.BrokenAt, 10)
 			}
-			if err := g.print(out, []string{"OK", "BROKEN AT"}, [][]string{row}); err != nil {
+			if err := g.print(out, []string{"OK", "BROKEN AT", "PROBLEMS"}, [][]string{row}); err != nil {
 				return err
 			}
 			if !out.OK {
-				return &ExitError{Code: 2, Err: errors.New("audit chain broken at row " + strconv.FormatInt(out.BrokenAt, 10))}
+				msg := "audit chain broken"
+				if len(out.Problems) > 0 {
+					msg += ": " + strings.Join(out.Problems, "; ")
+				}
+				return &ExitError{Code: 2, Err: errors.New(msg)}
 			}
 			return nil
 		},

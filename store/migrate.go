@@ -48,7 +48,8 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("store: migration %s: %w", short, err)
 		}
 	}
-	return nil
+	// Whatever the migrations say, the audit log is append-only now.
+	return db.ensureAuditTriggers(ctx)
 }
 
 // Migrations lists the applied migrations in order.

@@ -74,5 +74,8 @@ type AuditFilter struct {
 // AuditVerify is the result of checking the audit chain.
 type AuditVerify struct {
 	OK       bool  `json:"ok"`
-	BrokenAt int64 `json:"brokenAt,omitempty"`
+	BrokenAt int64 `json:"brokenAt,omitempty" doc:"the first row whose link or content does not match the chain"`
+	// Problems names what is missing or altered, against the chain and
+	// against the latest signed checkpoint kept outside the database.
+	Problems []string `json:"problems,omitempty" doc:"what is missing or altered, e.g. rows cut off after a checkpoint"`
 }

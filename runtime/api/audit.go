@@ -188,8 +188,24 @@ func (s *Server) auditRoutes() {
 			out := &auditVerifyOutput{}
 			err := s.read(ctx, func(tx *store.Tx) error {
 				broken, err := tx.VerifyAudit(ctx)
-				out.Body.OK, out.Body.BrokenAt = broken == 0, broken
-				return err
+				if err != nil {
+					return err
+				}
+				out.Body.BrokenAt = broken
+				if broken != 0 {
+					out.Body.Problems = append(out.Body.Problems, "row "+strconv.FormatInt(broken, 10)+" does not match the hash chain (edited, inserted or removed)")
+				}
+				// The chain alone misses a recomputed chain or a cut tail: check it
+				// against the signed checkpoint kept outside the database.
+				if a := s.db.AuditAnchor(); a != nil {
+					problems, err := a.CheckAudit(ctx, tx)
+					if err != nil {
+						return err
+					}
+					out.Body.Problems = append(out.Body.Problems, problems...)
+				}
+				out.Body.OK = len(out.Body.Problems) == 0
+				return nil
 			})
 			return out, err
 		})

@@ -19,6 +19,7 @@ import (
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/runtime/api"
+	"github.com/ferry-ml/ferry/runtime/auditanchor"
 	"github.com/ferry-ml/ferry/runtime/auth"
 	"github.com/ferry-ml/ferry/runtime/jobs"
 	"github.com/ferry-ml/ferry/runtime/mlflow"
@@ -69,6 +70,12 @@ type Options struct {
 	// TrustForwardedProto believes X-Forwarded-Proto for the notebook
 	// cookies' Secure flag (only behind a proxy that sets it).
 	TrustForwardedProto bool
+	// AuditKeyFile is the key that signs audit checkpoints (created 0600 on
+	// first start; default audit.key beside the data directory).
+	AuditKeyFile string
+	// AuditCheckpointInterval is how often the audit head is checkpointed
+	// to the blob bucket (default 1m); one is also written at shutdown.
+	AuditCheckpointInterval time.Duration
 }
 
 // Validate fills defaults and rejects unusable options.
@@ -110,6 +117,7 @@ type Server struct {
 	jobs    *jobs.Controller
 	nbs     *notebooks.Controller
 	kube    kubernetes.Interface
+	anchor  *auditanchor.Anchor
 }
 
 // New opens the store, bootstraps the admin and binds the listener.
@@ -139,6 +147,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return writeSecret(filepath.Join(opts.DataDir, SeedTokenFile), secret)
 	}); err != nil {
 		return nil, errors.Join(fmt.Errorf("server: bootstrap seed account: %w", err), db.Close())
+	}
+	anchor, err := openAnchor(ctx, db, opts)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: audit anchor: %w", err), db.Close())
 	}
 	kube, err := kubeClient(opts.Kube, opts.KubeContext)
 	if err != nil {
@@ -188,7 +200,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	mux.Handle(mlflow.Prefix, mlflow.Mount(ctx, mlflow.Config{DB: db, Authn: authn, BlobURL: opts.BlobURL, DataDir: opts.DataDir, Logger: opts.Logger.With("component", "mlflow")}))
 	mux.Handle("/", h)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, jobs: jobCtrl, nbs: nbCtrl, kube: kube}, nil
+	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, jobs: jobCtrl, nbs: nbCtrl, kube: kube, anchor: anchor}, nil
 }
 
 // Addr is the address the server listens on (useful with port 0).
@@ -222,6 +234,15 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.kube != nil && s.opts.SeedTokenSecret != "" {
 		go s.publishToken(ctrlCtx, SeedTokenFile, s.opts.SeedTokenSecret)
 	}
+	// The anchor outlives the HTTP drain, so its last checkpoint has every row.
+	anchorCtx, stopAnchor := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopAnchor()
+	anchorDone := make(chan error, 1)
+	if s.anchor != nil {
+		go func() { anchorDone <- s.anchor.Run(anchorCtx) }()
+	} else {
+		anchorDone <- nil
+	}
 	var serveErr error
 	select {
 	case err := <-errc:
@@ -237,7 +258,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	stopCtrl()
 	ctrlErr, jobsErr, nbsErr := <-ctrlDone, <-jobsDone, <-nbsDone
-	return errors.Join(serveErr, ctrlErr, jobsErr, nbsErr, s.db.Close())
+	stopAnchor()
+	anchorErr := <-anchorDone
+	return errors.Join(serveErr, ctrlErr, jobsErr, nbsErr, anchorErr, s.db.Close())
 }
 
 // bootstrapAdmin creates the platform admin and writes its token once.

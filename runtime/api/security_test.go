@@ -487,3 +487,32 @@ func TestAdminsRevokeOthersTokensAndDisableUsersAtOnce(t *testing.T) {
 		t.Errorf("audited admin actions on alice (newest first): %v", actions)
 	}
 }
+
+func TestFailedCancelStopStartDeleteAreFiledUnderTheTenantOfThePath(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, nil)
+	alice := e.tenant("a", "alice", nil)
+	bob := e.tenant("b", "bob", nil)
+	e.must(201, "POST", "/api/v1/tenants/a/jobs", alice, map[string]any{"name": "j", "image": "busybox:1", "command": []string{"true"}})
+	e.must(201, "POST", "/api/v1/tenants/a/notebooks", alice, map[string]any{"name": "nb", "image": "busybox:1"})
+	for _, c := range []struct{ method, path string }{
+		{"POST", "/api/v1/tenants/a/jobs/j/cancel"},
+		{"POST", "/api/v1/tenants/a/notebooks/nb/stop"},
+		{"POST", "/api/v1/tenants/a/notebooks/nb/start"},
+		{"DELETE", "/api/v1/tenants/a/notebooks/nb"},
+	} {
+		e.must(404, c.method, c.path, bob, nil)
+		rows := e.audit()
+		if r := rows[0]; r.Actor != "bob" || r.Tenant != "a" || r.Result != "denied" || r.Target != c.path {
+			t.Errorf("%s %s by bob: audit row %+v, want tenant a, denied", c.method, c.path, r)
+		}
+	}
+	mine := e.must(200, "GET", "/api/v1/audit?tenant=b", bob, nil)
+	if strings.Contains(mine.raw, "/tenants/a/") || strings.Contains(mine.raw, `"tenant":"a"`) {
+		t.Errorf("bob's audit view of b shows his failed calls in a: %s", mine.raw)
+	}
+	theirs := e.must(200, "GET", "/api/v1/audit?tenant=a&actor=bob", alice, nil)
+	if n := len(theirs.body["items"].([]any)); n != 4 {
+		t.Errorf("alice sees %d of bob's failed calls in a, want 4: %s", n, theirs.raw)
+	}
+}

@@ -182,7 +182,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	authn := &auth.Authenticator{DB: db}
 	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version, OnTenantChange: onTenant, Jobs: runner, Notebooks: nbRunner,
-		Seed: seedStore, Authn: authn})
+		Seed: seedStore, Authn: authn, BaseURL: opts.ExternalURL})
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}

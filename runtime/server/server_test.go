@@ -493,3 +493,33 @@ func TestBackupWhileServingRestoresEveryRow(t *testing.T) {
 		t.Errorf("restored audit chain: %s", v.raw)
 	}
 }
+
+// TestExternalURLIsWhereSchemaLinksPoint: --external-url, not the Host
+// header, makes the answers' $schema links.
+func TestExternalURLIsWhereSchemaLinksPoint(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	srv, err := New(ctx, Options{DataDir: dir, Listen: "127.0.0.1:0", Kube: "off", ExternalURL: "https://ferry.example",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	tok, _ := os.ReadFile(filepath.Join(dir, AdminTokenFile))
+	req, _ := http.NewRequest("GET", "http://"+srv.Addr()+"/api/v1/whoami", nil)
+	req.Host = "evil.example"
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(raw), `"$schema":"https://ferry.example/api/v1/schemas/Whoami.json"`) || strings.Contains(string(raw), "evil") {
+		t.Errorf("whoami = %s", raw)
+	}
+}

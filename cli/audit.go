@@ -64,6 +64,9 @@ func newAuditCmd(g *globals) *cobra.Command {
 			}
 			if !out.OK {
 				msg := "audit chain broken"
+				if out.BrokenAt != 0 {
+					msg += " at row " + strconv.FormatInt(out.BrokenAt, 10)
+				}
 				if len(out.Problems) > 0 {
 					msg += ": " + strings.Join(out.Problems, "; ")
 				}

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/client"
 )
 
@@ -116,8 +117,8 @@ func testNotebooks(t *testing.T, c *cluster, img string, alice, vic, eve []strin
 		t.Fatalf("notebook create: %v\n%s", err, out)
 	}
 	out, err := ferry(t, time.Minute, alice, "notebook", "--tenant", "ml", "open", "lab")
-	if err != nil || !strings.Contains(out, "/t/ml/notebooks/lab/tree?token=") {
-		t.Fatalf("notebook open: %v\n%s", err, out)
+	if err != nil || !strings.Contains(out, "/t/ml/notebooks/lab/tree?"+v1.NotebookHandoverParam+"=") || strings.Contains(out, token(t, alice)) {
+		t.Fatalf("notebook open: want a one-time hand-over URL without the token: %v\n%s", err, out)
 	}
 	base := out[strings.Index(out, "http"):strings.Index(out, "tree?")]
 	tok := token(t, alice)

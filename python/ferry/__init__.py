@@ -19,18 +19,19 @@ from .client import OPERATIONS, Client, LogStream, Pager, __version__
 from .config import ConfigError
 from .errors import ErrorDetail, FerryConnectionError, FerryError
 from .models import (
-    JOB_DONE_STATES, AuditEntry, AuditVerify, Job, JobSpec, JobSubmit, Member, MemberPut, Notebook,
-    NotebookCreate, Page, Quota, QuotaChange, Replica, Resources, SeedImage, SeedNodeStatus, SeedReport,
-    Tenant, TenantCreate, TenantUpdate, Token, TokenCreate, TokenCreated, User, UserCreate, UserCreated,
-    Whoami,
+    JOB_DONE_STATES, AuditEntry, AuditVerify, Experiment, Job, JobSpec, JobSubmit, Member, MemberPut,
+    MetricValue, ModelVersion, Notebook, NotebookCreate, NotebookHandover, Page, Quota, QuotaChange,
+    RegisteredModel, Replica, Resources, Run, SeedImage, SeedNodeStatus, SeedReport, Tenant, TenantCreate,
+    TenantUpdate, Token, TokenCreate, TokenCreated, User, UserCreate, UserCreated, Whoami,
 )
 
 __all__ = [
     "OPERATIONS", "Client", "LogStream", "Pager", "__version__", "ConfigError", "ErrorDetail",
-    "FerryConnectionError", "FerryError", "JOB_DONE_STATES", "AuditEntry", "AuditVerify", "Job", "JobSpec",
-    "JobSubmit", "Member", "MemberPut", "Notebook", "NotebookCreate", "Page", "Quota", "QuotaChange",
-    "Replica", "Resources", "SeedImage", "SeedNodeStatus", "SeedReport", "Tenant", "TenantCreate",
-    "TenantUpdate", "Token", "TokenCreate", "TokenCreated", "User", "UserCreate", "UserCreated", "Whoami",
+    "FerryConnectionError", "FerryError", "JOB_DONE_STATES", "AuditEntry", "AuditVerify", "Experiment", "Job",
+    "JobSpec", "JobSubmit", "Member", "MemberPut", "MetricValue", "ModelVersion", "Notebook", "NotebookCreate",
+    "NotebookHandover", "Page", "Quota", "QuotaChange", "RegisteredModel", "Replica", "Resources", "Run",
+    "SeedImage", "SeedNodeStatus", "SeedReport", "Tenant", "TenantCreate", "TenantUpdate", "Token",
+    "TokenCreate", "TokenCreated", "User", "UserCreate", "UserCreated", "Whoami",
     "default_client", "set_default_client",
 ]
 

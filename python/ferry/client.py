@@ -54,6 +54,10 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
     "createToken": ("POST", "/api/v1/tokens", "create_token"),
     "listTokens": ("GET", "/api/v1/tokens", "list_tokens"),
     "revokeToken": ("DELETE", "/api/v1/tokens/{id}", "revoke_token"),
+    "disableUser": ("POST", "/api/v1/users/{user}/disable", "disable_user"),
+    "enableUser": ("POST", "/api/v1/users/{user}/enable", "enable_user"),
+    "listUserTokens": ("GET", "/api/v1/users/{user}/tokens", "list_user_tokens"),
+    "revokeUserToken": ("DELETE", "/api/v1/users/{user}/tokens/{id}", "revoke_user_token"),
     "listAudit": ("GET", "/api/v1/audit", "list_audit"),
     "verifyAudit": ("GET", "/api/v1/audit/verify", "verify_audit"),
     "submitJob": ("POST", "/api/v1/tenants/{tenant}/jobs", "submit_job"),
@@ -67,6 +71,13 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
     "stopNotebook": ("POST", "/api/v1/tenants/{tenant}/notebooks/{name}/stop", "stop_notebook"),
     "startNotebook": ("POST", "/api/v1/tenants/{tenant}/notebooks/{name}/start", "start_notebook"),
     "deleteNotebook": ("DELETE", "/api/v1/tenants/{tenant}/notebooks/{name}", "delete_notebook"),
+    "createNotebookSession": ("POST", "/api/v1/tenants/{tenant}/notebooks/{name}/session", "create_notebook_session"),
+    "listExperiments": ("GET", "/api/v1/tenants/{tenant}/experiments", "list_experiments"),
+    "listRuns": ("GET", "/api/v1/tenants/{tenant}/runs", "list_runs"),
+    "getRun": ("GET", "/api/v1/tenants/{tenant}/runs/{run}", "get_run"),
+    "listModels": ("GET", "/api/v1/tenants/{tenant}/models", "list_models"),
+    "getModel": ("GET", "/api/v1/tenants/{tenant}/models/{model}", "get_model"),
+    "listModelVersions": ("GET", "/api/v1/tenants/{tenant}/models/{model}/versions", "list_model_versions"),
 }
 
 #: operations this SDK leaves to the node agents
@@ -319,6 +330,22 @@ class Client:
         """Revokes one of the caller's tokens."""
         self._call("revokeToken", (id,))
 
+    def disable_user(self, user: str) -> m.User:
+        """Disables a user (admins): its tokens are refused at once, until :meth:`enable_user`."""
+        return m.User.from_json(self._call("disableUser", (user,)))
+
+    def enable_user(self, user: str) -> m.User:
+        """Enables a disabled user again (admins); its live tokens work again."""
+        return m.User.from_json(self._call("enableUser", (user,)))
+
+    def list_user_tokens(self, user: str) -> Pager[m.Token]:
+        """A user's live tokens, without their secrets (admins)."""
+        return self._pager("listUserTokens", m.Token, (user,))
+
+    def revoke_user_token(self, user: str, id: str) -> None:
+        """Revokes one of a user's tokens (admins)."""
+        self._call("revokeUserToken", (user, id))
+
     # --- audit ---------------------------------------------------------------------
 
     def list_audit(self, *, tenant: str | None = None, actor: str | None = None,
@@ -416,6 +443,44 @@ class Client:
     def delete_notebook(self, tenant: str, name: str) -> None:
         """Deletes a notebook and its workspace."""
         self._call("deleteNotebook", (tenant, name))
+
+    def create_notebook_session(self, tenant: str, name: str) -> m.NotebookHandover:
+        """Trades the caller's token for a one-time browser code for one notebook (editor).
+
+        Open ``client.server + handover.url`` in a browser within a minute
+        (``expires_at``); the code is bound to the caller's token, so
+        revoking the token ends the browser's session.
+        """
+        return m.NotebookHandover.from_json(self._call("createNotebookSession", (tenant, name)))
+
+    # --- experiment tracking and the model registry ------------------------------------
+    # Written by MLflow clients at <server>/mlflow/<tenant> (MLFLOW_TRACKING_URI); read here.
+
+    def list_experiments(self, tenant: str, *, limit: int | None = None, after: str | None = None) -> Pager[m.Experiment]:
+        """A tenant's active experiments, newest first."""
+        return self._pager("listExperiments", m.Experiment, (tenant,), limit=limit, after=after)
+
+    def list_runs(self, tenant: str, *, experiment: str | None = None, limit: int | None = None,
+                  after: str | None = None) -> Pager[m.Run]:
+        """An experiment's active runs, newest first; ``experiment`` is its id (default "0", the Default)."""
+        return self._pager("listRuns", m.Run, (tenant,), query={"experiment": experiment}, limit=limit, after=after)
+
+    def get_run(self, tenant: str, run: str) -> m.Run:
+        """Reads a run with its params, tags and the latest point of each metric."""
+        return m.Run.from_json(self._call("getRun", (tenant, run)))
+
+    def list_models(self, tenant: str, *, limit: int | None = None, after: str | None = None) -> Pager[m.RegisteredModel]:
+        """A tenant's registered models by name."""
+        return self._pager("listModels", m.RegisteredModel, (tenant,), limit=limit, after=after)
+
+    def get_model(self, tenant: str, model: str) -> m.RegisteredModel:
+        """Reads a registered model with its aliases and latest version."""
+        return m.RegisteredModel.from_json(self._call("getModel", (tenant, model)))
+
+    def list_model_versions(self, tenant: str, model: str, *, limit: int | None = None,
+                            after: str | None = None) -> Pager[m.ModelVersion]:
+        """A registered model's versions, newest first."""
+        return self._pager("listModelVersions", m.ModelVersion, (tenant, model), limit=limit, after=after)
 
 
 def _fill(template: str, values: tuple[str, ...]) -> str:

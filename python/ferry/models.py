@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 __all__ = [
-    "AuditEntry", "AuditVerify", "Job", "JobSpec", "JobSubmit", "JOB_DONE_STATES", "Member", "MemberPut",
-    "Model", "Notebook", "NotebookCreate", "Page", "Quota", "QuotaChange", "Replica", "Resources",
-    "SeedImage", "SeedNodeStatus", "SeedReport", "Tenant", "TenantCreate", "TenantUpdate", "Token",
-    "TokenCreate", "TokenCreated", "User", "UserCreate", "UserCreated", "Whoami",
+    "AuditEntry", "AuditVerify", "Experiment", "Job", "JobSpec", "JobSubmit", "JOB_DONE_STATES", "Member",
+    "MemberPut", "MetricValue", "Model", "ModelVersion", "Notebook", "NotebookCreate", "NotebookHandover",
+    "Page", "Quota", "QuotaChange", "RegisteredModel", "Replica", "Resources", "Run", "SeedImage",
+    "SeedNodeStatus", "SeedReport", "Tenant", "TenantCreate", "TenantUpdate", "Token", "TokenCreate",
+    "TokenCreated", "User", "UserCreate", "UserCreated", "Whoami",
 ]
 
 T = TypeVar("T")
@@ -208,6 +209,8 @@ class User(Model):
     name: str
     admin: bool
     created_at: _dt.datetime
+    #: a disabled user's tokens are refused until an admin enables it again
+    disabled: bool | None = None
 
 
 @dataclass
@@ -238,6 +241,7 @@ class Whoami(Model):
     admin: bool
     created_at: _dt.datetime
     memberships: list[Member]
+    disabled: bool | None = None
 
 
 @dataclass
@@ -299,6 +303,8 @@ class AuditVerify(Model):
     schema = "AuditVerify"
     ok: bool
     broken_at: int | None = None
+    #: what is missing or altered, against the chain and the latest checkpoint
+    problems: list[str] | None = None
 
 
 # --- jobs ----------------------------------------------------------------------
@@ -414,6 +420,108 @@ class Notebook(Model):
     reason: str | None = None
 
 
+@dataclass
+class NotebookHandover(Model):
+    """A one-time code (fnh_...) that a browser redeems, within a minute, for a session of one notebook.
+
+    ``url`` is the path, relative to the server, that redeems it: the URL
+    carries only the code, never the API token.
+    """
+
+    schema = "NotebookHandover"
+    tenant: str
+    name: str
+    code: str
+    expires_at: _dt.datetime
+    url: str
+
+
+# --- experiment tracking and the model registry (written through /mlflow/<tenant>/) ---
+
+
+@dataclass
+class Experiment(Model):
+    """A tenant's group of runs; id is MLflow's experiment_id (0 is the tenant's Default)."""
+
+    schema = "Experiment"
+    id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: str
+    created_at: _dt.datetime
+    updated_at: _dt.datetime
+    tags: dict[str, str] | None = None
+
+
+@dataclass
+class MetricValue(Model):
+    """The latest point of a metric; value is a float, or the string NaN, Infinity or -Infinity."""
+
+    schema = "MetricValue"
+    key: str
+    value: float | str
+    step: int
+    #: milliseconds since the epoch
+    timestamp: int
+
+
+@dataclass
+class Run(Model):
+    """A tracked execution with its params, tags and the latest point of each metric."""
+
+    schema = "Run"
+    id: str
+    experiment_id: str
+    name: str
+    user: str
+    status: str
+    lifecycle_stage: str
+    start_time: _dt.datetime
+    artifact_uri: str
+    end_time: _dt.datetime | None = None
+    parent_run_id: str | None = None
+    params: dict[str, str] | None = None
+    tags: dict[str, str] | None = None
+    metrics: list[MetricValue] | None = None
+
+    def metric(self, key: str) -> MetricValue | None:
+        """The latest point of the metric ``key``, or None when the run has none."""
+        return next((x for x in self.metrics or [] if x.key == key), None)
+
+
+@dataclass
+class RegisteredModel(Model):
+    """A named model of a tenant's registry; aliases map an alias to a version (champion -> 3)."""
+
+    schema = "RegisteredModel"
+    name: str
+    created_at: _dt.datetime
+    updated_at: _dt.datetime
+    description: str | None = None
+    tags: dict[str, str] | None = None
+    aliases: dict[str, int] | None = None
+    latest_version: int | None = None
+    created_by: str | None = None
+
+
+@dataclass
+class ModelVersion(Model):
+    """One numbered version of a registered model, with its lineage (run_id)."""
+
+    schema = "ModelVersion"
+    model: str
+    version: int
+    source: str
+    status: str
+    created_at: _dt.datetime
+    updated_at: _dt.datetime
+    run_id: str | None = None
+    description: str | None = None
+    aliases: list[str] | None = None
+    tags: dict[str, str] | None = None
+    created_by: str | None = None
+
+
 # --- seed (node agents; no Client methods) ---------------------------------------
 
 
@@ -454,6 +562,7 @@ SCHEMAS: dict[str, type[Model]] = {
     for c in [
         Quota, QuotaChange, Tenant, TenantCreate, TenantUpdate, Member, MemberPut, User, UserCreate,
         UserCreated, Whoami, Token, TokenCreate, TokenCreated, AuditEntry, AuditVerify, Resources,
-        JobSubmit, JobSpec, Replica, Job, NotebookCreate, Notebook, SeedImage, SeedNodeStatus, SeedReport,
+        JobSubmit, JobSpec, Replica, Job, NotebookCreate, Notebook, NotebookHandover, Experiment, MetricValue,
+        Run, RegisteredModel, ModelVersion, SeedImage, SeedNodeStatus, SeedReport,
     ]
 }

@@ -1,7 +1,8 @@
 """Test support: the SDK from this tree, and a real `ferry server` on 127.0.0.1.
 
 The server binary is $FERRY_BIN, else bin/ferry at the repository root
-(`make build`). Without either, the server tests skip and say so.
+(`make build`). Without either, the server tests skip and say so. The
+contract is api/v1/openapi.json, or the file $FERRY_OPENAPI names.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from pathlib import Path
 
 PYTHON_DIR = Path(__file__).resolve().parent.parent
 REPO = PYTHON_DIR.parent
-OPENAPI = REPO / "api" / "v1" / "openapi.json"
+# The contract the tests check the SDK against; FERRY_OPENAPI names another
+# copy of it (say `git show HEAD:api/v1/openapi.json > /tmp/openapi.json`).
+OPENAPI = Path(os.environ.get("FERRY_OPENAPI") or REPO / "api" / "v1" / "openapi.json")
 
 # The package under test is this tree's, not an installed copy.
 sys.path.insert(0, str(PYTHON_DIR))

@@ -181,6 +181,27 @@ class EncodingTest(unittest.TestCase):
         self.assertEqual(job.created_at.microsecond, 123456)
         self.assertFalse(job.done)
 
+    def test_tracking_answers_decode_their_maps_lists_and_non_finite_metrics(self):
+        run = ferry.Run.from_json({
+            "id": "r", "experimentId": "0", "name": "n", "user": "u", "status": "FINISHED", "lifecycleStage": "active",
+            "startTime": "2026-01-02T03:04:05Z", "endTime": "2026-01-02T03:05:05Z", "artifactUri": "a",
+            "params": {"lr": "0.1"}, "metrics": [{"key": "loss", "value": "-Infinity", "step": 3, "timestamp": 1},
+                                                  {"key": "acc", "value": 0.5, "step": 3, "timestamp": 1}],
+        })
+        self.assertEqual((run.metric("loss").value, run.metric("acc").value), ("-Infinity", 0.5))
+        self.assertEqual((run.params, run.tags, run.end_time.minute), ({"lr": "0.1"}, None, 5))
+        self.assertEqual(ferry.Run.from_json({**{k: "x" for k in ("id", "experimentId", "name", "user", "status",
+                                                                  "lifecycleStage", "artifactUri")},
+                                              "startTime": "2026-01-02T03:04:05Z"}).metrics, [])
+        mv = ferry.ModelVersion.from_json({"model": "m", "version": 3, "source": "s", "status": "READY",
+                                           "createdAt": "2026-01-02T03:04:05Z", "updatedAt": "2026-01-02T03:04:05Z"})
+        self.assertEqual((mv.version, mv.aliases, mv.run_id), (3, [], None))
+        rm = ferry.RegisteredModel.from_json({"name": "m", "aliases": {"champion": 3},
+                                              "createdAt": "2026-01-02T03:04:05Z", "updatedAt": "2026-01-02T03:04:05Z"})
+        self.assertEqual(rm.aliases, {"champion": 3})
+        u = ferry.User.from_json({"id": 1, "name": "a", "admin": False, "createdAt": "2026-01-02T03:04:05Z"})
+        self.assertIsNone(u.disabled, "an enabled user's answer leaves disabled out")
+
     def test_problem_answers_become_ferry_errors(self):
         e = ferry.FerryError.from_answer(422, json.dumps({
             "title": "Unprocessable Entity", "status": 422, "detail": "validation failed",

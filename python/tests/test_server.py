@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import unittest
+import urllib.request
 from pathlib import Path
 from unittest import mock
 
@@ -165,6 +167,67 @@ class TokensTest(ServerTest):
         self.assertIn("cannot reach", str(cm.exception))
 
 
+class UserAdminTest(ServerTest):
+    def test_disable_refuses_the_users_tokens_and_enable_restores_them(self):
+        u, client = self.user()
+        self.assertEqual(client.whoami().name, u.user.name)
+        self.assertFalse(u.user.disabled)
+        d = self.admin.disable_user(u.user.name)
+        self.assertEqual((d.name, d.id, d.disabled), (u.user.name, u.user.id, True))
+        with self.assertRaises(ferry.FerryError) as cm:
+            client.whoami()
+        self.assertProblem(cm, 401)
+        e = self.admin.enable_user(u.user.name)
+        self.assertEqual(e.name, u.user.name)
+        self.assertFalse(e.disabled)
+        who = client.whoami()
+        self.assertEqual(who.name, u.user.name)
+        self.assertFalse(who.disabled)
+
+    def test_disable_and_enable_are_admins_only_and_an_admin_keeps_itself(self):
+        u, client = self.user()
+        other, _ = self.user()
+        for call in (client.disable_user, client.enable_user):
+            with self.subTest(call=call.__name__), self.assertRaises(ferry.FerryError) as cm:
+                call(other.user.name)
+            self.assertProblem(cm, 403)
+        with self.assertRaises(ferry.FerryError) as cm:
+            self.admin.disable_user("admin")
+        self.assertProblem(cm, 409)
+        with self.assertRaises(ferry.FerryError) as cm:
+            self.admin.disable_user(unique("nobody"))
+        self.assertProblem(cm, 404, "path.user")
+        self.assertEqual(self.admin.whoami().name, "admin")
+
+    def test_an_admin_lists_and_revokes_another_users_token(self):
+        u, client = self.user()
+        laptop = client.create_token(ferry.TokenCreate(name="laptop"))
+        listed = list(self.admin.list_user_tokens(u.user.name))
+        self.assertEqual(sorted(t.name for t in listed), ["first", "laptop"])
+        self.assertIn(laptop.id, [t.id for t in listed])
+        self.assertTrue(all(isinstance(t, ferry.Token) for t in listed))
+        self.admin.revoke_user_token(u.user.name, laptop.id)
+        self.assertEqual([t.name for t in self.admin.list_user_tokens(u.user.name)], ["first"])
+        with self.assertRaises(ferry.FerryError) as cm:
+            ferry.Client(self.admin.server, laptop.secret, timeout=10).whoami()
+        self.assertProblem(cm, 401)
+        self.assertEqual(client.whoami().name, u.user.name, "the user's other token still works")
+        with self.assertRaises(ferry.FerryError) as cm:
+            self.admin.revoke_user_token(u.user.name, laptop.id)
+        self.assertProblem(cm, 404)
+
+    def test_listing_another_users_tokens_is_admins_only(self):
+        u, client = self.user()
+        other, _ = self.user()
+        with self.assertRaises(ferry.FerryError) as cm:
+            list(client.list_user_tokens(other.user.name))
+        self.assertProblem(cm, 403)
+        first = next(iter(self.admin.list_user_tokens(other.user.name)))
+        with self.assertRaises(ferry.FerryError) as cm:
+            client.revoke_user_token(other.user.name, first.id)
+        self.assertProblem(cm, 403)
+
+
 class JobsTest(ServerTest):
     def test_submit_list_in_order_get(self):
         t = self.tenant()
@@ -251,6 +314,128 @@ class NotebooksTest(ServerTest):
         with self.assertRaises(ferry.FerryError) as cm:
             self.admin.create_notebook(t.name, ferry.NotebookCreate(name="-x", image=IMAGE))
         self.assertProblem(cm, 422, "body.name")
+
+
+class NotebookSessionTest(ServerTest):
+    def test_a_session_of_an_existing_notebook_is_a_one_time_code(self):
+        t = self.tenant()
+        self.admin.create_notebook(t.name, ferry.NotebookCreate(name="nb", image=IMAGE))
+        h = self.admin.create_notebook_session(t.name, "nb")
+        self.assertIsInstance(h, ferry.NotebookHandover)
+        self.assertEqual((h.tenant, h.name), (t.name, "nb"))
+        self.assertTrue(h.code.startswith("fnh_"), h.code)
+        self.assertTrue(h.url.startswith("/"), "relative to the server")
+        self.assertIn(h.code, h.url)
+        self.assertNotIn(server.admin_token, h.url, "the URL carries the code, never the token")
+        self.assertIsNotNone(h.expires_at.tzinfo)
+        again = self.admin.create_notebook_session(t.name, "nb")
+        self.assertNotEqual(again.code, h.code, "each call makes a fresh code")
+
+    def test_a_session_needs_an_existing_notebook_and_an_editor(self):
+        t = self.tenant()
+        self.admin.create_notebook(t.name, ferry.NotebookCreate(name="nb", image=IMAGE))
+        with self.assertRaises(ferry.FerryError) as cm:
+            self.admin.create_notebook_session(t.name, "nope")
+        self.assertProblem(cm, 404)
+        u, client = self.user()
+        self.admin.put_member(t.name, u.user.name, "viewer")
+        with self.assertRaises(ferry.FerryError) as cm:
+            client.create_notebook_session(t.name, "nb")
+        self.assertProblem(cm, 403)
+        self.admin.put_member(t.name, u.user.name, "editor")
+        self.assertEqual(client.create_notebook_session(t.name, "nb").name, "nb")
+
+
+class TrackingTest(ServerTest):
+    """Experiments, runs and models written through the MLflow-compatible API, read through the SDK."""
+
+    def mlflow(self, tenant: str, path: str, body: dict) -> dict:
+        req = urllib.request.Request(
+            f"{self.admin.server}/mlflow/{tenant}/api/2.0/mlflow/{path}", data=json.dumps(body).encode(), method="POST",
+            headers={"Authorization": "Bearer " + server.admin_token, "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read() or b"{}")
+
+    def test_experiments_runs_and_metrics(self):
+        t = self.tenant()
+        exp = self.mlflow(t.name, "experiments/create", {"name": "exp-a", "tags": [{"key": "k", "value": "v"}]})["experiment_id"]
+        run_ids = []
+        for i in range(3):
+            info = self.mlflow(t.name, "runs/create", {"experiment_id": exp, "run_name": f"r{i}",
+                                                       "start_time": 1700000000000 + i})["run"]["info"]
+            run_ids.append(info["run_id"])
+        self.mlflow(t.name, "runs/log-batch", {
+            "run_id": run_ids[0],
+            "metrics": [{"key": "acc", "value": 0.5, "timestamp": 1700000000100, "step": 1},
+                        {"key": "acc", "value": 0.75, "timestamp": 1700000000200, "step": 2},
+                        {"key": "loss", "value": "NaN", "timestamp": 1700000000200, "step": 2}],
+            "params": [{"key": "lr", "value": "0.1"}],
+            "tags": [{"key": "team", "value": "a"}],
+        })
+
+        experiments = list(self.admin.list_experiments(t.name))
+        by_name = {e.name: e for e in experiments}
+        self.assertLessEqual({"Default", "exp-a"}, set(by_name))
+        self.assertEqual((by_name["exp-a"].id, by_name["exp-a"].lifecycle_stage, by_name["exp-a"].tags), (exp, "active", {"k": "v"}))
+        self.assertEqual(by_name["Default"].id, "0")
+        pages = list(self.admin.list_experiments(t.name, limit=1).pages())
+        self.assertEqual([e.id for p in pages for e in p.items], [e.id for e in experiments])
+        self.assertTrue(all(len(p.items) <= 1 for p in pages))
+
+        pages = list(self.admin.list_runs(t.name, experiment=exp, limit=2).pages())
+        self.assertEqual([len(p.items) for p in pages], [2, 1])
+        self.assertEqual(sorted(r.id for p in pages for r in p.items), sorted(run_ids))
+        self.assertEqual([r.name for r in self.admin.list_runs(t.name, experiment=exp)], ["r2", "r1", "r0"], "newest first")
+        self.assertEqual(list(self.admin.list_runs(t.name)), [], "the Default experiment has no runs")
+
+        run = self.admin.get_run(t.name, run_ids[0])
+        self.assertEqual((run.id, run.experiment_id, run.name, run.user, run.status), (run_ids[0], exp, "r0", "admin", "RUNNING"))
+        self.assertEqual(run.start_time.timestamp(), 1700000000.0)
+        self.assertIsNone(run.end_time)
+        self.assertEqual(run.params, {"lr": "0.1"})
+        self.assertEqual(run.tags.get("team"), "a")
+        acc = run.metric("acc")
+        self.assertEqual((acc.value, acc.step, acc.timestamp), (0.75, 2, 1700000000200), "the latest point")
+        self.assertEqual(run.metric("loss").value, "NaN")
+        self.assertIsNone(run.metric("nope"))
+        with self.assertRaises(ferry.FerryError) as cm:
+            self.admin.get_run(t.name, "0" * 32)
+        self.assertProblem(cm, 404)
+
+    def test_models_and_versions(self):
+        t = self.tenant()
+        run = self.mlflow(t.name, "runs/create", {"run_name": "train"})["run"]["info"]["run_id"]
+        for name in ("m-b", "m-a"):
+            self.mlflow(t.name, "registered-models/create", {"name": name, "description": f"{name} model"})
+        for _ in range(2):
+            self.mlflow(t.name, "model-versions/create", {"name": "m-a", "source": f"runs:/{run}/model", "run_id": run})
+
+        self.assertEqual([m.name for m in self.admin.list_models(t.name)], ["m-a", "m-b"], "by name")
+        pages = list(self.admin.list_models(t.name, limit=1).pages())
+        self.assertEqual([m.name for p in pages for m in p.items], ["m-a", "m-b"])
+        m = self.admin.get_model(t.name, "m-a")
+        self.assertEqual((m.name, m.description, m.latest_version, m.created_by), ("m-a", "m-a model", 2, "admin"))
+        self.assertIsNone(self.admin.get_model(t.name, "m-b").latest_version)
+
+        versions = list(self.admin.list_model_versions(t.name, "m-a"))
+        self.assertEqual([v.version for v in versions], [2, 1], "newest first")
+        self.assertTrue(all(v.model == "m-a" and v.run_id == run and v.source == f"runs:/{run}/model" for v in versions))
+        pages = list(self.admin.list_model_versions(t.name, "m-a", limit=1).pages())
+        self.assertEqual([v.version for p in pages for v in p.items], [2, 1])
+        self.assertEqual(list(self.admin.list_model_versions(t.name, "m-b")), [])
+        for call in (lambda: self.admin.get_model(t.name, "nope"), lambda: list(self.admin.list_model_versions(t.name, "nope"))):
+            with self.assertRaises(ferry.FerryError) as cm:
+                call()
+            self.assertProblem(cm, 404)
+
+    def test_a_non_member_sees_no_tracking_data(self):
+        t = self.tenant()
+        _, client = self.user()
+        for call in (lambda: list(client.list_experiments(t.name)), lambda: list(client.list_runs(t.name)),
+                     lambda: list(client.list_models(t.name))):
+            with self.assertRaises(ferry.FerryError) as cm:
+                call()
+            self.assertProblem(cm, 404)
 
 
 class AuditTest(ServerTest):

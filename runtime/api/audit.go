@@ -113,6 +113,17 @@ func (s *Server) recorder(ctx context.Context, tenant, target string) (*recorder
 // committed marks the row written, so the middleware writes no failure row.
 func (r *recorder) committed() { r.rec.written = true }
 
+// readAs runs fn on a read snapshot once the caller holds at least role
+// need in the tenant (a caller with no role there gets 404).
+func (s *Server) readAs(ctx context.Context, tenant string, need store.Role, fn func(*store.Tx) error) error {
+	return s.read(ctx, func(tx *store.Tx) error {
+		if _, err := authorizeTenant(ctx, tx, tenant, need); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
 // read runs fn on a read snapshot and maps its error.
 func (s *Server) read(ctx context.Context, fn func(*store.Tx) error) error {
 	return s.httpError(s.db.Read(ctx, fn))

@@ -165,10 +165,7 @@ func (s *Server) jobRoutes() {
 		Summary: "List a tenant's jobs in submission order"},
 		func(ctx context.Context, in *jobListInput) (*jobListOutput, error) {
 			out := &jobListOutput{}
-			err := s.read(ctx, func(tx *store.Tx) error {
-				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleViewer); err != nil {
-					return err
-				}
+			err := s.readAs(ctx, in.Tenant, store.RoleViewer, func(tx *store.Tx) error {
 				after, err := idCursor(in.After)
 				if err != nil {
 					return err

@@ -87,10 +87,7 @@ func (s *Server) memberRoutes() {
 		Summary: "List a tenant's members"},
 		func(ctx context.Context, in *tenantNameInput) (*memberListOutput, error) {
 			out := &memberListOutput{}
-			err := s.read(ctx, func(tx *store.Tx) error {
-				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleViewer); err != nil {
-					return err
-				}
+			err := s.readAs(ctx, in.Tenant, store.RoleViewer, func(tx *store.Tx) error {
 				ms, err := tx.Members(ctx, in.Tenant)
 				out.Body.Items = mapAll(ms, toMember)
 				return err

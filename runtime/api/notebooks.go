@@ -119,10 +119,7 @@ func (s *Server) notebookRoutes() {
 		Summary: "List a tenant's notebooks"},
 		func(ctx context.Context, in *notebookListInput) (*notebookListOutput, error) {
 			out := &notebookListOutput{}
-			err := s.read(ctx, func(tx *store.Tx) error {
-				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleViewer); err != nil {
-					return err
-				}
+			err := s.readAs(ctx, in.Tenant, store.RoleViewer, func(tx *store.Tx) error {
 				items, err := tx.ListNotebooks(ctx, in.Tenant, string(in.After), in.Limit)
 				out.Body = page(items, in.Limit, toNotebook, func(n store.Notebook) string { return n.Name })
 				return err

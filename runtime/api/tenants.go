@@ -135,10 +135,7 @@ func (s *Server) tenantRoutes() {
 		Summary: "Get a tenant"},
 		func(ctx context.Context, in *tenantNameInput) (*tenantOutput, error) {
 			out := &tenantOutput{}
-			err := s.read(ctx, func(tx *store.Tx) error {
-				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleViewer); err != nil {
-					return err
-				}
+			err := s.readAs(ctx, in.Tenant, store.RoleViewer, func(tx *store.Tx) error {
 				t, err := tx.Tenant(ctx, in.Tenant)
 				out.Body = toTenant(t)
 				return err

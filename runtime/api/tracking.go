@@ -134,10 +134,7 @@ func (s *Server) trackingRoutes() {
 		Summary: "List a tenant's active experiments, newest first"},
 		func(ctx context.Context, in *trackingListInput) (*experimentListOutput, error) {
 			out := &experimentListOutput{}
-			err := s.read(ctx, func(tx *store.Tx) error {
-				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleViewer); err != nil {
-					return err
-				}
+			err := s.readAs(ctx, in.Tenant, store.RoleViewer, func(tx *store.Tx) error {
 				off, err := idCursor(in.After)
 				if err != nil {
 					return err
@@ -174,10 +171,7 @@ func (s *Server) trackingRoutes() {
 		Summary: "Read a run with its params, tags and latest metrics"},
 		func(ctx context.Context, in *runInput) (*runOutput, error) {
 			out := &runOutput{}
-			err := s.read(ctx, func(tx *store.Tx) error {
-				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleViewer); err != nil {
-					return err
-				}
+			err := s.readAs(ctx, in.Tenant, store.RoleViewer, func(tx *store.Tx) error {
 				r, err := tx.Run(ctx, in.Tenant, in.Run)
 				out.Body = toRun(r)
 				return err
@@ -188,10 +182,7 @@ func (s *Server) trackingRoutes() {
 		Summary: "List a tenant's registered models by name"},
 		func(ctx context.Context, in *trackingListInput) (*modelListOutput, error) {
 			out := &modelListOutput{}
-			err := s.read(ctx, func(tx *store.Tx) error {
-				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleViewer); err != nil {
-					return err
-				}
+			err := s.readAs(ctx, in.Tenant, store.RoleViewer, func(tx *store.Tx) error {
 				off, err := idCursor(in.After)
 				if err != nil {
 					return err
@@ -206,10 +197,7 @@ func (s *Server) trackingRoutes() {
 		Summary: "Read a registered model with its aliases"},
 		func(ctx context.Context, in *modelInput) (*modelOutput, error) {
 			out := &modelOutput{}
-			err := s.read(ctx, func(tx *store.Tx) error {
-				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleViewer); err != nil {
-					return err
-				}
+			err := s.readAs(ctx, in.Tenant, store.RoleViewer, func(tx *store.Tx) error {
 				m, err := tx.RegisteredModel(ctx, in.Tenant, in.Model)
 				out.Body = toRegisteredModel(m)
 				return err
@@ -220,10 +208,7 @@ func (s *Server) trackingRoutes() {
 		Summary: "List a registered model's versions, newest first"},
 		func(ctx context.Context, in *modelVersionsInput) (*modelVersionListOutput, error) {
 			out := &modelVersionListOutput{}
-			err := s.read(ctx, func(tx *store.Tx) error {
-				if _, err := authorizeTenant(ctx, tx, in.Tenant, store.RoleViewer); err != nil {
-					return err
-				}
+			err := s.readAs(ctx, in.Tenant, store.RoleViewer, func(tx *store.Tx) error {
 				if _, err := tx.RegisteredModel(ctx, in.Tenant, in.Model); err != nil {
 					return err
 				}

@@ -9,6 +9,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
 )
 
 type metrics struct {
@@ -41,7 +43,12 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-		r.Body = http.MaxBytesReader(ww, r.Body, s.cfg.MaxBodyBytes)
+		limit := s.cfg.MaxBodyBytes
+		if r.URL.Path == v1.PathSeedBundle {
+			// A bundle is streamed and verified as it arrives; it has its own bound.
+			limit = s.cfg.MaxSeedBundleBytes
+		}
+		r.Body = http.MaxBytesReader(ww, r.Body, limit)
 		next.ServeHTTP(ww, r)
 		route := routeLabel(r)
 		method := methodLabel(r.Method)

@@ -216,3 +216,37 @@ func TestUploadVerifiesReplacesAndServesArchivesAndStatus(t *testing.T) {
 		t.Fatalf("%d upload audit rows, want 3", n)
 	}
 }
+
+// TestSeedBundlesLargerThanTheJSONBodyLimitUploadWithinTheirOwnBound: a
+// bundle is far larger than any JSON body; the 64 KiB body limit of the
+// API must not cut it off, while the bundle's own bound still holds.
+func TestSeedBundlesLargerThanTheJSONBodyLimitUploadWithinTheirOwnBound(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	big := seedBundle(t, "ferry.local/big:1", strings.Repeat("layer bytes ", 30<<10))
+	if len(big) < 256<<10 {
+		t.Fatalf("test bundle only %d bytes", len(big))
+	}
+	if code, body := f.do(t, "PUT", v1.PathSeedBundle, f.admin, big); code != 200 {
+		t.Fatalf("upload of %d bytes: %d %s", len(big), code, body)
+	}
+	h, err := New(Config{Store: f.db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Seed: f.st, MaxSeedBundleBytes: 128 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := httptest.NewServer(h)
+	t.Cleanup(small.Close)
+	req, _ := http.NewRequest(http.MethodPut, small.URL+v1.PathSeedBundle, bytes.NewReader(big))
+	req.Header.Set("Authorization", "Bearer "+f.admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bundle over MaxSeedBundleBytes: %d, want 400", resp.StatusCode)
+	}
+	if imgs := f.st.Images(); len(imgs) != 1 || imgs[0].Ref != "ferry.local/big:1" {
+		t.Fatalf("a refused upload changed the seed: %+v", imgs)
+	}
+}

@@ -29,8 +29,10 @@ type Config struct {
 	Store   *store.DB
 	Logger  *slog.Logger
 	Version string
-	// MaxBodyBytes bounds every request body (default 64 KiB).
+	// MaxBodyBytes bounds every request body (default 64 KiB) but a seed bundle's.
 	MaxBodyBytes int64
+	// MaxSeedBundleBytes bounds an uploaded seed bundle (default 64 GiB).
+	MaxSeedBundleBytes int64
 	// Registry receives the API's metrics (default: a new registry with Go and process collectors).
 	Registry *prometheus.Registry
 	// OnTenantChange, when set, is called after a tenant's create, update or
@@ -63,6 +65,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 64 << 10
+	}
+	if c.MaxSeedBundleBytes <= 0 {
+		c.MaxSeedBundleBytes = 64 << 30
 	}
 	if c.MaxPathBytes <= 0 {
 		c.MaxPathBytes = 2 << 10

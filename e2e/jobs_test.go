@@ -124,29 +124,48 @@ func testJobs(t *testing.T, c *cluster) {
 		}
 	})
 
-	t.Run("a job over the tenant's GPU quota stays queued with the reason, then runs when the quota is raised", func(t *testing.T) {
-		if out, err := job(alice, "submit", "two-gpus", "--image", img, "--gpu", "2", "--cpu", "200m", "--memory", "256Mi", "--",
-			"python3", "-c", "print('got my gpus')"); err != nil {
-			t.Fatalf("submit: %v\n%s", err, out)
+	t.Run("a job over the tenant's whole GPU quota is refused at submit; one that must wait stays queued with the reason, then runs", func(t *testing.T) {
+		// More than the whole quota could never run: refused with the reason, nothing stored.
+		out, err := job(alice, "submit", "two-gpus", "--image", img, "--gpu", "2", "--cpu", "200m", "--memory", "256Mi", "--",
+			"python3", "-c", "print('got my gpus')")
+		if err == nil || !strings.Contains(out, "body.resources.gpu") || !strings.Contains(out, "whole gpu quota (1)") {
+			t.Fatalf("a job over the whole quota was not refused with the reason: %v\n%s", err, out)
 		}
-		time.Sleep(8 * time.Second)
-		out, err := job(vic, "get", "two-gpus", "-o", "json")
-		if err != nil || !strings.Contains(out, `"state": "queued"`) || !strings.Contains(out, "tenant quota: needs 2 nvidia.com/gpu, 1 of 1 free") {
-			t.Fatalf("over-quota job: %v\n%s", err, out)
+		if out, err := job(vic, "get", "two-gpus"); err == nil || !strings.Contains(out+err.Error(), "404") {
+			t.Fatalf("a refused job was stored: %v\n%s", err, out)
 		}
 		if out, err := c.ferry(t, time.Minute, "tenant", "update", "ml", "--gpu", "2"); err != nil {
 			t.Fatalf("raise the quota: %v\n%s", err, out)
 		}
-		out, err = ferry(t, 5*time.Minute, alice, "job", "--tenant", "ml", "get", "two-gpus", "-o", "json")
+		// A job that fits the quota but not what is free now waits, queued with the reason.
+		if out, err := job(alice, "submit", "holder", "--image", img, "--gpu", "1", "--cpu", "200m", "--memory", "256Mi", "--",
+			"python3", "-c", "import time; time.sleep(30)"); err != nil {
+			t.Fatalf("submit holder: %v\n%s", err, out)
+		}
+		err = wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(context.Context) (bool, error) {
+			out, _ = job(vic, "get", "holder", "-o", "json")
+			return strings.Contains(out, `"state": "running"`), nil
+		})
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("the holder job did not start:\n%s", out)
+		}
+		if out, err := job(alice, "submit", "two-gpus", "--image", img, "--gpu", "2", "--cpu", "200m", "--memory", "256Mi", "--",
+			"python3", "-c", "print('got my gpus')"); err != nil {
+			t.Fatalf("submit: %v\n%s", err, out)
+		}
+		err = wait.PollUntilContextTimeout(ctx, time.Second, 20*time.Second, true, func(context.Context) (bool, error) {
+			out, _ = job(vic, "get", "two-gpus", "-o", "json")
+			return strings.Contains(out, "tenant quota: needs 2 nvidia.com/gpu"), nil
+		})
+		if err != nil || !strings.Contains(out, `"state": "queued"`) {
+			t.Fatalf("the job that must wait is not queued with the reason: %v\n%s", err, out)
 		}
 		err = wait.PollUntilContextTimeout(ctx, 2*time.Second, 4*time.Minute, true, func(context.Context) (bool, error) {
 			out, _ = job(vic, "get", "two-gpus", "-o", "json")
 			return strings.Contains(out, `"state": "succeeded"`), nil
 		})
 		if err != nil {
-			t.Fatalf("the job did not run after the quota was raised:\n%s", out)
+			t.Fatalf("the job did not run once the holder finished:\n%s", out)
 		}
 		if logs, _ := job(vic, "logs", "two-gpus"); !strings.Contains(logs, "got my gpus") {
 			t.Errorf("log: %s", logs)

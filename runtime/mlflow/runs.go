@@ -273,40 +273,39 @@ func (h *Handler) logMetric(r *request) (any, error) {
 	return struct{}{}, h.logBatchTo(r, id, []store.Metric{m}, nil, nil)
 }
 
-func (h *Handler) logParam(r *request) (any, error) {
+// runKV reads the body of log-parameter and set-tag: a run and one key and value.
+func (h *Handler) runKV(r *request) (string, store.KV, error) {
 	var in struct {
 		runRef
 		kv
 	}
 	if err := h.decode(r, &in); err != nil {
-		return nil, err
+		return "", store.KV{}, err
 	}
 	id, err := in.id()
 	if err != nil {
-		return nil, err
+		return "", store.KV{}, err
 	}
 	if in.Key == "" {
-		return nil, missing("key")
+		return "", store.KV{}, missing("key")
 	}
-	return struct{}{}, h.logBatchTo(r, id, nil, []store.KV{{Key: in.Key, Value: in.Value}}, nil)
+	return id, store.KV{Key: in.Key, Value: in.Value}, nil
+}
+
+func (h *Handler) logParam(r *request) (any, error) {
+	id, p, err := h.runKV(r)
+	if err != nil {
+		return nil, err
+	}
+	return struct{}{}, h.logBatchTo(r, id, nil, []store.KV{p}, nil)
 }
 
 func (h *Handler) setTag(r *request) (any, error) {
-	var in struct {
-		runRef
-		kv
-	}
-	if err := h.decode(r, &in); err != nil {
-		return nil, err
-	}
-	id, err := in.id()
+	id, t, err := h.runKV(r)
 	if err != nil {
 		return nil, err
 	}
-	if in.Key == "" {
-		return nil, missing("key")
-	}
-	return struct{}{}, h.logBatchTo(r, id, nil, nil, []store.KV{{Key: in.Key, Value: in.Value}})
+	return struct{}{}, h.logBatchTo(r, id, nil, nil, []store.KV{t})
 }
 
 func (h *Handler) deleteTag(r *request) (any, error) {

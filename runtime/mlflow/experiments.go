@@ -121,34 +121,20 @@ func (h *Handler) getExperimentByName(r *request) (any, error) {
 
 func (h *Handler) searchExperiments(r *request) (any, error) {
 	var in struct {
-		MaxResults jInt     `json:"max_results"`
-		PageToken  string   `json:"page_token"`
-		Filter     string   `json:"filter"`
-		OrderBy    jStrs    `json:"order_by"`
-		ViewType   viewType `json:"view_type"`
+		searchIn
+		ViewType viewType `json:"view_type"`
 	}
 	if err := h.decode(r, &in); err != nil {
 		return nil, err
 	}
-	n, err := limit(in.MaxResults, 1000, 50000)
+	q, err := in.parse(experimentIdents, 1000, 50000)
 	if err != nil {
 		return nil, err
 	}
-	off, err := parsePageToken(in.PageToken)
-	if err != nil {
-		return nil, err
-	}
-	filters, err := parseFilter(in.Filter, experimentIdents)
-	if err != nil {
-		return nil, err
-	}
-	orders, err := parseOrders(in.OrderBy, experimentIdents)
-	if err != nil {
-		return nil, err
-	}
+	n, off := q.n, q.off
 	var es []store.Experiment
 	err = h.read(r, func(tx *store.Tx) error {
-		es, err = tx.SearchExperiments(r.Context(), store.ExperimentQuery{Tenant: r.tenant, ViewType: string(in.ViewType), Filters: filters, Orders: orders, Offset: off, Limit: n + 1})
+		es, err = tx.SearchExperiments(r.Context(), store.ExperimentQuery{Tenant: r.tenant, ViewType: string(in.ViewType), Filters: q.filters, Orders: q.orders, Offset: off, Limit: n + 1})
 		return err
 	})
 	if err != nil {

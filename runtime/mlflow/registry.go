@@ -127,6 +127,7 @@ func (h *Handler) getModel(r *request) (any, error) {
 	return map[string]any{"registered_model": toModel(m)}, nil
 }
 
+// searchIn is the paging, filter and order every MLflow search takes.
 type searchIn struct {
 	Filter     string `json:"filter"`
 	MaxResults jInt   `json:"max_results"`
@@ -134,24 +135,39 @@ type searchIn struct {
 	PageToken  string `json:"page_token"`
 }
 
-func (in searchIn) query(tenant string, def, most int64) (store.ModelQuery, int, error) {
+// search is a searchIn parsed against one kind's identifiers.
+type search struct {
+	n, off  int
+	filters []store.Filter
+	orders  []store.Order
+}
+
+func (in searchIn) parse(ids idents, def, most int64) (search, error) {
 	n, err := limit(in.MaxResults, def, most)
 	if err != nil {
-		return store.ModelQuery{}, 0, err
+		return search{}, err
 	}
 	off, err := parsePageToken(in.PageToken)
 	if err != nil {
-		return store.ModelQuery{}, 0, err
+		return search{}, err
 	}
-	filters, err := parseFilter(in.Filter, modelIdents)
+	filters, err := parseFilter(in.Filter, ids)
+	if err != nil {
+		return search{}, err
+	}
+	orders, err := parseOrders(in.OrderBy, ids)
+	if err != nil {
+		return search{}, err
+	}
+	return search{n: n, off: off, filters: filters, orders: orders}, nil
+}
+
+func (in searchIn) query(tenant string, def, most int64) (store.ModelQuery, int, error) {
+	q, err := in.parse(modelIdents, def, most)
 	if err != nil {
 		return store.ModelQuery{}, 0, err
 	}
-	orders, err := parseOrders(in.OrderBy, modelIdents)
-	if err != nil {
-		return store.ModelQuery{}, 0, err
-	}
-	return store.ModelQuery{Tenant: tenant, Filters: filters, Orders: orders, Offset: off, Limit: n + 1}, n, nil
+	return store.ModelQuery{Tenant: tenant, Filters: q.filters, Orders: q.orders, Offset: q.off, Limit: q.n + 1}, q.n, nil
 }
 
 func (h *Handler) searchModels(r *request) (any, error) {

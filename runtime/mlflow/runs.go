@@ -172,33 +172,19 @@ func (h *Handler) runStage(r *request, stage string) (any, error) {
 
 func (h *Handler) searchRuns(r *request) (any, error) {
 	var in struct {
+		searchIn
 		ExperimentIDs jStrs    `json:"experiment_ids"`
-		Filter        string   `json:"filter"`
 		RunViewType   viewType `json:"run_view_type"`
-		MaxResults    jInt     `json:"max_results"`
-		OrderBy       jStrs    `json:"order_by"`
-		PageToken     string   `json:"page_token"`
 	}
 	if err := h.decode(r, &in); err != nil {
 		return nil, err
 	}
-	n, err := limit(in.MaxResults, 1000, 50000)
+	sq, err := in.parse(runIdents, 1000, 50000)
 	if err != nil {
 		return nil, err
 	}
-	off, err := parsePageToken(in.PageToken)
-	if err != nil {
-		return nil, err
-	}
-	filters, err := parseFilter(in.Filter, runIdents)
-	if err != nil {
-		return nil, err
-	}
-	orders, err := parseOrders(in.OrderBy, runIdents)
-	if err != nil {
-		return nil, err
-	}
-	q := store.RunQuery{Tenant: r.tenant, ViewType: string(in.RunViewType), Filters: filters, Orders: orders, Offset: off, Limit: n + 1}
+	n, off := sq.n, sq.off
+	q := store.RunQuery{Tenant: r.tenant, ViewType: string(in.RunViewType), Filters: sq.filters, Orders: sq.orders, Offset: off, Limit: n + 1}
 	for _, s := range in.ExperimentIDs {
 		id, err := experimentID(s)
 		if err != nil {

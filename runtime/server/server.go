@@ -67,6 +67,10 @@ type Options struct {
 	// ExternalURL is how browsers reach the server (e.g. https://ferry.example);
 	// with https, notebook session cookies are Secure behind a TLS-terminating proxy.
 	ExternalURL string
+	// InternalURL is how pods in the cluster reach the control plane (e.g.
+	// http://ferry.ferry-system.svc:8080): training jobs get their MLflow
+	// tracking URI from it. Empty: jobs are not given one.
+	InternalURL string
 	// TrustForwardedProto believes X-Forwarded-Proto for the notebook
 	// cookies' Secure flag (only behind a proxy that sets it).
 	TrustForwardedProto bool
@@ -97,6 +101,13 @@ func (o *Options) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("server: --external-url %q is not an http(s) URL", o.ExternalURL)
 		}
+	}
+	if o.InternalURL != "" {
+		u, err := url.Parse(o.InternalURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return fmt.Errorf("server: --internal-url %q is not an http(s) URL without a path", o.InternalURL)
+		}
+		o.InternalURL = strings.TrimSuffix(o.InternalURL, "/")
 	}
 	if (o.AdminTokenSecret != "" || o.SeedTokenSecret != "") && o.AdminTokenNamespace == "" {
 		o.AdminTokenNamespace = podNamespace()

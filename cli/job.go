@@ -42,7 +42,7 @@ func newJobCmd(g *globals) *cobra.Command {
 		return nil
 	}
 
-	var image, cpu, memory string
+	var image, cpu, memory, experiment string
 	var replicas, retries int32
 	var gpu int64
 	var env []string
@@ -78,6 +78,7 @@ func newJobCmd(g *globals) *cobra.Command {
 			if cmd.Flags().Changed("max-retries") {
 				in.MaxRetries = &retries
 			}
+			in.Experiment = experiment
 			j, err := c.SubmitJob(cmd.Context(), tenant, in)
 			if err != nil {
 				return err
@@ -103,6 +104,7 @@ func newJobCmd(g *globals) *cobra.Command {
 	submit.Flags().Int64Var(&gpu, "gpu", 0, "GPUs per replica")
 	submit.Flags().Int32Var(&retries, "max-retries", 0, "pod failures tolerated before the job fails")
 	submit.Flags().StringArrayVar(&env, "env", nil, "NAME=VALUE for every replica (repeatable)")
+	submit.Flags().StringVar(&experiment, "experiment", "", "MLflow experiment of the job's run (created when missing; default: Default)")
 	submit.Flags().DurationVar(&wait, "wait", 0, "wait this long for the job to finish; fail unless it succeeds")
 	_ = submit.MarkFlagRequired("image")
 
@@ -154,7 +156,33 @@ func newJobCmd(g *globals) *cobra.Command {
 				}
 				rows = append(rows, []string{strconv.Itoa(int(r.Index)), r.Phase, r.Pod, r.Node, strconv.Itoa(int(r.Restarts)), code, strconv.FormatBool(r.LogSaved)})
 			}
-			return g.table([]string{"RANK", "PHASE", "POD", "NODE", "RESTARTS", "EXIT", "LOG SAVED"}, rows)
+			if err := g.table([]string{"RANK", "PHASE", "POD", "NODE", "RESTARTS", "EXIT", "LOG SAVED"}, rows); err != nil {
+				return err
+			}
+			if j.Run == nil {
+				return nil
+			}
+			// The run the job is tracked as: what it logged so far.
+			r, err := c.GetRun(cmd.Context(), tenant, j.Run.RunID)
+			if err != nil {
+				return fmt.Errorf("job %s's run %s: %w", j.Name, j.Run.RunID, err)
+			}
+			fmt.Fprintln(g.stdout)
+			if err := g.table([]string{"RUN", "EXPERIMENT", "STATUS"}, [][]string{{r.ID, r.ExperimentID, r.Status}}); err != nil {
+				return err
+			}
+			kv := [][]string{}
+			for _, k := range sortedKeys(r.Params) {
+				kv = append(kv, []string{"param", k, r.Params[k]})
+			}
+			for _, m := range r.Metrics {
+				kv = append(kv, []string{"metric", m.Key, fmt.Sprint(m.Value)})
+			}
+			if len(kv) == 0 {
+				return nil
+			}
+			fmt.Fprintln(g.stdout)
+			return g.table([]string{"KIND", "KEY", "VALUE"}, kv)
 		},
 	}
 	cancel := &cobra.Command{

@@ -32,12 +32,12 @@ func modelRows(ms ...v1.RegisteredModel) [][]string {
 	return rows
 }
 
-var versionHeader = []string{"VERSION", "STATUS", "RUN", "ALIASES", "SOURCE", "CREATED"}
+var versionHeader = []string{"VERSION", "STATUS", "RUN", "JOB", "ALIASES", "SOURCE", "CREATED"}
 
 func versionRows(vs ...v1.ModelVersion) [][]string {
 	rows := make([][]string, 0, len(vs))
 	for _, v := range vs {
-		rows = append(rows, []string{fmt.Sprint(v.Version), v.Status, v.RunID, strings.Join(v.Aliases, ","), v.Source, v.CreatedAt.Format(time.RFC3339)})
+		rows = append(rows, []string{fmt.Sprint(v.Version), v.Status, v.RunID, dash(v.Job), strings.Join(v.Aliases, ","), v.Source, v.CreatedAt.Format(time.RFC3339)})
 	}
 	return rows
 }

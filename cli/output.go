@@ -57,3 +57,11 @@ func (g *globals) table(header []string, rows [][]string) error {
 	}
 	return tw.Flush()
 }
+
+// dash is s, or "-" for an empty cell.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

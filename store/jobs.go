@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -39,6 +40,8 @@ type JobSpec struct {
 	Replicas   int32             `json:"replicas"`
 	Resources  Resources         `json:"resources"`
 	MaxRetries int32             `json:"maxRetries"`
+	// Experiment names the MLflow experiment of the job's run ("": Default).
+	Experiment string `json:"experiment,omitempty"`
 }
 
 // Replica is one replica's state as Kubernetes reports it.
@@ -68,15 +71,24 @@ type Job struct {
 	StartedAt  *time.Time `json:"startedAt,omitempty"`
 	FinishedAt *time.Time `json:"finishedAt,omitempty"`
 	UpdatedAt  time.Time  `json:"updatedAt"`
+	// ExperimentID and RunID are the MLflow run the job is tracked as
+	// (RunID "" for jobs from before tracking).
+	ExperimentID int64  `json:"experimentId"`
+	RunID        string `json:"runId,omitempty"`
+	// TokenID is the run-scoped token its pods log with ("" once revoked).
+	TokenID string `json:"-"`
 }
 
 // MaxReason bounds a job's or notebook's stored reason (controllers put
 // error messages there).
 const MaxReason = 1024
 
-const jobCols = "id, tenant, name, spec, state, reason, replicas, created_by, created_at, admitted_at, started_at, finished_at, updated_at"
+const jobCols = "id, tenant, name, spec, state, reason, replicas, created_by, created_at, admitted_at, started_at, finished_at, updated_at, " +
+	"COALESCE(experiment_id, 0), COALESCE(run_id, ''), COALESCE(token_id, '')"
 
 // CreateJob inserts a queued job; a taken name in the tenant is ErrConflict.
+// A job with a RunID is tracked as that run (made in the same transaction,
+// see CreateJobRun), which is SCHEDULED until the job runs.
 func (tx *Tx) CreateJob(ctx context.Context, j Job) (Job, error) {
 	spec, err := json.Marshal(j.Spec)
 	if err != nil {
@@ -87,8 +99,12 @@ func (tx *Tx) CreateJob(ctx context.Context, j Job) (Job, error) {
 		j.Reason = "waiting for admission"
 	}
 	j.Reason, j.CreatedBy = truncate(j.Reason, MaxReason), truncate(j.CreatedBy, MaxUserName)
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO jobs (tenant, name, spec, state, reason, replicas, created_by, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, '[]', ?, ?, ?)`, j.Tenant, j.Name, string(spec), string(j.State), j.Reason, j.CreatedBy, formatTime(tx.now), formatTime(tx.now))
+	var runID any
+	if j.RunID != "" {
+		runID = j.RunID
+	}
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO jobs (tenant, name, spec, state, reason, replicas, created_by, created_at, updated_at, experiment_id, run_id)
+		VALUES (?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?)`, j.Tenant, j.Name, string(spec), string(j.State), j.Reason, j.CreatedBy, formatTime(tx.now), formatTime(tx.now), j.ExperimentID, runID)
 	if err != nil {
 		return Job{}, fmt.Errorf("create job %s/%s: %w", j.Tenant, j.Name, mapErr(err))
 	}
@@ -140,6 +156,7 @@ func (tx *Tx) UpdateJob(ctx context.Context, id int64, u JobUpdate) (Job, error)
 		return Job{}, ErrNotFound
 	}
 	j := js[0]
+	before := j.State
 	if u.State != "" && !j.State.Done() {
 		j.State = u.State
 	}
@@ -168,11 +185,21 @@ func (tx *Tx) UpdateJob(ctx context.Context, id int64, u JobUpdate) (Job, error)
 	if err != nil {
 		return Job{}, mapErr(err)
 	}
+	if j.State != before {
+		if err := tx.jobRunFollows(ctx, &j); err != nil {
+			return Job{}, err
+		}
+	}
 	return j, nil
 }
 
-// DeleteJob removes a job's record.
+// DeleteJob removes a job's record and revokes its run token (its run stays).
 func (tx *Tx) DeleteJob(ctx context.Context, tenant, name string) error {
+	if j, err := tx.Job(ctx, tenant, name); err == nil && j.TokenID != "" {
+		if err := tx.RevokeTokenID(ctx, j.TokenID); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
 	res, err := tx.tx.ExecContext(ctx, "DELETE FROM jobs WHERE tenant = ? AND name = ?", tenant, name)
 	if err != nil {
 		return mapErr(err)
@@ -201,7 +228,8 @@ func (tx *Tx) jobs(ctx context.Context, where string, args ...any) ([]Job, error
 		var j Job
 		var spec, reps, created, updated string
 		var admitted, started, finished sql.NullString
-		if err := rows.Scan(&j.ID, &j.Tenant, &j.Name, &spec, &j.State, &j.Reason, &reps, &j.CreatedBy, &created, &admitted, &started, &finished, &updated); err != nil {
+		if err := rows.Scan(&j.ID, &j.Tenant, &j.Name, &spec, &j.State, &j.Reason, &reps, &j.CreatedBy, &created, &admitted, &started, &finished, &updated,
+			&j.ExperimentID, &j.RunID, &j.TokenID); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(spec), &j.Spec); err != nil {

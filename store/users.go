@@ -31,6 +31,9 @@ type Token struct {
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 	// ParentID is the token this one was minted with ("" for none).
 	ParentID string `json:"parentId,omitempty"`
+	// Scope narrows what the token may do: "" is all its user may;
+	// RunScope(tenant, run) writes only to that MLflow run.
+	Scope string `json:"scope,omitempty"`
 }
 
 // MaxTokenName bounds a token's stored name.
@@ -152,6 +155,20 @@ func (tx *Tx) CreateChildToken(ctx context.Context, parentID, name string, ttl t
 	return tx.insertToken(ctx, t)
 }
 
+// CreateScopedToken creates a token of the user limited to scope (see
+// Token.Scope), e.g. the one a job's pods log to their run with.
+func (tx *Tx) CreateScopedToken(ctx context.Context, userID int64, name, scope string, ttl time.Duration) (Token, string, error) {
+	if scope == "" {
+		return Token{}, "", invalidf("a scoped token needs a scope")
+	}
+	t := Token{UserID: userID, Name: name, Scope: scope}
+	if ttl > 0 {
+		e := tx.now.Add(ttl)
+		t.ExpiresAt = &e
+	}
+	return tx.insertToken(ctx, t)
+}
+
 func (tx *Tx) insertToken(ctx context.Context, t Token) (Token, string, error) {
 	secret, err := NewSecret()
 	if err != nil {
@@ -165,8 +182,8 @@ func (tx *Tx) insertToken(ctx context.Context, t Token) (Token, string, error) {
 	if t.ParentID != "" {
 		parent = t.ParentID
 	}
-	_, err = tx.tx.ExecContext(ctx, `INSERT INTO tokens (id, user_id, name, hash, created_at, expires_at, parent_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, t.ID, t.UserID, t.Name, HashToken(secret), formatTime(tx.now), expires, parent)
+	_, err = tx.tx.ExecContext(ctx, `INSERT INTO tokens (id, user_id, name, hash, created_at, expires_at, parent_id, scope)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, t.UserID, t.Name, HashToken(secret), formatTime(tx.now), expires, parent, t.Scope)
 	if err != nil {
 		return Token{}, "", fmt.Errorf("create token: %w", mapErr(err))
 	}
@@ -189,10 +206,10 @@ func (tx *Tx) AuthenticateToken(ctx context.Context, secret string) (User, Token
 	var t Token
 	var created, tcreated string
 	var expires, parent sql.NullString
-	err := tx.tx.QueryRowContext(ctx, `SELECT u.id, u.name, u.admin, u.created_at, t.id, t.name, t.created_at, t.expires_at, t.parent_id
+	err := tx.tx.QueryRowContext(ctx, `SELECT u.id, u.name, u.admin, u.created_at, t.id, t.name, t.created_at, t.expires_at, t.parent_id, t.scope
 		FROM tokens t JOIN users u ON u.id = t.user_id
 		WHERE t.hash = ? AND t.revoked_at IS NULL AND u.disabled_at IS NULL`, HashToken(secret)).
-		Scan(&u.ID, &u.Name, &u.Admin, &created, &t.ID, &t.Name, &tcreated, &expires, &parent)
+		Scan(&u.ID, &u.Name, &u.Admin, &created, &t.ID, &t.Name, &tcreated, &expires, &parent, &t.Scope)
 	if err != nil {
 		return User{}, Token{}, mapErr(err)
 	}
@@ -233,10 +250,21 @@ func (tx *Tx) ListTokens(ctx context.Context, userID int64) ([]Token, error) {
 	return out, rows.Err()
 }
 
-// RevokeToken revokes one of the user's own tokens; another user's token is ErrNotFound.
+// RevokeToken revokes one of the user's own tokens and every token minted
+// with it (children, their children, ...); another user's token is ErrNotFound.
 func (tx *Tx) RevokeToken(ctx context.Context, userID int64, id string) error {
-	res, err := tx.tx.ExecContext(ctx, "UPDATE tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
-		formatTime(tx.now), id, userID)
+	return tx.revoke(ctx, id, userID)
+}
+
+// RevokeTokenID revokes a token (and its descendants) whoever owns it: the
+// control plane ending a job's run token.
+func (tx *Tx) RevokeTokenID(ctx context.Context, id string) error {
+	return tx.revoke(ctx, id, 0)
+}
+
+func (tx *Tx) revoke(ctx context.Context, id string, userID int64) error {
+	res, err := tx.tx.ExecContext(ctx, "UPDATE tokens SET revoked_at = ? WHERE id = ? AND (? = 0 OR user_id = ?) AND revoked_at IS NULL",
+		formatTime(tx.now), id, userID, userID)
 	if err != nil {
 		return err
 	}
@@ -247,5 +275,9 @@ func (tx *Tx) RevokeToken(ctx context.Context, userID int64, id string) error {
 	if n == 0 {
 		return ErrNotFound
 	}
-	return nil
+	_, err = tx.tx.ExecContext(ctx, `WITH RECURSIVE tree(id) AS (
+			SELECT id FROM tokens WHERE parent_id = ?
+			UNION SELECT t.id FROM tokens t JOIN tree ON t.parent_id = tree.id)
+		UPDATE tokens SET revoked_at = ? WHERE id IN (SELECT id FROM tree) AND revoked_at IS NULL`, id, formatTime(tx.now))
+	return err
 }

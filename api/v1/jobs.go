@@ -51,6 +51,7 @@ type JobSubmit struct {
 	Replicas   int32             `json:"replicas,omitempty" minimum:"0" maximum:"64" doc:"number of replicas (default 1, at most 64); each gets WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT"`
 	Resources  Resources         `json:"resources,omitempty"`
 	MaxRetries *int32            `json:"maxRetries,omitempty" doc:"pod failures tolerated before the job fails (default 0)"`
+	Experiment string            `json:"experiment,omitempty" maxLength:"500" doc:"the MLflow experiment the job's run is in (created when missing; default: the tenant's Default)"`
 }
 
 // JobSpec is a job as it runs, defaults filled in.
@@ -62,6 +63,7 @@ type JobSpec struct {
 	Replicas   int32             `json:"replicas"`
 	Resources  Resources         `json:"resources"`
 	MaxRetries int32             `json:"maxRetries"`
+	Experiment string            `json:"experiment,omitempty"`
 }
 
 // Replica is one replica's state as Kubernetes reports it.
@@ -90,7 +92,25 @@ type Job struct {
 	StartedAt  *time.Time `json:"startedAt,omitempty"`
 	FinishedAt *time.Time `json:"finishedAt,omitempty"`
 	UpdatedAt  time.Time  `json:"updatedAt"`
+	// Run is the MLflow run the job is tracked as; its pods get
+	// MLFLOW_TRACKING_URI, MLFLOW_EXPERIMENT_ID, MLFLOW_RUN_ID and a
+	// MLFLOW_TRACKING_TOKEN that may write only to it (revoked when the job ends).
+	Run *JobRun `json:"run,omitempty"`
 }
+
+// JobRun names a job's run.
+type JobRun struct {
+	ExperimentID string `json:"experimentId"`
+	RunID        string `json:"runId"`
+}
+
+// Environment variables ferry sets in a tracked job's pods (and refuses in a spec).
+const (
+	EnvTrackingURI   = "MLFLOW_TRACKING_URI"
+	EnvTrackingToken = "MLFLOW_TRACKING_TOKEN"
+	EnvRunID         = "MLFLOW_RUN_ID"
+	EnvExperimentID  = "MLFLOW_EXPERIMENT_ID"
+)
 
 // JobLogOptions select a replica's log.
 type JobLogOptions struct {

@@ -55,10 +55,12 @@ type Run struct {
 
 // ModelVersion is one numbered version of a registered model, with its lineage (the run).
 type ModelVersion struct {
-	Model       string            `json:"model"`
-	Version     int64             `json:"version"`
-	Source      string            `json:"source"`
-	RunID       string            `json:"runId,omitempty"`
+	Model   string `json:"model"`
+	Version int64  `json:"version"`
+	Source  string `json:"source"`
+	RunID   string `json:"runId,omitempty"`
+	// Job is the training job whose run made the version (lineage), if any.
+	Job         string            `json:"job,omitempty"`
 	Status      string            `json:"status"`
 	Description string            `json:"description,omitempty"`
 	Aliases     []string          `json:"aliases,omitempty"`

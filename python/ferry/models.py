@@ -333,6 +333,7 @@ class JobSubmit(Model):
     replicas: int | None = None
     resources: Resources | None = None
     max_retries: int | None = None
+    experiment: str | None = None
 
 
 @dataclass
@@ -347,6 +348,7 @@ class JobSpec(Model):
     max_retries: int
     args: list[str] | None = None
     env: dict[str, str] | None = None
+    experiment: str | None = None
 
 
 @dataclass
@@ -361,6 +363,15 @@ class Replica(Model):
     node: str | None = None
     exit_code: int | None = None
     log_saved: bool | None = None
+
+
+@dataclass
+class JobRun(Model):
+    """The MLflow run a job is tracked as."""
+
+    schema = "JobRun"
+    experiment_id: str
+    run_id: str
 
 
 @dataclass
@@ -380,6 +391,7 @@ class Job(Model):
     admitted_at: _dt.datetime | None = None
     started_at: _dt.datetime | None = None
     finished_at: _dt.datetime | None = None
+    run: JobRun | None = None
 
     @property
     def done(self) -> bool:
@@ -516,6 +528,7 @@ class ModelVersion(Model):
     created_at: _dt.datetime
     updated_at: _dt.datetime
     run_id: str | None = None
+    job: str | None = None
     description: str | None = None
     aliases: list[str] | None = None
     tags: dict[str, str] | None = None
@@ -562,7 +575,7 @@ SCHEMAS: dict[str, type[Model]] = {
     for c in [
         Quota, QuotaChange, Tenant, TenantCreate, TenantUpdate, Member, MemberPut, User, UserCreate,
         UserCreated, Whoami, Token, TokenCreate, TokenCreated, AuditEntry, AuditVerify, Resources,
-        JobSubmit, JobSpec, Replica, Job, NotebookCreate, Notebook, NotebookHandover, Experiment, MetricValue,
+        JobSubmit, JobSpec, Replica, JobRun, Job, NotebookCreate, Notebook, NotebookHandover, Experiment, MetricValue,
         Run, RegisteredModel, ModelVersion, SeedImage, SeedNodeStatus, SeedReport,
     ]
 }

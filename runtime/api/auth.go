@@ -51,6 +51,9 @@ func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 		case errors.Is(err, auth.ErrInvalid):
 			s.metrics.unauthenticated.WithLabelValues("invalid").Inc()
 			ctx.SetHeader("WWW-Authenticate", `Bearer realm="ferry", error="invalid_token"`)
+		case errors.Is(err, auth.ErrScoped):
+			s.metrics.unauthenticated.WithLabelValues("scoped").Inc()
+			status = http.StatusForbidden
 		default:
 			s.log.Error("authenticate", "err", err)
 			status, msg = http.StatusServiceUnavailable, "could not check the token"

@@ -40,11 +40,15 @@ func toJob(j store.Job) v1.Job {
 		reps[i] = v1.Replica(r)
 	}
 	s := j.Spec
-	return v1.Job{Tenant: j.Tenant, Name: j.Name, State: v1.JobState(j.State), Reason: j.Reason, Replicas: reps,
+	out := v1.Job{Tenant: j.Tenant, Name: j.Name, State: v1.JobState(j.State), Reason: j.Reason, Replicas: reps,
 		Spec: v1.JobSpec{Image: s.Image, Command: s.Command, Args: s.Args, Env: s.Env, Replicas: s.Replicas,
-			Resources: toResources(s.Resources), MaxRetries: s.MaxRetries},
+			Resources: toResources(s.Resources), MaxRetries: s.MaxRetries, Experiment: s.Experiment},
 		CreatedBy: j.CreatedBy, CreatedAt: j.CreatedAt, AdmittedAt: j.AdmittedAt, StartedAt: j.StartedAt,
 		FinishedAt: j.FinishedAt, UpdatedAt: j.UpdatedAt}
+	if j.RunID != "" {
+		out.Run = &v1.JobRun{ExperimentID: strconv.FormatInt(j.ExperimentID, 10), RunID: j.RunID}
+	}
+	return out
 }
 
 func toNotebook(n store.Notebook) v1.Notebook {

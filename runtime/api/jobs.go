@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -84,8 +85,11 @@ func validateJob(in *jobSubmitInput) (store.JobSpec, error) {
 	if len(b.Command) == 0 || b.Command[0] == "" {
 		return store.JobSpec{}, fieldError("body.command", b.Command, errors.New("must be a non-empty list, the program first"))
 	}
+	if strings.TrimSpace(b.Experiment) != b.Experiment || strings.ContainsFunc(b.Experiment, unicode.IsControl) {
+		return store.JobSpec{}, fieldError("body.experiment", b.Experiment, errors.New("an experiment name has no control characters and no leading or trailing spaces"))
+	}
 	spec := store.JobSpec{Image: b.Image, Command: b.Command, Args: b.Args, Env: b.Env, Replicas: b.Replicas,
-		Resources: store.Resources{CPU: b.Resources.CPU, Memory: b.Resources.Memory, GPU: b.Resources.GPU}}
+		Resources: store.Resources{CPU: b.Resources.CPU, Memory: b.Resources.Memory, GPU: b.Resources.GPU}, Experiment: b.Experiment}
 	if spec.Replicas == 0 {
 		spec.Replicas = 1
 	}
@@ -120,6 +124,8 @@ func validateJob(in *jobSubmitInput) (store.JobSpec, error) {
 		switch {
 		case k == "WORLD_SIZE", k == "RANK", k == "MASTER_ADDR", k == "MASTER_PORT":
 			return store.JobSpec{}, fieldError("body.env", k, fmt.Errorf("%s is set by ferry for each replica", k))
+		case k == v1.EnvTrackingURI, k == v1.EnvTrackingToken, k == v1.EnvRunID, k == v1.EnvExperimentID:
+			return store.JobSpec{}, fieldError("body.env", k, fmt.Errorf("%s is set by ferry: the job is tracked as its own MLflow run", k))
 		case strings.HasPrefix(strings.ToUpper(k), "FERRY_"):
 			return store.JobSpec{}, fieldError("body.env", k, fmt.Errorf("FERRY_* names are set by ferry: %s", k))
 		}
@@ -148,7 +154,18 @@ func (s *Server) jobRoutes() {
 				if err := beyondQuota("body.resources", t.Quota, spec.Resources, spec.Replicas); err != nil {
 					return err
 				}
-				j, err := tx.CreateJob(ctx, store.Job{Tenant: in.Tenant, Name: in.Body.Name, Spec: spec, CreatedBy: caller(ctx).Name})
+				if _, err := tx.Job(ctx, in.Tenant, in.Body.Name); err == nil {
+					return conflict("body.name", in.Body.Name, fmt.Sprintf("tenant %s already has a job %s", in.Tenant, in.Body.Name))
+				}
+				run, err := tx.CreateJobRun(ctx, in.Tenant, spec.Experiment, in.Body.Name, caller(ctx).Name)
+				if errors.Is(err, store.ErrInvalid) {
+					return fieldError("body.experiment", spec.Experiment, err)
+				}
+				if err != nil {
+					return err
+				}
+				j, err := tx.CreateJob(ctx, store.Job{Tenant: in.Tenant, Name: in.Body.Name, Spec: spec, CreatedBy: caller(ctx).Name,
+					ExperimentID: run.ExperimentID, RunID: run.ID})
 				if errors.Is(err, store.ErrConflict) {
 					return conflict("body.name", in.Body.Name, fmt.Sprintf("tenant %s already has a job %s", in.Tenant, in.Body.Name))
 				}

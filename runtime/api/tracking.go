@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -218,8 +219,22 @@ func (s *Server) trackingRoutes() {
 				}
 				vs, err := tx.SearchModelVersions(ctx, store.ModelQuery{Tenant: in.Tenant, Offset: int(off), Limit: in.Limit + 1,
 					Filters: []store.Filter{{Kind: store.FilterAttribute, Key: "name", Op: "=", Value: in.Model}}})
+				if err != nil {
+					return err
+				}
 				out.Body = offsetPage(vs, int(off), in.Limit, toModelVersion)
-				return err
+				// Lineage: the job whose run made each version.
+				for i, v := range out.Body.Items {
+					if v.RunID == "" {
+						continue
+					}
+					if j, err := tx.JobByRun(ctx, in.Tenant, v.RunID); err == nil {
+						out.Body.Items[i].Job = j.Name
+					} else if !errors.Is(err, store.ErrNotFound) {
+						return err
+					}
+				}
+				return nil
 			})
 			return out, err
 		})

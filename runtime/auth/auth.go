@@ -21,6 +21,9 @@ var (
 	ErrNoCredentials = errors.New("missing bearer token: send Authorization: Bearer <token>")
 	// ErrInvalid: the token is malformed, unknown, expired or revoked.
 	ErrInvalid = errors.New("invalid, expired or revoked token")
+	// ErrScoped: the token may write only to one MLflow run (a job's pods
+	// hold it) and is refused everywhere but that run's MLflow paths.
+	ErrScoped = errors.New("this token is scoped to one MLflow run and works only on /mlflow/ paths for that run")
 )
 
 // MaxTokenLength bounds what is looked up: ferry's tokens are 49 characters.
@@ -37,6 +40,8 @@ type TokenIdentity struct {
 	TokenID string
 	// TokenExpiresAt is when that token expires (nil: never).
 	TokenExpiresAt *time.Time
+	// Scope is the token's scope ("" for none; see store.Token.Scope).
+	Scope string
 }
 
 // Authenticator checks tokens against the store.
@@ -62,8 +67,19 @@ func (a *Authenticator) Token(ctx context.Context, secret string) (Identity, err
 }
 
 // TokenIdentity authenticates one token secret and says which token it is.
-// A disabled user's tokens, expired and revoked ones are ErrInvalid.
+// A disabled user's tokens, expired and revoked ones are ErrInvalid; a
+// scoped token is ErrScoped (only ScopedTokenIdentity accepts it).
 func (a *Authenticator) TokenIdentity(ctx context.Context, secret string) (TokenIdentity, error) {
+	id, err := a.ScopedTokenIdentity(ctx, secret)
+	if err == nil && id.Scope != "" {
+		return TokenIdentity{}, ErrScoped
+	}
+	return id, err
+}
+
+// ScopedTokenIdentity is TokenIdentity that also accepts scoped tokens; the
+// caller must enforce Scope.
+func (a *Authenticator) ScopedTokenIdentity(ctx context.Context, secret string) (TokenIdentity, error) {
 	if secret == "" {
 		return TokenIdentity{}, ErrNoCredentials
 	}
@@ -83,7 +99,7 @@ func (a *Authenticator) TokenIdentity(ctx context.Context, secret string) (Token
 	case err != nil:
 		return TokenIdentity{}, fmt.Errorf("check token: %w", err)
 	}
-	return TokenIdentity{User: u, TokenID: t.ID, TokenExpiresAt: t.ExpiresAt}, nil
+	return TokenIdentity{User: u, TokenID: t.ID, TokenExpiresAt: t.ExpiresAt, Scope: t.Scope}, nil
 }
 
 // Request authenticates a request by its bearer token or, when cookie is
@@ -102,5 +118,5 @@ func (a *Authenticator) Request(r *http.Request, cookie string) (Identity, error
 
 // Unauthenticated reports whether err means 401 (as opposed to a failure to check).
 func Unauthenticated(err error) bool {
-	return errors.Is(err, ErrNoCredentials) || errors.Is(err, ErrInvalid)
+	return errors.Is(err, ErrNoCredentials) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrScoped)
 }

@@ -37,6 +37,8 @@ type Controller struct {
 	Logs     *Logs
 	Log      *slog.Logger
 	Interval time.Duration
+	// Tracking gives jobs their MLflow run (set before Start).
+	Tracking Tracking
 
 	loop  *controller.Loop
 	jobs  batchlisters.JobLister
@@ -255,12 +257,44 @@ func (c *Controller) saveLog(ctx context.Context, j store.Job, i int32, p *corev
 }
 
 func (c *Controller) create(ctx context.Context, j store.Job) error {
-	svc, kj, err := Objects(j, false)
+	svc, kj, err := Objects(j, false, c.Tracking)
 	if err != nil {
 		return err
 	}
+	if c.Tracking.tracked(j) {
+		if err := c.runToken(ctx, j); err != nil {
+			return fmt.Errorf("run token: %w", err)
+		}
+	}
 	return c.apply(ctx, svc, kj)
 }
+
+// runToken mints the token a job's pods log to its run with (scoped to
+// that run, as the job's submitter) and writes it to the job's Secret. A
+// token minted before a restart is revoked: only this one's secret is known.
+func (c *Controller) runToken(ctx context.Context, j store.Job) error {
+	var secret string
+	err := c.DB.Write(ctx, func(tx *store.Tx) error {
+		u, err := tx.UserByName(ctx, j.CreatedBy)
+		if err != nil {
+			return fmt.Errorf("submitter %s: %w", j.CreatedBy, err)
+		}
+		t, s, err := tx.CreateScopedToken(ctx, u.ID, "run of job "+j.Tenant+"/"+j.Name, store.RunScope(j.Tenant, j.RunID), RunTokenTTL)
+		if err != nil {
+			return err
+		}
+		secret = s
+		return tx.SetJobToken(ctx, j.ID, t.ID)
+	})
+	if err != nil {
+		return err
+	}
+	_, err = controller.Apply(ctx, c.Client.CoreV1().Secrets(tenants.Namespace(j.Tenant)), TokenSecret(j, secret))
+	return err
+}
+
+// RunTokenTTL bounds a run token's life even if its job never ends.
+const RunTokenTTL = 30 * 24 * time.Hour
 
 // apply writes a job's Service and Job, whole (server-side apply).
 func (c *Controller) apply(ctx context.Context, svc *corev1.Service, kj *batchv1.Job) error {
@@ -300,7 +334,7 @@ func (c *Controller) admit(ctx context.Context, queued []store.Job, tenantList [
 		}
 		// The whole objects again, now unsuspended: a partial apply would
 		// give up the fields it left out.
-		svc, kj, err := Objects(j, true)
+		svc, kj, err := Objects(j, true, c.Tracking)
 		if err == nil {
 			err = c.apply(ctx, svc, kj)
 		}
@@ -490,6 +524,9 @@ func (c *Controller) deleteObjects(ctx context.Context, j store.Job) error {
 		return err
 	}
 	if err := c.Client.CoreV1().Services(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if err := c.Client.CoreV1().Secrets(ns).Delete(ctx, TokenSecretName(j), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
 	return nil

@@ -44,7 +44,7 @@ type fixture struct {
 	ctrl *Controller
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, opts ...func(*Controller)) *fixture {
 	t.Helper()
 	db, err := store.Open(t.Context(), store.Config{Path: filepath.Join(t.TempDir(), "ferry.db")})
 	if err != nil {
@@ -58,6 +58,9 @@ func newFixture(t *testing.T) *fixture {
 	cs := fake.NewClientset(readyNode("n1", "8", "16Gi", 2))
 	ctrl := NewController(db, cs, logs, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctrl.Interval = 100 * time.Millisecond
+	for _, o := range opts {
+		o(ctrl)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { _ = ctrl.Start(ctx); close(done) }()

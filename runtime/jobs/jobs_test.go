@@ -37,7 +37,7 @@ func TestObjectsMatchGoldenFiles(t *testing.T) {
 		"gpu-admitted.yaml": {job(8, "team-a", "gpu", 1, "1", "1Gi", 2), true},
 	}
 	for golden, c := range cases {
-		svc, j, err := Objects(c.j, c.admitted)
+		svc, j, err := Objects(c.j, c.admitted, Tracking{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +71,7 @@ func TestObjectsMatchGoldenFiles(t *testing.T) {
 
 func TestObjectsRefuseBadQuantities(t *testing.T) {
 	t.Parallel()
-	if _, _, err := Objects(job(1, "a", "x", 1, "lots", "1Gi", 0), false); err == nil || !strings.Contains(err.Error(), `cpu "lots"`) {
+	if _, _, err := Objects(job(1, "a", "x", 1, "lots", "1Gi", 0), false, Tracking{}); err == nil || !strings.Contains(err.Error(), `cpu "lots"`) {
 		t.Errorf("a bad cpu quantity: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
@@ -35,6 +36,33 @@ func Labels(j store.Job) map[string]string {
 // ObjectName is the name of a job's Job and Service in its namespace.
 func ObjectName(j store.Job) string { return j.Name }
 
+// TokenSecretName is the Secret holding a tracked job's run token (key
+// TokenSecretKey); it lives as long as the job runs.
+func TokenSecretName(j store.Job) string { return "ferry-run-token-" + j.Name }
+
+// TokenSecretKey is the data key of the run token in its Secret.
+const TokenSecretKey = "token"
+
+// Tracking is how a job's pods reach MLflow's API on the control plane.
+type Tracking struct {
+	// URL is the control plane's in-cluster base URL ("": jobs get no
+	// MLFLOW_* environment).
+	URL string
+}
+
+// tracked says whether a job's pods get the MLFLOW_* environment.
+func (t Tracking) tracked(j store.Job) bool { return t.URL != "" && j.RunID != "" }
+
+// TokenSecret is the Secret with a job's run token.
+func TokenSecret(j store.Job, token string) *corev1.Secret {
+	return &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: TokenSecretName(j), Namespace: tenants.Namespace(j.Tenant), Labels: Labels(j)},
+		Type:       corev1.SecretTypeOpaque,
+		StringData: map[string]string{TokenSecretKey: token},
+	}
+}
+
 // Requests is one replica's resource requests (equal to its limits).
 func Requests(r store.Resources) (corev1.ResourceList, error) {
 	out := corev1.ResourceList{}
@@ -52,8 +80,9 @@ func Requests(r store.Resources) (corev1.ResourceList, error) {
 }
 
 // Objects are the Kubernetes objects of a job: the headless Service first,
-// then the Indexed Job, suspended unless the job was admitted.
-func Objects(j store.Job, admitted bool) (*corev1.Service, *batchv1.Job, error) {
+// then the Indexed Job, suspended unless the job was admitted. A tracked
+// job's pods get the MLFLOW_* environment, the token from TokenSecret.
+func Objects(j store.Job, admitted bool, tr Tracking) (*corev1.Service, *batchv1.Job, error) {
 	req, err := Requests(j.Spec.Resources)
 	if err != nil {
 		return nil, nil, err
@@ -76,6 +105,14 @@ func Objects(j store.Job, admitted bool) (*corev1.Service, *batchv1.Job, error) 
 		{Name: "MASTER_PORT", Value: strconv.Itoa(MasterPort)},
 		{Name: "FERRY_TENANT", Value: j.Tenant},
 		{Name: "FERRY_JOB", Value: j.Name},
+	}
+	if tr.tracked(j) {
+		env = append(env,
+			corev1.EnvVar{Name: v1.EnvTrackingURI, Value: tr.URL + "/mlflow/" + j.Tenant},
+			corev1.EnvVar{Name: v1.EnvExperimentID, Value: strconv.FormatInt(j.ExperimentID, 10)},
+			corev1.EnvVar{Name: v1.EnvRunID, Value: j.RunID},
+			corev1.EnvVar{Name: v1.EnvTrackingToken, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: TokenSecretName(j)}, Key: TokenSecretKey}}})
 	}
 	keys := make([]string, 0, len(j.Spec.Env))
 	for k := range j.Spec.Env {

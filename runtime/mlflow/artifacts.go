@@ -28,7 +28,7 @@ const HeaderSHA256 = "X-Ferry-Sha256"
 func BlobKey(digest string) string { return "artifacts/sha256/" + digest }
 
 func artifactEndpoint(method string) endpoint {
-	return endpoint{methods: []string{http.MethodGet, http.MethodPut}, write: method == http.MethodPut, fn: (*Handler).artifact}
+	return endpoint{methods: []string{http.MethodGet, http.MethodPut}, write: method == http.MethodPut, runScoped: true, fn: (*Handler).artifact}
 }
 
 // artifactRef is a path of the proxy: <experiment>/<run>/artifacts/<file>.
@@ -78,6 +78,9 @@ func (h *Handler) artifact(r *request) (any, error) {
 		return nil, err
 	}
 	if r.Method == http.MethodPut {
+		if err := r.mayWrite(ref.run); err != nil {
+			return nil, err
+		}
 		return h.upload(r, ref)
 	}
 	return nil, h.download(r, ref)

@@ -117,12 +117,30 @@ type request struct {
 	tenant string
 	user   store.User
 	role   store.Role
+	// run, when set, is the only run the request's token may write to (a
+	// job's run token); see mayWrite.
+	run string
 }
 
 type endpoint struct {
 	methods []string
 	write   bool
-	fn      func(*Handler, *request) (any, error)
+	// runScoped: a run-scoped token may call it; the handler names the run
+	// it writes to with mayWrite.
+	runScoped bool
+	fn        func(*Handler, *request) (any, error)
+}
+
+// runOnly marks a write endpoint that a run-scoped token may call.
+func runOnly(e endpoint) endpoint { e.runScoped = true; return e }
+
+// mayWrite refuses a write to run id by a token scoped to another run.
+func (r *request) mayWrite(id string) error {
+	if r.run != "" && id != r.run {
+		return &apiError{Status: http.StatusForbidden, Code: "PERMISSION_DENIED",
+			Msg: fmt.Sprintf("this token may write only to run %s, not to run %s", r.run, id)}
+	}
+	return nil
 }
 
 func get(fn func(*Handler, *request) (any, error)) endpoint {
@@ -148,13 +166,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		ep, found = routes[strings.TrimSuffix(strings.Replace(path, "/ajax-api/", "/api/", 1), "/")]
 	}
-	user, err := h.authenticate(r)
+	id, err := h.authenticate(r)
 	if err != nil {
 		writeErr(w, h.log, err)
 		return
 	}
-	req := &request{Request: r, w: w, tenant: tenant, user: user}
-	if req.role, err = h.authorize(r.Context(), user, tenant); err != nil {
+	req := &request{Request: r, w: w, tenant: tenant, user: id.User}
+	if id.Scope != "" {
+		scopeTenant, run, ok := parseRunScope(id.Scope)
+		if !ok || scopeTenant != tenant {
+			writeErr(w, h.log, notFound("tenant %s not found", tenant))
+			return
+		}
+		req.run = run
+	}
+	if req.role, err = h.authorize(r.Context(), id.User, tenant); err != nil {
 		writeErr(w, h.log, err)
 		return
 	}
@@ -165,6 +191,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !allowed(ep.methods, r.Method) {
 		w.Header().Set("Allow", strings.Join(ep.methods, ", "))
 		writeJSON(w, http.StatusMethodNotAllowed, &apiError{Code: "ENDPOINT_NOT_FOUND", Msg: r.Method + " is not allowed on " + path})
+		return
+	}
+	if ep.write && req.run != "" && !ep.runScoped {
+		writeErr(w, h.log, &apiError{Status: http.StatusForbidden, Code: "PERMISSION_DENIED",
+			Msg: fmt.Sprintf("this token may write only to run %s (log to it, upload its artifacts, register a model version from it)", req.run)})
 		return
 	}
 	if ep.write && !req.role.AtLeast(store.RoleEditor) {
@@ -195,22 +226,33 @@ func allowed(methods []string, m string) bool {
 	return false
 }
 
-// authenticate reads a bearer token, or HTTP Basic with the token as password.
-func (h *Handler) authenticate(r *http.Request) (store.User, error) {
+// parseRunScope reads store.RunScope's form.
+func parseRunScope(s string) (tenant, run string, ok bool) {
+	rest, ok := strings.CutPrefix(s, "run:")
+	if !ok {
+		return "", "", false
+	}
+	tenant, run, ok = strings.Cut(rest, ":")
+	return tenant, run, ok && tenant != "" && run != ""
+}
+
+// authenticate reads a bearer token, or HTTP Basic with the token as
+// password; run-scoped tokens are accepted here (and only here).
+func (h *Handler) authenticate(r *http.Request) (auth.TokenIdentity, error) {
 	secret, ok := auth.BearerToken(r.Header)
 	if !ok {
 		if _, pw, basic := basicAuth(r.Header.Get("Authorization")); basic {
 			secret = pw
 		}
 	}
-	u, err := h.cfg.Authn.Token(r.Context(), secret)
+	id, err := h.cfg.Authn.ScopedTokenIdentity(r.Context(), secret)
 	if err != nil {
 		if auth.Unauthenticated(err) {
-			return store.User{}, &apiError{Status: http.StatusUnauthorized, Code: "UNAUTHENTICATED", Msg: err.Error()}
+			return auth.TokenIdentity{}, &apiError{Status: http.StatusUnauthorized, Code: "UNAUTHENTICATED", Msg: err.Error()}
 		}
-		return store.User{}, err
+		return auth.TokenIdentity{}, err
 	}
-	return u, nil
+	return id, nil
 }
 
 func basicAuth(h string) (string, string, bool) {

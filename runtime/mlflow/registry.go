@@ -320,6 +320,9 @@ func (h *Handler) alias(r *request) (any, error) {
 	if r.Method != http.MethodGet && !r.role.AtLeast(store.RoleEditor) {
 		return nil, &apiError{Status: http.StatusForbidden, Code: "PERMISSION_DENIED", Msg: "role " + string(r.role) + " may not change aliases; it needs editor"}
 	}
+	if r.Method != http.MethodGet && r.run != "" {
+		return nil, &apiError{Status: http.StatusForbidden, Code: "PERMISSION_DENIED", Msg: "this token may write only to run " + r.run + "; it may not move aliases"}
+	}
 	if err := h.decode(r, &in); err != nil {
 		return nil, err
 	}

@@ -137,6 +137,9 @@ func (h *Handler) updateRun(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.mayWrite(id); err != nil {
+		return nil, err
+	}
 	u := store.RunUpdate{Status: in.Status, Name: in.RunName}
 	if in.EndTime.Set {
 		u.EndTime = &in.EndTime.V
@@ -235,6 +238,9 @@ func (m metricIn) metric() (store.Metric, error) {
 // Metric points, params and tags are data: they are not audited one by
 // one (run creation and registry changes are).
 func (h *Handler) logBatchTo(r *request, id string, metrics []store.Metric, params, tags []store.KV) error {
+	if err := r.mayWrite(id); err != nil {
+		return err
+	}
 	return h.write(r, "", "", func(tx *store.Tx) error {
 		return tx.LogBatch(r.Context(), r.tenant, id, metrics, params, tags)
 	})
@@ -308,6 +314,9 @@ func (h *Handler) deleteTag(r *request) (any, error) {
 	}
 	if in.Key == "" {
 		return nil, missing("key")
+	}
+	if err := r.mayWrite(id); err != nil {
+		return nil, err
 	}
 	return struct{}{}, h.write(r, "", "", func(tx *store.Tx) error { return tx.DeleteRunTag(r.Context(), r.tenant, id, in.Key) })
 }

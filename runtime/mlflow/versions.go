@@ -51,6 +51,14 @@ func (h *Handler) createVersion(r *request) (any, error) {
 	if in.Source == "" {
 		return nil, missing("source")
 	}
+	if r.run != "" {
+		if in.RunID == "" {
+			return nil, invalid("this token may register a version only from run %s: set run_id", r.run)
+		}
+		if err := r.mayWrite(in.RunID); err != nil {
+			return nil, err
+		}
+	}
 	return h.versionReply(r, "createModelVersion", "model-version", func(tx *store.Tx) (store.ModelVersion, error) {
 		return tx.CreateModelVersion(r.Context(), store.ModelVersion{Tenant: r.tenant, Name: in.Name, Source: in.Source, RunID: in.RunID,
 			RunLink: in.RunLink, Description: in.Description, UserID: r.user.Name, Tags: fromKVs(in.Tags)})

@@ -3,6 +3,8 @@ package server
 import (
 	"strings"
 	"testing"
+
+	"github.com/ferry-ml/ferry/store"
 )
 
 // TestJobSubmissionsAreValidatedAuthorizedAndListedInOrder runs the jobs API
@@ -30,6 +32,8 @@ func TestJobSubmissionsAreValidatedAuthorizedAndListedInOrder(t *testing.T) {
 		{"empty command", `{"name":"j","image":"busybox:1","command":[]}`, "body.command"},
 		{"bad name", `{"name":"Train_1","image":"busybox:1","command":["true"]}`, "body.name"},
 		{"reserved env", `{"name":"j","image":"busybox:1","command":["true"],"env":{"RANK":"3"}}`, "body.env"},
+		{"tracking env", `{"name":"j","image":"busybox:1","command":["true"],"env":{"MLFLOW_RUN_ID":"x"}}`, "body.env"},
+		{"experiment with a newline", `{"name":"j","image":"busybox:1","command":["true"],"experiment":"a\nb"}`, "body.experiment"},
 	}
 	for _, c := range cases {
 		a := e.do("POST", "/api/v1/tenants/a/jobs", alice, c.body)
@@ -40,12 +44,30 @@ func TestJobSubmissionsAreValidatedAuthorizedAndListedInOrder(t *testing.T) {
 	if list := e.must(200, "GET", "/api/v1/tenants/a/jobs", alice, nil); len(list.body["items"].([]any)) != 0 {
 		t.Fatalf("bad submissions stored jobs: %s", list.raw)
 	}
+	runs := e.must(200, "GET", "/mlflow/a/api/2.0/mlflow/runs/search", alice, nil)
+	if rs, _ := runs.body["runs"].([]any); len(rs) != 0 {
+		t.Fatalf("bad submissions left runs: %s", runs.raw)
+	}
 
 	e.must(403, "POST", "/api/v1/tenants/a/jobs", viewer, good("by-viewer"))
 	e.must(404, "POST", "/api/v1/tenants/a/jobs", bob, good("by-bob"))
 	first := e.must(201, "POST", "/api/v1/tenants/a/jobs", alice, good("first"))
 	if first.body["state"] != "queued" || first.body["createdBy"] != "alice" {
 		t.Errorf("submitted job: %s", first.raw)
+	}
+	// The job is tracked as a SCHEDULED run of the Default experiment, tagged with the job.
+	run, _ := first.body["run"].(map[string]any)
+	if run == nil || run["experimentId"] != "0" || run["runId"] == "" {
+		t.Fatalf("submitted job has no run: %s", first.raw)
+	}
+	got := e.must(200, "GET", "/mlflow/a/api/2.0/mlflow/runs/get?run_id="+run["runId"].(string), viewer, nil)
+	if !strings.Contains(got.raw, `"status":"SCHEDULED"`) || !strings.Contains(got.raw, `{"key":"ferry.job","value":"first"}`) {
+		t.Errorf("the job's run: %s", got.raw)
+	}
+	named := e.must(201, "POST", "/api/v1/tenants/a/jobs", alice, func() map[string]any { b := good("named"); b["experiment"] = "digits"; return b }())
+	exp := e.must(200, "GET", "/mlflow/a/api/2.0/mlflow/experiments/get-by-name?experiment_name=digits", viewer, nil)
+	if id := exp.body["experiment"].(map[string]any)["experiment_id"]; id != named.body["run"].(map[string]any)["experimentId"] {
+		t.Errorf("job with experiment digits: run in %v, experiment digits is %v", named.body["run"], id)
 	}
 	e.must(409, "POST", "/api/v1/tenants/a/jobs", alice, good("first"))
 	e.must(201, "POST", "/api/v1/tenants/a/jobs", alice, good("second"))
@@ -56,10 +78,10 @@ func TestJobSubmissionsAreValidatedAuthorizedAndListedInOrder(t *testing.T) {
 	}
 	next := list.body["next"].(string)
 	page2 := e.must(200, "GET", "/api/v1/tenants/a/jobs?limit=1&after="+next, viewer, nil)
-	if items := page2.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["name"] != "second" {
+	if items := page2.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["name"] != "named" {
 		t.Fatalf("second page: %s", page2.raw)
 	}
-	got := e.must(200, "GET", "/api/v1/tenants/a/jobs/first", viewer, nil)
+	got = e.must(200, "GET", "/api/v1/tenants/a/jobs/first", viewer, nil)
 	if spec := got.body["spec"].(map[string]any); spec["replicas"].(float64) != 2 || spec["image"] != "ferry.local/workload:1" {
 		t.Errorf("job spec: %s", got.raw)
 	}
@@ -114,4 +136,37 @@ func TestNotebooksAPIValidatesAndAuthorizes(t *testing.T) {
 	e.must(422, "PATCH", "/api/v1/tenants/a", alice, map[string]any{"notebookIdleSeconds": -1})
 	e.must(204, "DELETE", "/api/v1/tenants/a/notebooks/lab", alice, nil)
 	e.must(404, "GET", "/api/v1/tenants/a/notebooks/lab", alice, nil)
+}
+
+// TestARunScopedTokenIsRefusedByFerrysAPI: the token a job's pods hold
+// works on its MLflow run only; ferry's API answers 403 and writes nothing.
+func TestARunScopedTokenIsRefusedByFerrysAPI(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	alice, _ := e.twoTenants()
+	job := e.must(201, "POST", "/api/v1/tenants/a/jobs", alice, map[string]any{"name": "j", "image": "busybox:1", "command": []string{"true"}})
+	runID := job.body["run"].(map[string]any)["runId"].(string)
+	ctx := t.Context()
+	var scoped string
+	err := e.srv.Store().Write(ctx, func(tx *store.Tx) error {
+		u, err := tx.UserByName(ctx, "alice")
+		if err != nil {
+			return err
+		}
+		_, scoped, err = tx.CreateScopedToken(ctx, u.ID, "run", store.RunScope("a", runID), 0)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.auditCount()
+	for _, c := range []struct{ method, path string }{{"GET", "/api/v1/whoami"}, {"GET", "/api/v1/tenants/a/jobs"}, {"POST", "/api/v1/tokens"}, {"POST", "/api/v1/tenants/a/jobs"}} {
+		if a := e.do(c.method, c.path, scoped, map[string]any{"name": "x"}); a.status != 403 || !strings.Contains(a.raw, "scoped to one MLflow run") {
+			t.Errorf("%s %s with a run token: %d %s", c.method, c.path, a.status, a.raw)
+		}
+	}
+	if after := e.auditCount(); after != before {
+		t.Errorf("refused run-token calls wrote %d audit rows", after-before)
+	}
+	e.must(200, "POST", "/mlflow/a/api/2.0/mlflow/runs/log-parameter", scoped, map[string]any{"run_id": runID, "key": "C", "value": "1"})
 }

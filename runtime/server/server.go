@@ -184,6 +184,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 			return nil, errors.Join(err, db.Close())
 		}
 		jobCtrl = jobs.NewController(db, kube, logs, opts.Logger.With("controller", "jobs"))
+		jobCtrl.Tracking = jobs.Tracking{URL: opts.InternalURL}
 		runner = jobCtrl
 		nbCtrl = notebooks.NewController(db, kube, opts.Logger.With("controller", "notebooks"))
 		nbRunner = nbCtrl

@@ -179,3 +179,23 @@ func (tx *Tx) SetPipelineRunState(ctx context.Context, r PipelineRun, state, rea
 	}
 	return r, nil
 }
+
+// CancelPipelineRun ends a run as cancelled, with every step not yet ended
+// (the engine deletes the pods of steps that are no longer running).
+func (tx *Tx) CancelPipelineRun(ctx context.Context, r PipelineRun, by string) (PipelineRun, error) {
+	if _, err := tx.tx.ExecContext(ctx, `UPDATE pipeline_steps SET state = 'cancelled', reason = ?, finished_at = ?, updated_at = ?
+		WHERE run_id = ? AND state IN ('pending', 'running')`, truncate("cancelled by "+by, MaxReason), formatTime(tx.now), formatTime(tx.now), r.ID); err != nil {
+		return PipelineRun{}, err
+	}
+	return tx.SetPipelineRunState(ctx, r, PipelineRunCancelled, "cancelled by "+by)
+}
+
+// RetryPipelineRun starts a failed or cancelled run again from the steps
+// that did not succeed: their rows go (the engine makes them again, with
+// fresh attempts); succeeded and cached steps are kept.
+func (tx *Tx) RetryPipelineRun(ctx context.Context, r PipelineRun, by string) (PipelineRun, error) {
+	if _, err := tx.tx.ExecContext(ctx, `DELETE FROM pipeline_steps WHERE run_id = ? AND state NOT IN ('succeeded', 'cached')`, r.ID); err != nil {
+		return PipelineRun{}, err
+	}
+	return tx.SetPipelineRunState(ctx, r, PipelineRunPending, "retried by "+by)
+}

@@ -48,6 +48,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			// A bundle is streamed and verified as it arrives; it has its own bound.
 			limit = s.cfg.MaxSeedBundleBytes
 		}
+		if isPipelineCreate(r) {
+			limit = max(limit, maxPipelineBody)
+		}
 		r.Body = http.MaxBytesReader(ww, r.Body, limit)
 		next.ServeHTTP(ww, r)
 		route := routeLabel(r)

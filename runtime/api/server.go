@@ -42,6 +42,8 @@ type Config struct {
 	Jobs JobRunner
 	// Notebooks runs notebooks; nil stores them without running them.
 	Notebooks NotebookRunner
+	// Pipelines runs pipeline runs; nil stores them without running them.
+	Pipelines PipelineRunner
 	// Seed serves the seed bundle to node agents; nil mounts no seed endpoints.
 	Seed SeedStore
 	// Authn checks tokens (default: against Store).
@@ -204,8 +206,10 @@ func (s *Server) routes() {
 	s.whoamiRoutes()
 	s.tenantRoutes()
 	s.jobRoutes()
+	s.pipelineRoutes()
 	s.notebookRoutes()
 	s.notebookSessionRoutes()
+	s.uiSessionRoutes()
 	s.trackingRoutes()
 	s.memberRoutes()
 	s.userRoutes()

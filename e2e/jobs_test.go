@@ -39,6 +39,14 @@ func workloadImage(t *testing.T, c *cluster) string {
 // as is a CLI logged in as another user of the same server.
 func (c *cluster) as(t *testing.T, user string) []string {
 	t.Helper()
+	env, _, _ := c.login(t, user)
+	return env
+}
+
+// login creates a user and logs a CLI in as it: the CLI's environment, the
+// server's URL and the user's token.
+func (c *cluster) login(t *testing.T, user string) (env []string, server, token string) {
+	t.Helper()
 	out, err := c.ferry(t, time.Minute, "user", "create", user, "-o", "json")
 	if err != nil {
 		t.Fatalf("user create %s: %v", user, err)
@@ -48,15 +56,16 @@ func (c *cluster) as(t *testing.T, user string) []string {
 		t.Fatalf("user create %s: no token in %q", user, out)
 	}
 	cfg, _ := os.ReadFile(c.config)
-	server := regexp.MustCompile(`server: (\S+)`).FindSubmatch(cfg)
-	if server == nil {
+	m := regexp.MustCompile(`server: (\S+)`).FindSubmatch(cfg)
+	if m == nil {
 		t.Fatalf("no server in %s", c.config)
 	}
-	env := []string{"FERRY_CONFIG=" + filepath.Join(t.TempDir(), user+".yaml"), "KUBECONFIG=" + c.kubeconfig}
-	if _, err := ferry(t, time.Minute, env, "login", "--server", string(server[1]), "--token", u.Token); err != nil {
+	server = string(m[1])
+	env = []string{"FERRY_CONFIG=" + filepath.Join(t.TempDir(), user+".yaml"), "KUBECONFIG=" + c.kubeconfig}
+	if _, err := ferry(t, time.Minute, env, "login", "--server", server, "--token", u.Token); err != nil {
 		t.Fatalf("login as %s: %v", user, err)
 	}
-	return env
+	return env, server, u.Token
 }
 
 // testJobs runs training jobs through the in-cluster control plane: a
@@ -70,7 +79,9 @@ func testJobs(t *testing.T, c *cluster) {
 		t.Fatalf("tenant create ml: %v\n%s", err, out)
 	}
 	waitTenantObjects(t, c, "ml")
-	alice, vic, eve := c.as(t, "alice"), c.as(t, "vic"), c.as(t, "eve")
+	alice, server, aliceToken := c.login(t, "alice")
+	vic := c.as(t, "vic")
+	eve, _, eveToken := c.login(t, "eve")
 	for user, role := range map[string]string{"alice": "editor", "vic": "viewer"} {
 		if _, err := c.ferry(t, time.Minute, "member", "add", "ml", user, "--role", role); err != nil {
 			t.Fatal(err)
@@ -83,7 +94,7 @@ func testJobs(t *testing.T, c *cluster) {
 	t.Run("a scikit-learn job completes and its log is readable after its pods are gone", func(t *testing.T) {
 		start := time.Now()
 		if out, err := job(alice, "submit", "digits", "--image", img, "--cpu", "500m", "--memory", "512Mi", "--wait", "5m", "--",
-			"python3", "/opt/ferry/examples/sklearn_train.py", "--min-accuracy", "0.9"); err != nil {
+			"python3", "/opt/ferry/examples/sklearn_train.py", "--min-accuracy", "0.9", "--register-as", "digits"); err != nil {
 			t.Fatalf("submit: %v\n%s", err, out)
 		}
 		t.Logf("FIGURE sklearn job submit → succeeded: %s", time.Since(start).Round(100*time.Millisecond))
@@ -100,6 +111,11 @@ func testJobs(t *testing.T, c *cluster) {
 		if err != nil || !regexp.MustCompile(`accuracy=0\.9[0-9]*`).MatchString(out) {
 			t.Fatalf("logs after the pods are gone: %v\n%s", err, out)
 		}
+		uploaded := regexp.MustCompile(`model uploaded: model/model.joblib sha256=([0-9a-f]{64})`).FindStringSubmatch(out)
+		if uploaded == nil {
+			t.Fatalf("the job did not log its model to its run:\n%s", out)
+		}
+		testTrackedJob(t, c, trackedJob{server: server, token: aliceToken, other: eveToken, tenant: "ml", job: "digits", digest: uploaded[1], viewer: vic})
 	})
 
 	t.Run("a 2-rank PyTorch DDP job (gloo) completes with both ranks agreeing", func(t *testing.T) {

@@ -94,9 +94,11 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newNodeAgentCmd(g),
 		newJobCmd(g),
 		newNotebookCmd(g),
+		newUICmd(g),
 		newExperimentCmd(g),
 		newRunCmd(g),
 		newModelCmd(g),
+		newArtifactCmd(g),
 		newWorkloadImageCmd(g),
 		newExportCmd(g),
 	)

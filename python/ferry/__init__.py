@@ -20,7 +20,7 @@ from .config import ConfigError
 from .errors import ErrorDetail, FerryConnectionError, FerryError
 from .models import (
     JOB_DONE_STATES, AuditEntry, AuditVerify, Experiment, Job, JobSpec, JobSubmit, Member, MemberPut,
-    MetricValue, ModelVersion, Notebook, NotebookCreate, NotebookHandover, Page, Quota, QuotaChange,
+    MetricValue, ModelVersion, Notebook, NotebookCreate, NotebookHandover, UIHandover, Page, Quota, QuotaChange,
     RegisteredModel, Replica, Resources, Run, SeedImage, SeedNodeStatus, SeedReport, Tenant, TenantCreate,
     TenantUpdate, Token, TokenCreate, TokenCreated, User, UserCreate, UserCreated, Whoami,
 )
@@ -29,7 +29,7 @@ __all__ = [
     "OPERATIONS", "Client", "LogStream", "Pager", "__version__", "ConfigError", "ErrorDetail",
     "FerryConnectionError", "FerryError", "JOB_DONE_STATES", "AuditEntry", "AuditVerify", "Experiment", "Job",
     "JobSpec", "JobSubmit", "Member", "MemberPut", "MetricValue", "ModelVersion", "Notebook", "NotebookCreate",
-    "NotebookHandover", "Page", "Quota", "QuotaChange", "RegisteredModel", "Replica", "Resources", "Run",
+    "NotebookHandover", "UIHandover", "Page", "Quota", "QuotaChange", "RegisteredModel", "Replica", "Resources", "Run",
     "SeedImage", "SeedNodeStatus", "SeedReport", "Tenant", "TenantCreate", "TenantUpdate", "Token",
     "TokenCreate", "TokenCreated", "User", "UserCreate", "UserCreated", "Whoami",
     "default_client", "set_default_client",

@@ -72,6 +72,7 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
     "startNotebook": ("POST", "/api/v1/tenants/{tenant}/notebooks/{name}/start", "start_notebook"),
     "deleteNotebook": ("DELETE", "/api/v1/tenants/{tenant}/notebooks/{name}", "delete_notebook"),
     "createNotebookSession": ("POST", "/api/v1/tenants/{tenant}/notebooks/{name}/session", "create_notebook_session"),
+    "createUISession": ("POST", "/api/v1/ui/session", "create_ui_session"),
     "listExperiments": ("GET", "/api/v1/tenants/{tenant}/experiments", "list_experiments"),
     "listRuns": ("GET", "/api/v1/tenants/{tenant}/runs", "list_runs"),
     "getRun": ("GET", "/api/v1/tenants/{tenant}/runs/{run}", "get_run"),
@@ -452,6 +453,14 @@ class Client:
         revoking the token ends the browser's session.
         """
         return m.NotebookHandover.from_json(self._call("createNotebookSession", (tenant, name)))
+
+    def create_ui_session(self) -> m.UIHandover:
+        """Trades the caller's token for a one-time dashboard login code.
+
+        Open ``client.server + handover.url`` in a browser within a minute
+        (``expires_at``); the dashboard trades it for a short-lived session cookie.
+        """
+        return m.UIHandover.from_json(self._call("createUISession", ()))
 
     # --- experiment tracking and the model registry ------------------------------------
     # Written by MLflow clients at <server>/mlflow/<tenant> (MLFLOW_TRACKING_URI); read here.

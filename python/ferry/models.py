@@ -448,6 +448,19 @@ class NotebookHandover(Model):
     url: str
 
 
+@dataclass
+class UIHandover(Model):
+    """A one-time code (fuh_...) that a browser redeems, within a minute, for a dashboard session.
+
+    ``url`` is the path, relative to the server, that redeems it.
+    """
+
+    schema = "UIHandover"
+    code: str
+    expires_at: _dt.datetime
+    url: str
+
+
 # --- experiment tracking and the model registry (written through /mlflow/<tenant>/) ---
 
 

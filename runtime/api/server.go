@@ -209,6 +209,7 @@ func (s *Server) routes() {
 	s.pipelineRoutes()
 	s.notebookRoutes()
 	s.notebookSessionRoutes()
+	s.uiSessionRoutes()
 	s.trackingRoutes()
 	s.memberRoutes()
 	s.userRoutes()

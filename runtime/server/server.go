@@ -21,6 +21,7 @@ import (
 	"github.com/ferry-ml/ferry/runtime/api"
 	"github.com/ferry-ml/ferry/runtime/auditanchor"
 	"github.com/ferry-ml/ferry/runtime/auth"
+	"github.com/ferry-ml/ferry/runtime/dashboard"
 	"github.com/ferry-ml/ferry/runtime/jobs"
 	"github.com/ferry-ml/ferry/runtime/mlflow"
 	"github.com/ferry-ml/ferry/runtime/notebooks"
@@ -209,8 +210,18 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		nbCtrl.Activity = proxy.LastActivity
 		mux.Handle(v1.NotebookProxyPrefix, proxy)
 	}
-	mux.Handle(mlflow.Prefix, mlflow.Mount(ctx, mlflow.Config{DB: db, Authn: authn, BlobURL: opts.BlobURL, DataDir: opts.DataDir, Logger: opts.Logger.With("component", "mlflow")}))
-	mux.Handle("/", h)
+	mux.Handle(mlflow.Prefix, dashboard.Gate(mlflow.Mount(ctx, mlflow.Config{DB: db, Authn: authn, BlobURL: opts.BlobURL, DataDir: opts.DataDir, Logger: opts.Logger.With("component", "mlflow")})))
+	// The API answers under /api/ (a browser session through the gate) and
+	// its probes; every other path is the dashboard.
+	mux.Handle(v1.Prefix+"/", dashboard.Gate(h))
+	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+		mux.Handle(p, h)
+	}
+	ui, err := dashboard.New(dashboard.Config{DB: db, Logger: opts.Logger.With("component", "dashboard"), Secure: strings.HasPrefix(opts.ExternalURL, "https://")})
+	if err != nil {
+		return nil, errors.Join(err, ln.Close(), db.Close())
+	}
+	mux.Handle("/", ui)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, jobs: jobCtrl, nbs: nbCtrl, kube: kube, anchor: anchor}, nil
 }

@@ -98,7 +98,6 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newExperimentCmd(g),
 		newRunCmd(g),
 		newModelCmd(g),
-		newArtifactCmd(g),
 		newWorkloadImageCmd(g),
 		newExportCmd(g),
 	)

@@ -152,3 +152,70 @@ func (tx *Tx) PutPipelineImage(ctx context.Context, tenant, image, imageID strin
 		tenant, truncate(image, 512), truncate(imageID, 512), formatTime(tx.now))
 	return err
 }
+
+// Tag and artifact prefixes of a step's child run: output parameters are
+// tags ferry.output.<name>, output artifacts live under outputs/<name>,
+// inputs under inputs/<name> (the same blobs, by digest).
+const (
+	TagStepOutput    = "ferry.output."
+	StepOutputPrefix = "outputs/"
+	StepInputPrefix  = "inputs/"
+)
+
+// CreateStepRun makes a step's tracking run, a child of the pipeline run,
+// and maps each input artifact (name → hex digest) into its tree under
+// inputs/<name>, so the step reads them from its own run.
+func (tx *Tx) CreateStepRun(ctx context.Context, r PipelineRun, row string, inputs map[string]string) (string, error) {
+	parent, err := tx.runInfo(ctx, r.Tenant, r.RunID)
+	if err != nil {
+		return "", err
+	}
+	child, err := tx.CreateRun(ctx, NewRun{Tenant: r.Tenant, ExperimentID: parent.ExperimentID, UserID: r.CreatedBy, Name: row,
+		Tags: []KV{{Key: TagParentRunID, Value: r.RunID}, {Key: TagPipeline, Value: r.Pipeline}, {Key: TagPipelineStep, Value: row}, {Key: TagUser, Value: r.CreatedBy}}})
+	if err != nil {
+		return "", err
+	}
+	for name, digest := range inputs {
+		var size int64
+		if err := tx.tx.QueryRowContext(ctx, `SELECT size FROM artifact_blobs WHERE digest = ?`, digest).Scan(&size); err != nil {
+			return "", fmt.Errorf("input %s (sha256:%s): %w", name, digest, mapErr(err))
+		}
+		if err := tx.PutRunArtifact(ctx, r.Tenant, child.Info.ID, StepInputPrefix+name, digest, size); err != nil {
+			return "", err
+		}
+	}
+	return child.Info.ID, nil
+}
+
+// StepRunOutputs reads what a step reported to its run: output parameters
+// (tags) and output artifacts ("sha256:<hex>").
+func (tx *Tx) StepRunOutputs(ctx context.Context, tenant, runID string) (map[string]string, error) {
+	out := map[string]string{}
+	tags, err := tx.kvs(ctx, `SELECT key, value FROM run_tags WHERE run_uuid = ? AND substr(key, 1, ?) = ?`, runID, len(TagStepOutput), TagStepOutput)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tags {
+		out[t.Key[len(TagStepOutput):]] = t.Value
+	}
+	arts, err := tx.ListRunArtifacts(ctx, tenant, runID, StepOutputPrefix)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range arts {
+		if !a.IsDir {
+			out[a.Path[len(StepOutputPrefix):]] = "sha256:" + a.Digest
+		}
+	}
+	return out, nil
+}
+
+// EndStepRun moves a step's tracking run to status (FINISHED, FAILED, KILLED).
+func (tx *Tx) EndStepRun(ctx context.Context, tenant, runID, status string) error {
+	end := tx.now.UnixMilli()
+	_, err := tx.UpdateRun(ctx, tenant, runID, RunUpdate{Status: &status, EndTime: &end})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}

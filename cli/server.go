@@ -35,6 +35,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&opts.SeedTokenSecret, "seed-token-secret", "", "with Kubernetes access: also store the node agents' (ferry seed) token in this Secret")
 	cmd.Flags().StringVar(&opts.BlobURL, "blob-url", "", "where ended pods' logs are kept: a gocloud.dev blob URL (default: file://DATA-DIR/blobs)")
 	cmd.Flags().StringVar(&opts.ExternalURL, "external-url", "", "how browsers reach the server (e.g. https://ferry.example); https makes notebook cookies Secure")
+	cmd.Flags().StringVar(&opts.StepImage, "step-image", "", "the platform image, whose ferry binary pipeline step pods copy in (the chart passes its own)")
 	cmd.Flags().StringVar(&opts.InternalURL, "internal-url", "", "how pods in the cluster reach the server (e.g. http://ferry.ferry-system.svc:8080); jobs get their MLflow tracking URI from it")
 	cmd.Flags().BoolVar(&opts.TrustForwardedProto, "trust-forwarded-proto", false, "believe X-Forwarded-Proto for notebook cookies' Secure flag (only behind a proxy that sets it)")
 	cmd.Flags().StringVar(&opts.AuditKeyFile, "audit-key-file", "", "key that signs audit checkpoints, created 0600 if missing (default audit.key beside --data-dir)")

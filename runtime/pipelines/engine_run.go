@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
-	"github.com/ferry-ml/ferry/runtime/controller"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
@@ -268,14 +266,4 @@ func (e *Engine) put(ctx context.Context, row *store.PipelineStep, st *runState)
 	return nil
 }
 
-// ensure a step's objects are Applied with the controller package (kept for SSA).
-var _ = controller.FieldManager
-
 func isForbidden(err error) bool { return apierrors.IsForbidden(err) }
-
-func since(t *time.Time, now time.Time) time.Duration {
-	if t == nil {
-		return 0
-	}
-	return now.Sub(*t)
-}

@@ -37,6 +37,7 @@ const (
 	TokenSecretKey  = "token"
 	volumeName      = "ferry"
 	volumeMountPath = "/ferry"
+	initMountPath   = "/ferry-step"
 )
 
 // PodConfig is what every step pod shares.
@@ -135,9 +136,10 @@ func StepPod(cfg PodConfig, in StepPodInput, token string) (*corev1.Pod, *corev1
 				Name:            "ferry",
 				Image:           cfg.Image,
 				ImagePullPolicy: corev1.PullIfNotPresent,
-				Command:         []string{"/ferry", "step", "install", BinDir},
-				VolumeMounts:    mount,
-				Resources:       corev1.ResourceRequirements{Requests: req, Limits: req},
+				// The platform image's binary is /ferry itself: the volume goes elsewhere.
+				Command:      []string{"/ferry", "step", "install", initMountPath + "/bin"},
+				VolumeMounts: []corev1.VolumeMount{{Name: volumeName, MountPath: initMountPath}},
+				Resources:    corev1.ResourceRequirements{Requests: req, Limits: req},
 			}},
 			Containers: []corev1.Container{{
 				Name:            "main",

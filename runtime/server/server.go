@@ -25,6 +25,7 @@ import (
 	"github.com/ferry-ml/ferry/runtime/jobs"
 	"github.com/ferry-ml/ferry/runtime/mlflow"
 	"github.com/ferry-ml/ferry/runtime/notebooks"
+	"github.com/ferry-ml/ferry/runtime/pipelines"
 	"github.com/ferry-ml/ferry/runtime/seed"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
@@ -72,6 +73,9 @@ type Options struct {
 	// http://ferry.ferry-system.svc:8080): training jobs get their MLflow
 	// tracking URI from it. Empty: jobs are not given one.
 	InternalURL string
+	// StepImage is the platform image, whose ferry binary every pipeline
+	// step pod copies in (its init container); the chart passes its own.
+	StepImage string
 	// TrustForwardedProto believes X-Forwarded-Proto for the notebook
 	// cookies' Secure flag (only behind a proxy that sets it).
 	TrustForwardedProto bool
@@ -128,6 +132,7 @@ type Server struct {
 	tenants *tenants.Controller
 	jobs    *jobs.Controller
 	nbs     *notebooks.Controller
+	pipes   *pipelines.Engine
 	kube    kubernetes.Interface
 	anchor  *auditanchor.Anchor
 }
@@ -173,6 +178,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	var runner api.JobRunner
 	var nbCtrl *notebooks.Controller
 	var nbRunner api.NotebookRunner
+	var pipes *pipelines.Engine
+	var pipeRunner api.PipelineRunner
 	onTenant := func(string) {}
 	if kube != nil {
 		ctrl = tenants.NewController(&tenants.Reconciler{Store: db, Client: kube}, opts.Logger, opts.Resync)
@@ -187,6 +194,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		jobCtrl = jobs.NewController(db, kube, logs, opts.Logger.With("controller", "jobs"))
 		jobCtrl.Tracking = jobs.Tracking{URL: opts.InternalURL}
 		runner = jobCtrl
+		pipes = pipelines.NewEngine(db, kube, logs, opts.Logger.With("controller", "pipelines"), pipelines.PodConfig{Image: opts.StepImage, URL: opts.InternalURL})
+		pipeRunner = pipes
 		nbCtrl = notebooks.NewController(db, kube, opts.Logger.With("controller", "notebooks"))
 		nbRunner = nbCtrl
 		onTenant = func(name string) { ctrl.Enqueue(name); jobCtrl.Poke(); nbCtrl.Poke() }
@@ -194,7 +203,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		opts.Logger.Warn("no Kubernetes access: tenants and jobs are stored but not reconciled", "kube", opts.Kube)
 	}
 	authn := &auth.Authenticator{DB: db}
-	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version, OnTenantChange: onTenant, Jobs: runner, Notebooks: nbRunner,
+	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version, OnTenantChange: onTenant, Jobs: runner, Notebooks: nbRunner, Pipelines: pipeRunner,
 		Seed: seedStore, Authn: authn, BaseURL: opts.ExternalURL})
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
@@ -223,7 +232,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	mux.Handle("/", ui)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, jobs: jobCtrl, nbs: nbCtrl, kube: kube, anchor: anchor}, nil
+	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, jobs: jobCtrl, nbs: nbCtrl, pipes: pipes, kube: kube, anchor: anchor}, nil
 }
 
 // Addr is the address the server listens on (useful with port 0).
@@ -241,7 +250,12 @@ func (s *Server) Run(ctx context.Context) error {
 	ctrlDone := make(chan error, 1)
 	ctrlCtx, stopCtrl := context.WithCancel(ctx)
 	defer stopCtrl()
-	jobsDone, nbsDone := make(chan error, 1), make(chan error, 1)
+	jobsDone, nbsDone, pipesDone := make(chan error, 1), make(chan error, 1), make(chan error, 1)
+	if s.pipes != nil {
+		go func() { pipesDone <- s.pipes.Start(ctrlCtx) }()
+	} else {
+		pipesDone <- nil
+	}
 	if s.tenants != nil {
 		go func() { ctrlDone <- s.tenants.Start(ctrlCtx) }()
 		go func() { jobsDone <- s.jobs.Start(ctrlCtx) }()
@@ -280,10 +294,10 @@ func (s *Server) Run(ctx context.Context) error {
 		serveErr = nil
 	}
 	stopCtrl()
-	ctrlErr, jobsErr, nbsErr := <-ctrlDone, <-jobsDone, <-nbsDone
+	ctrlErr, jobsErr, nbsErr, pipesErr := <-ctrlDone, <-jobsDone, <-nbsDone, <-pipesDone
 	stopAnchor()
 	anchorErr := <-anchorDone
-	return errors.Join(serveErr, ctrlErr, jobsErr, nbsErr, anchorErr, s.db.Close())
+	return errors.Join(serveErr, ctrlErr, jobsErr, nbsErr, pipesErr, anchorErr, s.db.Close())
 }
 
 // bootstrapAdmin creates the platform admin and writes its token once.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,6 +118,71 @@ func newModelCmd(g *globals) *cobra.Command {
 			return g.print(v1.List[v1.ModelVersion]{Items: vs}, versionHeader, versionRows(vs...))
 		},
 	}
-	cmd.AddCommand(list, get, vers)
+	var run, dir, description string
+	register := &cobra.Command{
+		Use: "register NAME --run RUN_ID", Short: "Register a run's model directory as a new version (the model is created when missing)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := tenant()
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			v, err := c.RegisterModelVersion(cmd.Context(), t, args[0], v1.ModelVersionCreate{RunID: run, Path: dir, Description: description})
+			if err != nil {
+				return err
+			}
+			return g.print(v, versionHeader, versionRows(v))
+		},
+	}
+	register.Flags().StringVar(&run, "run", "", "the run whose artifacts hold the model (required)")
+	register.Flags().StringVar(&dir, "path", "", "the model's directory in the run's artifacts (default: model)")
+	register.Flags().StringVar(&description, "description", "", "what this version is")
+	_ = register.MarkFlagRequired("run")
+	alias := &cobra.Command{Use: "alias", Short: "Aliases of a model's versions (models:/NAME@ALIAS)"}
+	set := &cobra.Command{
+		Use: "set NAME ALIAS VERSION", Short: "Point an alias at a version", Args: cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := tenant()
+			if err != nil {
+				return err
+			}
+			version, err := strconv.ParseInt(args[2], 10, 64)
+			if err != nil || version < 1 {
+				return fmt.Errorf("version %q is not a positive number", args[2])
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			v, err := c.SetModelAlias(cmd.Context(), t, args[0], args[1], version)
+			if err != nil {
+				return err
+			}
+			return g.print(v, versionHeader, versionRows(v))
+		},
+	}
+	del := &cobra.Command{
+		Use: "delete NAME ALIAS", Short: "Remove an alias", Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := tenant()
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteModelAlias(cmd.Context(), t, args[0], args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "alias %s of %s deleted\n", args[1], args[0])
+			return nil
+		},
+	}
+	alias.AddCommand(set, del)
+	cmd.AddCommand(list, get, vers, register, alias)
 	return cmd
 }

@@ -86,7 +86,7 @@ func newRunCmd(g *globals) *cobra.Command {
 			return g.table([]string{"KIND", "KEY", "VALUE", "STEP"}, rows)
 		},
 	}
-	cmd.AddCommand(list, get)
+	cmd.AddCommand(list, get, newRunCompareCmd(g, tenant))
 	return cmd
 }
 

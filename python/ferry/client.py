@@ -79,6 +79,11 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
     "listModels": ("GET", "/api/v1/tenants/{tenant}/models", "list_models"),
     "getModel": ("GET", "/api/v1/tenants/{tenant}/models/{model}", "get_model"),
     "listModelVersions": ("GET", "/api/v1/tenants/{tenant}/models/{model}/versions", "list_model_versions"),
+    "registerModelVersion": ("POST", "/api/v1/tenants/{tenant}/models/{model}/versions", "register_model_version"),
+    "setModelAlias": ("PUT", "/api/v1/tenants/{tenant}/models/{model}/aliases/{alias}", "set_model_alias"),
+    "deleteModelAlias": ("DELETE", "/api/v1/tenants/{tenant}/models/{model}/aliases/{alias}", "delete_model_alias"),
+    "getMetricHistory": ("GET", "/api/v1/tenants/{tenant}/runs/{run}/metrics/{key}", "metric_history"),
+    "listRunArtifacts": ("GET", "/api/v1/tenants/{tenant}/runs/{run}/artifacts", "list_run_artifacts"),
 }
 
 #: operations this SDK leaves to the node agents
@@ -490,6 +495,27 @@ class Client:
                             after: str | None = None) -> Pager[m.ModelVersion]:
         """A registered model's versions, newest first."""
         return self._pager("listModelVersions", m.ModelVersion, (tenant, model), limit=limit, after=after)
+
+    def register_model_version(self, tenant: str, model: str, body: m.ModelVersionCreate) -> m.ModelVersion:
+        """Registers a run's model directory as a new version (editor); the model is made when missing."""
+        return m.ModelVersion.from_json(self._call("registerModelVersion", (tenant, model), body=body))
+
+    def set_model_alias(self, tenant: str, model: str, alias: str, body: m.ModelAliasPut) -> m.ModelVersion:
+        """Points an alias (e.g. champion) at a version (editor); models:/NAME@ALIAS then resolves to it."""
+        return m.ModelVersion.from_json(self._call("setModelAlias", (tenant, model, alias), body=body))
+
+    def delete_model_alias(self, tenant: str, model: str, alias: str) -> None:
+        """Removes an alias (editor)."""
+        self._call("deleteModelAlias", (tenant, model, alias))
+
+    def metric_history(self, tenant: str, run: str, key: str, *, limit: int | None = None,
+                       after: str | None = None) -> Pager[m.MetricValue]:
+        """A run's series of one metric, in step order."""
+        return self._pager("getMetricHistory", m.MetricValue, (tenant, run, key), limit=limit, after=after)
+
+    def list_run_artifacts(self, tenant: str, run: str, *, path: str | None = None) -> Pager[m.Artifact]:
+        """One directory of a run's artifact tree (the root by default)."""
+        return self._pager("listRunArtifacts", m.Artifact, (tenant, run), query={"path": path})
 
 
 def _fill(template: str, values: tuple[str, ...]) -> str:

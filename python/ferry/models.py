@@ -548,6 +548,35 @@ class ModelVersion(Model):
     created_by: str | None = None
 
 
+@dataclass
+class Artifact(Model):
+    """One entry of a run's artifact tree; digest is a file's sha256 (hex)."""
+
+    schema = "Artifact"
+    path: str
+    is_dir: bool | None = None
+    size: int | None = None
+    digest: str | None = None
+
+
+@dataclass
+class ModelVersionCreate(Model):
+    """The body of registerModelVersion: a run's model directory (default "model")."""
+
+    schema = "ModelVersionCreate"
+    run_id: str
+    path: str | None = None
+    description: str | None = None
+
+
+@dataclass
+class ModelAliasPut(Model):
+    """The body of setModelAlias."""
+
+    schema = "ModelAliasPut"
+    version: int
+
+
 # --- seed (node agents; no Client methods) ---------------------------------------
 
 
@@ -589,6 +618,6 @@ SCHEMAS: dict[str, type[Model]] = {
         Quota, QuotaChange, Tenant, TenantCreate, TenantUpdate, Member, MemberPut, User, UserCreate,
         UserCreated, Whoami, Token, TokenCreate, TokenCreated, AuditEntry, AuditVerify, Resources,
         JobSubmit, JobSpec, Replica, JobRun, Job, NotebookCreate, Notebook, NotebookHandover, Experiment, MetricValue,
-        Run, RegisteredModel, ModelVersion, SeedImage, SeedNodeStatus, SeedReport,
+        Run, RegisteredModel, ModelVersion, Artifact, ModelVersionCreate, ModelAliasPut, SeedImage, SeedNodeStatus, SeedReport,
     ]
 }

@@ -144,6 +144,8 @@ func (s *Server) httpError(err error) error {
 		// The store's error carries SQLite's constraint text; handlers that
 		// know the field map it themselves (conflict).
 		return huma.Error409Conflict("conflict: the object already exists")
+	case errors.Is(err, store.ErrInvalid):
+		return huma.Error422UnprocessableEntity(err.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return huma.NewError(http.StatusServiceUnavailable, "request cancelled or timed out")
 	}

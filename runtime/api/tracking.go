@@ -131,6 +131,7 @@ func offsetPage[R, T any](rows []R, off, limit int, f func(R) T) v1.List[T] {
 }
 
 func (s *Server) trackingRoutes() {
+	s.trackingWriteRoutes()
 	register(s, huma.Operation{OperationID: "listExperiments", Method: http.MethodGet, Path: v1.PathExperiments, Tags: []string{"tracking"},
 		Summary: "List a tenant's active experiments, newest first"},
 		func(ctx context.Context, in *trackingListInput) (*experimentListOutput, error) {

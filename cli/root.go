@@ -98,6 +98,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newExperimentCmd(g),
 		newRunCmd(g),
 		newModelCmd(g),
+		newArtifactCmd(g),
 		newWorkloadImageCmd(g),
 		newExportCmd(g),
 	)

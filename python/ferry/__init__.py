@@ -18,6 +18,10 @@ import threading
 from .client import OPERATIONS, Client, LogStream, Pager, __version__
 from .config import ConfigError
 from .errors import ErrorDetail, FerryConnectionError, FerryError
+from .pipelines import (
+    PIPELINE_DONE_STATES, Backoff, ParallelFor, Pipeline, PipelineCreate, PipelineParam, PipelineRun, PipelineRunSubmit,
+    PipelineSpec, PipelineVersion, RetryPolicy, Step, StepInputs, StepOutputs, StepRun,
+)
 from .models import (
     JOB_DONE_STATES, AuditEntry, AuditVerify, Experiment, Job, JobSpec, JobSubmit, Member, MemberPut,
     MetricValue, ModelVersion, Notebook, NotebookCreate, NotebookHandover, UIHandover, Page, Quota, QuotaChange,
@@ -32,6 +36,8 @@ __all__ = [
     "NotebookHandover", "UIHandover", "Page", "Quota", "QuotaChange", "RegisteredModel", "Replica", "Resources", "Run",
     "SeedImage", "SeedNodeStatus", "SeedReport", "Tenant", "TenantCreate", "TenantUpdate", "Token",
     "TokenCreate", "TokenCreated", "User", "UserCreate", "UserCreated", "Whoami",
+    "PIPELINE_DONE_STATES", "Backoff", "ParallelFor", "Pipeline", "PipelineCreate", "PipelineParam", "PipelineRun",
+    "PipelineRunSubmit", "PipelineSpec", "PipelineVersion", "RetryPolicy", "Step", "StepInputs", "StepOutputs", "StepRun",
     "default_client", "set_default_client",
 ]
 

@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 from . import models as m
 from .config import resolve
 from .errors import FerryConnectionError, FerryError
+from .pipelines import PIPELINE_OPERATIONS, PipelinesMixin
 
 __all__ = ["Client", "LogStream", "OPERATIONS", "Pager"]
 
@@ -87,6 +88,7 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
 }
 
 #: operations this SDK leaves to the node agents
+OPERATIONS.update(PIPELINE_OPERATIONS)
 NOT_IN_SDK = frozenset({"listSeedImages", "seedArchive", "uploadSeedBundle", "listSeedStatus", "reportSeedStatus"})
 
 
@@ -169,7 +171,7 @@ class LogStream:
         self.close()
 
 
-class Client:
+class Client(PipelinesMixin):
     """A client of one ferry server.
 
     ``server`` and ``token`` default to ``FERRY_SERVER`` / ``FERRY_TOKEN``,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import keyword
 import re
 import types
 import typing
@@ -40,8 +41,10 @@ def json_name(python_name: str) -> str:
 
 
 def python_name(json_name: str) -> str:
-    """The field of a schema property: ``displayName`` -> ``display_name``."""
-    return re.sub(r"(?<!^)([A-Z])", r"_\1", json_name).lower()
+    """The field of a schema property: ``displayName`` -> ``display_name``; a Python keyword gets a
+    trailing underscore (``finally`` -> ``finally_``), which :func:`json_name` drops."""
+    name = re.sub(r"(?<!^)([A-Z])", r"_\1", json_name).lower()
+    return name + "_" if keyword.iskeyword(name) else name
 
 
 class Model:

@@ -1,0 +1,44 @@
+import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/preact';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import { ErrorBox } from '../components/ui';
+import { Audit } from './audit/audit';
+import { JobDetail } from './jobs/job';
+
+afterEach(() => { cleanup(); vi.unstubAllGlobals(); });
+
+const json = (b: unknown, status = 200) => new Response(JSON.stringify(b), { status, headers: { 'Content-Type': 'application/json' } });
+
+describe('components', () => {
+  it('ErrorBox shows the detail, and a login hint on 401', () => {
+    render(<ErrorBox error="missing bearer token" status={401} />);
+    expect(screen.getByRole('alert').textContent).toContain('ferry ui');
+    expect(screen.getByRole('alert').textContent).toContain('missing bearer token');
+  });
+
+  it('a queued job shows its state and reason and asks for no log', async () => {
+    const fetch = vi.fn(async (url: string) => {
+      if (url.startsWith('/api/v1/tenants/acme/jobs/train')) {
+        return json({ name: 'train', tenant: 'acme', state: 'queued', reason: 'waiting for quota', createdAt: '2026-01-01T00:00:00Z', createdBy: 'alice', spec: { image: 'img:1', replicas: 2 }, replicas: [] });
+      }
+      return json({ detail: 'unexpected ' + url }, 500);
+    });
+    vi.stubGlobal('fetch', fetch);
+    render(<JobDetail params={{ tenant: 'acme', name: 'train' }} query={new URLSearchParams()} />);
+    await waitFor(() => expect(screen.getByText('queued')).toBeTruthy());
+    expect(screen.getByText('waiting for quota')).toBeTruthy();
+    expect(screen.getByText(/its log starts when it runs/)).toBeTruthy();
+    expect(fetch.mock.calls.some(([u]) => String(u).includes('/logs'))).toBe(false);
+  });
+
+  it('audit verify shows the broken row and the problem', async () => {
+    vi.stubGlobal('fetch', vi.fn(async (url: string) => url.startsWith('/api/v1/audit/verify')
+      ? json({ ok: false, brokenAt: 7, problems: ['row 7 altered'] })
+      : json({ items: [{ id: 7, time: '2026-01-01T00:00:00Z', actor: 'admin', action: 'createTenant', result: 'ok', hash: 'h', prevHash: 'p' }] })));
+    render(<Audit params={{}} query={new URLSearchParams()} />);
+    await waitFor(() => expect(screen.getByText('createTenant')).toBeTruthy());
+    fireEvent.click(screen.getByRole('button', { name: 'Verify chain' }));
+    await waitFor(() => expect(screen.getByTestId('verify-result').textContent).toContain('broken at row 7'));
+    expect(screen.getByTestId('verify-result').textContent).toContain('row 7 altered');
+  });
+});

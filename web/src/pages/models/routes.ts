@@ -1,0 +1,7 @@
+import type { Route } from '../../router';
+import { Model, Models } from './models';
+
+export const routes: Route[] = [
+  { path: '/tenants/:tenant/models', title: 'Models', nav: { label: 'Models', scope: 'tenant', order: 40 }, component: Models },
+  { path: '/tenants/:tenant/models/:model', title: 'Model', component: Model },
+];

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"sync"
 )
 
 // auditTriggers make the audit table append-only. They are created by the
@@ -49,21 +48,22 @@ type AuditAnchor interface {
 	CheckAudit(ctx context.Context, tx *Tx) ([]string, error)
 }
 
-var anchors sync.Map // *DB → AuditAnchor
+type anchorBox struct{ a AuditAnchor }
 
 // SetAuditAnchor makes VerifyAudit's callers check the chain against a;
 // nil removes it.
 func (db *DB) SetAuditAnchor(a AuditAnchor) {
 	if a == nil {
-		anchors.Delete(db)
+		db.anchor.Store(nil)
 		return
 	}
-	anchors.Store(db, a)
+	db.anchor.Store(&anchorBox{a})
 }
 
 // AuditAnchor is what SetAuditAnchor set, or nil.
 func (db *DB) AuditAnchor() AuditAnchor {
-	a, _ := anchors.Load(db)
-	an, _ := a.(AuditAnchor)
-	return an
+	if b := db.anchor.Load(); b != nil {
+		return b.a
+	}
+	return nil
 }

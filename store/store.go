@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -52,6 +53,8 @@ type DB struct {
 	read  *sql.DB
 	now   func() time.Time
 	path  string
+	// anchor holds the AuditAnchor VerifyAudit's callers check against.
+	anchor atomic.Pointer[anchorBox]
 }
 
 // Open opens (creating if needed) the database and applies pending migrations.

@@ -128,3 +128,25 @@ type ParallelFor struct {
 	Items       string `json:"items" maxLength:"256" doc:"{{params.NAME}} or {{steps.STEP.outputs.parameters.NAME}}"`
 	Parallelism int32  `json:"parallelism,omitempty" minimum:"0" maximum:"1000" doc:"at most this many at once (0: no limit)"`
 }
+
+// The step wrapper's contract (`ferry step -- CMD` in every step pod): the
+// environment ferry sets and the files the step reads and writes.
+const (
+	StepEnvURL         = "FERRY_URL"
+	StepEnvTenant      = "FERRY_TENANT"
+	StepEnvRun         = "FERRY_RUN"
+	StepEnvToken       = "FERRY_TOKEN"
+	StepEnvInputs      = "FERRY_INPUTS"
+	StepEnvInputParams = "FERRY_INPUT_PARAMS"
+	StepEnvOutputs     = "FERRY_OUTPUTS"
+	// StepInputsDir holds input artifacts by name, and parameters/<name>.
+	StepInputsDir = "/ferry/inputs"
+	// StepOutputsDir takes output artifacts by name, parameters/<name> and
+	// metrics/<name> (a number).
+	StepOutputsDir = "/ferry/outputs"
+	// StepTagOutput prefixes the tags of a step's run that carry its output parameters.
+	StepTagOutput = "ferry.output."
+	// StepArtifactOutputs and StepArtifactInputs are where a step's run keeps its artifacts.
+	StepArtifactOutputs = "outputs/"
+	StepArtifactInputs  = "inputs/"
+)

@@ -27,13 +27,13 @@ const (
 const (
 	BinDir          = "/ferry/bin"
 	StepBinary      = BinDir + "/ferry"
-	EnvURL          = "FERRY_URL"
-	EnvTenant       = "FERRY_TENANT"
-	EnvStepRun      = "FERRY_RUN"
-	EnvToken        = "FERRY_TOKEN"
-	EnvInputs       = "FERRY_INPUTS"
-	EnvInputParams  = "FERRY_INPUT_PARAMS"
-	EnvOutputs      = "FERRY_OUTPUTS"
+	EnvURL          = v1.StepEnvURL
+	EnvTenant       = v1.StepEnvTenant
+	EnvStepRun      = v1.StepEnvRun
+	EnvToken        = v1.StepEnvToken
+	EnvInputs       = v1.StepEnvInputs
+	EnvInputParams  = v1.StepEnvInputParams
+	EnvOutputs      = v1.StepEnvOutputs
 	TokenSecretKey  = "token"
 	volumeName      = "ferry"
 	volumeMountPath = "/ferry"

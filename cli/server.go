@@ -39,6 +39,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&opts.InternalURL, "internal-url", "", "how pods in the cluster reach the server (e.g. http://ferry.ferry-system.svc:8080); jobs get their MLflow tracking URI from it")
 	cmd.Flags().BoolVar(&opts.TrustForwardedProto, "trust-forwarded-proto", false, "believe X-Forwarded-Proto for notebook cookies' Secure flag (only behind a proxy that sets it)")
 	cmd.Flags().StringVar(&opts.AuditKeyFile, "audit-key-file", "", "key that signs audit checkpoints, created 0600 if missing (default audit.key beside --data-dir)")
+	cmd.Flags().StringVar(&opts.AuditKeySecret, "audit-key-secret", "", "with Kubernetes access: keep the audit checkpoint key in this Secret of the server's namespace (created on first start)")
 	cmd.Flags().DurationVar(&opts.AuditCheckpointInterval, "audit-checkpoint-interval", time.Minute, "how often the audit log's head is checkpointed to the blob bucket")
 	cmd.Flags().StringVar(&opts.AdminTokenNamespace, "admin-token-namespace", "", "namespace of --admin-token-secret (default $POD_NAMESPACE, else the pod's own)")
 	_ = cmd.MarkFlagRequired("data-dir")

@@ -22,11 +22,29 @@ func LoadOrCreateKey(path string) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit key %s: %w", path, err)
 	}
+	k, err := ParseKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("audit key %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// ParseKey reads a key as LoadOrCreateKey stores it: a base64 Ed25519 seed.
+func ParseKey(b []byte) (ed25519.PrivateKey, error) {
 	seed, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil || len(seed) != ed25519.SeedSize {
-		return nil, fmt.Errorf("audit key %s: not a base64 Ed25519 seed", path)
+		return nil, errors.New("not a base64 Ed25519 seed")
 	}
 	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// NewKeyText makes a new key in ParseKey's form.
+func NewKeyText() ([]byte, error) {
+	seed := make([]byte, ed25519.SeedSize)
+	if _, err := rand.Read(seed); err != nil {
+		return nil, err
+	}
+	return []byte(base64.StdEncoding.EncodeToString(seed) + "\n"), nil
 }
 
 func createKey(path string) (ed25519.PrivateKey, error) {

@@ -82,6 +82,9 @@ type Options struct {
 	// AuditKeyFile is the key that signs audit checkpoints (created 0600 on
 	// first start; default audit.key beside the data directory).
 	AuditKeyFile string
+	// AuditKeySecret, with Kubernetes access, keeps that key in this Secret
+	// of AdminTokenNamespace instead (created on first start).
+	AuditKeySecret string
 	// AuditCheckpointInterval is how often the audit head is checkpointed
 	// to the blob bucket (default 1m); one is also written at shutdown.
 	AuditCheckpointInterval time.Duration
@@ -114,7 +117,7 @@ func (o *Options) Validate() error {
 		}
 		o.InternalURL = strings.TrimSuffix(o.InternalURL, "/")
 	}
-	if (o.AdminTokenSecret != "" || o.SeedTokenSecret != "") && o.AdminTokenNamespace == "" {
+	if (o.AdminTokenSecret != "" || o.SeedTokenSecret != "" || o.AuditKeySecret != "") && o.AdminTokenNamespace == "" {
 		o.AdminTokenNamespace = podNamespace()
 		if o.AdminTokenNamespace == "" {
 			return errors.New("server: --admin-token-secret needs a namespace: set POD_NAMESPACE or --admin-token-namespace")
@@ -165,13 +168,13 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}); err != nil {
 		return nil, errors.Join(fmt.Errorf("server: bootstrap seed account: %w", err), db.Close())
 	}
-	anchor, err := openAnchor(ctx, db, opts)
-	if err != nil {
-		return nil, errors.Join(fmt.Errorf("server: audit anchor: %w", err), db.Close())
-	}
 	kube, err := kubeClient(opts.Kube, opts.KubeContext)
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
+	}
+	anchor, err := openAnchor(ctx, db, kube, opts)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("server: audit anchor: %w", err), db.Close())
 	}
 	var ctrl *tenants.Controller
 	var jobCtrl *jobs.Controller

@@ -1,0 +1,198 @@
+// Browser tests: Debian's Chromium (headless, driven by playwright-core)
+// against a real `ferry server --kube off` with seeded data. Each page gets
+// a screenshot under e2e/artifacts/dashboard/ and an axe-core check (no
+// serious or critical violations); any console error fails the run.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+import { seed, startServer } from './server.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const bin = process.env.FERRY_BIN ?? join(root, 'bin/ferry');
+const shots = process.env.DASHBOARD_ARTIFACTS ?? join(root, 'e2e/artifacts/dashboard');
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const T = 15_000;
+
+let server, data, browser, page;
+const consoleErrors = [];
+let allowHTTPError = false;
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  server = await startServer(bin);
+  data = await seed(server);
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  page = await ctx.newPage();
+  page.setDefaultTimeout(T);
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    if (allowHTTPError && /Failed to load resource: the server responded with a status of 404/.test(m.text())) return;
+    consoleErrors.push(`${page.url()}: ${m.text()} (${m.location()?.url ?? ''})`);
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: uncaught ${e.message}`));
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** check screenshots the page and fails on serious or critical axe violations. */
+async function check(name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  await page.evaluate(axeSource);
+  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`), [], `axe on ${name}`);
+  const errs = consoleErrors.splice(0);
+  assert.deepEqual(errs, [], `console errors by ${name}`);
+}
+
+const text = (sel) => page.locator(sel).first().innerText();
+
+test('dashboard', async (t) => {
+  await t.test('ferry ui prints a one-time link that logs the browser in', async () => {
+    const link = server.uiLink();
+    assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/ui\/login\?code=fuh_/);
+    assert.ok(!link.includes(server.token), 'the link carries the code, never the token');
+    await page.goto(link);
+    await page.waitForURL(server.url + '/');
+    await page.getByText('Signed in as').waitFor();
+    assert.match(await text('main'), /Signed in as admin/);
+    const cookie = (await page.context().cookies()).find((c) => c.name === 'ferry_ui');
+    assert.ok(cookie && cookie.httpOnly && cookie.sameSite === 'Strict', `session cookie ${JSON.stringify(cookie)}`);
+    await page.getByRole('link', { name: 'acme' }).waitFor();
+    await check('tenants');
+  });
+
+  await t.test('switch tenant from the picker', async () => {
+    await page.getByRole('combobox', { name: 'Tenant', exact: true }).selectOption('acme');
+    await page.waitForURL(/\/tenants\/acme$/);
+    await page.getByText('Quota usage').waitFor();
+    await page.getByText('of 8 CPU').waitFor();
+    await check('overview');
+    await page.getByRole('combobox', { name: 'Tenant', exact: true }).selectOption('beta');
+    await page.waitForURL(/\/tenants\/beta$/);
+    await page.getByText('of 2 CPU').waitFor();
+    await page.getByRole('combobox', { name: 'Tenant', exact: true }).selectOption('acme');
+    await page.waitForURL(/\/tenants\/acme$/);
+  });
+
+  await t.test('jobs: the queued job and its state (no cluster: it does not run)', async () => {
+    await page.getByRole('navigation', { name: 'Tenant' }).getByRole('link', { name: 'Jobs' }).click();
+    await page.waitForURL(/\/tenants\/acme\/jobs$/);
+    const row = page.getByRole('row', { name: /train/ });
+    await row.getByText('queued').waitFor();
+    await check('jobs');
+    await row.getByRole('link', { name: 'train' }).click();
+    await page.waitForURL(/\/tenants\/acme\/jobs\/train$/);
+    await page.getByRole('heading', { name: 'Job train' }).waitFor();
+    assert.match(await text('dl.kv'), /queued/);
+    assert.match(await text('main'), /its log starts when it runs/);
+    await check('job');
+  });
+
+  await t.test('notebooks: list, create, stop', async () => {
+    await page.goto(server.url + '/tenants/acme/notebooks');
+    await page.getByRole('row', { name: /nb1/ }).waitFor();
+    await page.getByLabel('Name').fill('nb2');
+    await page.getByLabel('Image (optional)').fill('ferry.local/workload:1');
+    await page.getByRole('button', { name: 'Create notebook' }).click();
+    await page.getByRole('row', { name: /nb2/ }).waitFor();
+    await check('notebooks');
+  });
+
+  await t.test('runs table with chosen columns, sorted server-side', async () => {
+    await page.goto(server.url + '/tenants/acme/experiments');
+    await page.getByRole('link', { name: 'digits' }).click();
+    await page.waitForURL(new RegExp(`/experiments/${data.exp}$`));
+    await page.getByLabel('Param columns (comma-separated)').fill('lr, seed');
+    await page.getByLabel('Metric columns (comma-separated)').fill('loss');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/params=lr%2Cseed&metrics=loss/);
+    await page.getByRole('columnheader', { name: 'loss' }).waitFor();
+    await page.getByRole('button', { name: 'loss' }).click(); // descending
+    await page.waitForURL(/order=metrics\.loss\+DESC/);
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 3);
+    const first = await page.locator('tbody tr').first().innerText();
+    assert.match(first, /lr-0\.001/, 'highest final loss first (lr 0.001)');
+    for (const lr of ['0.1', '0.01', '0.001']) await page.getByLabel(`Select run lr-${lr}`).check();
+    await check('runs');
+  });
+
+  await t.test('compare three runs: param diff and a chart with three series', async () => {
+    await page.getByRole('link', { name: /Compare 3 selected/ }).click();
+    await page.waitForURL(/\/tenants\/acme\/compare\?runs=/);
+    await page.getByRole('row', { name: /lr \(differs\)/ }).waitFor();
+    await page.waitForSelector('[data-testid=metric-chart][data-series="3"] canvas');
+    const legend = await page.locator('[data-testid=metric-chart] .u-legend .u-series').count();
+    assert.equal(legend - 1, 3, 'the legend lists three runs besides the step axis');
+    await check('compare');
+  });
+
+  await t.test('models: versions and the link to the source run', async () => {
+    await page.goto(server.url + '/tenants/acme/models');
+    await page.getByRole('link', { name: 'digits-clf' }).click();
+    await page.waitForURL(/\/models\/digits-clf$/);
+    const run = page.getByRole('link', { name: data.runs[0].slice(0, 12) });
+    await run.waitFor();
+    await check('model');
+    await run.click();
+    await page.waitForURL(new RegExp(`/runs/${data.runs[0]}$`));
+    await page.getByRole('heading', { name: 'Run lr-0.1' }).waitFor();
+    await check('run');
+  });
+
+  await t.test('audit: filter and verify the chain', async () => {
+    await page.goto(server.url + '/audit');
+    await page.getByLabel('Actor').fill('admin');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/actor=admin/);
+    await page.getByRole('cell', { name: 'redeemUISession' }).waitFor();
+    await page.getByRole('button', { name: 'Verify chain' }).click();
+    await page.getByTestId('verify-result').waitFor();
+    assert.match(await page.getByTestId('verify-result').innerText(), /Chain verified/);
+    await check('audit');
+  });
+
+  await t.test('admin: tokens, users and members', async () => {
+    await page.goto(server.url + '/admin');
+    await page.getByRole('region', { name: 'Your tokens' }).getByText('dashboard session').waitFor();
+    await page.getByRole('region', { name: 'Members of acme' }).getByText('owner').waitFor();
+    await check('admin');
+  });
+
+  await t.test('an API error shows the problem detail', async () => {
+    allowHTTPError = true;
+    await page.goto(server.url + '/tenants/nope');
+    await page.getByRole('alert').waitFor();
+    assert.match(await page.getByRole('alert').innerText(), /nope/);
+    allowHTTPError = false;
+  });
+
+  await t.test('keyboard: skip link and tenant navigation, readable when narrow', async () => {
+    await page.goto(server.url + '/tenants/acme');
+    await page.getByText('Quota usage').waitFor();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px at 390px`);
+    await check('overview-narrow');
+    await page.setViewportSize({ width: 1280, height: 860 });
+  });
+
+  await t.test('initial JavaScript gzipped is within budget', () => {
+    const out = execFileSync(process.execPath, [join(here, '../scripts/size.mjs')], { encoding: 'utf8' });
+    console.log(out.trim());
+  });
+});

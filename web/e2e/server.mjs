@@ -1,0 +1,73 @@
+// A real `ferry server --kube off` in a temporary data directory, seeded
+// through ferry's API and the MLflow API, as python/tests does.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const freePort = () => new Promise((resolve, reject) => {
+  const s = createServer();
+  s.once('error', reject);
+  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+});
+
+export async function startServer(bin) {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-dashboard-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = spawn(bin, ['server', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--kube', 'off'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  proc.stdout.on('data', (d) => { log += d; });
+  proc.stderr.on('data', (d) => { log += d; });
+  const tokenFile = join(dir, 'data', 'admin.token');
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`ferry server exited ${proc.exitCode}:\n${log}`);
+    try {
+      const r = await fetch(url + '/healthz');
+      if (r.ok && existsSync(tokenFile)) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) throw new Error(`ferry server not ready at ${url} in 30 s:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const token = readFileSync(tokenFile, 'utf8').trim();
+  const call = async (method, path, body) => {
+    const r = await fetch(url + path, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body) });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+    return text ? JSON.parse(text) : {};
+  };
+  const stop = async () => {
+    proc.kill('SIGTERM');
+    await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  /** login runs `ferry login` then `ferry ui --no-open` and returns the printed link. */
+  const uiLink = () => {
+    const cfg = join(dir, 'config.yaml');
+    execFileSync(bin, ['login', '--config', cfg, '--server', url, '--token', token], { stdio: 'pipe' });
+    return execFileSync(bin, ['ui', '--no-open', '--config', cfg], { encoding: 'utf8' }).trim();
+  };
+  return { url, token, call, stop, uiLink, log: () => log };
+}
+
+/** seed writes what the pages show: two tenants, a job, a notebook, three runs with series, a model. */
+export async function seed(s) {
+  await s.call('POST', '/api/v1/tenants', { name: 'acme', displayName: 'Acme ML', owner: 'admin', quota: { cpu: '8', memory: '16Gi', gpu: 1 } });
+  await s.call('POST', '/api/v1/tenants', { name: 'beta', owner: 'admin', quota: { cpu: '2', memory: '4Gi', gpu: 0 } });
+  await s.call('POST', '/api/v1/tenants/acme/jobs', { name: 'train', image: 'ferry.local/workload:1', command: ['python3', '-c', 'print(1)'], replicas: 2, resources: { cpu: '1', memory: '1Gi' } });
+  await s.call('POST', '/api/v1/tenants/acme/notebooks', { name: 'nb1', image: 'ferry.local/workload:1', resources: { cpu: '1', memory: '2Gi' } });
+  const ml = (path, body) => s.call('POST', `/mlflow/acme/api/2.0/mlflow/${path}`, body);
+  const exp = (await ml('experiments/create', { name: 'digits' })).experiment_id;
+  const runs = [];
+  for (const [i, lr] of ['0.1', '0.01', '0.001'].entries()) {
+    const id = (await ml('runs/create', { experiment_id: exp, run_name: `lr-${lr}`, start_time: 1700000000000 + i })).run.info.run_id;
+    const metrics = [0, 1, 2, 3, 4].map((step) => ({ key: 'loss', value: 1 / (1 + step * Number(lr) * 10), timestamp: 1700000000000 + step, step }));
+    await ml('runs/log-batch', { run_id: id, params: [{ key: 'lr', value: lr }, { key: 'seed', value: '7' }], metrics });
+    runs.push(id);
+  }
+  await ml('registered-models/create', { name: 'digits-clf', description: 'digits classifier' });
+  await ml('model-versions/create', { name: 'digits-clf', source: `runs:/${runs[0]}/model`, run_id: runs[0] });
+  return { exp, runs };
+}

@@ -119,21 +119,7 @@ func lessStep(a, b store.PipelineStep) bool {
 // SubmitPipelineRun checks the parameters and quota and stores a pending
 // run (its tracking run too); shared by the API and the scheduler.
 func SubmitPipelineRun(ctx context.Context, tx *store.Tx, p store.Pipeline, version int64, given map[string]string, schedule, user string) (store.PipelineRun, error) {
-	if version == 0 {
-		version = p.LatestVersion
-	}
-	v, err := tx.PipelineVersion(ctx, p.ID, version)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.PipelineRun{}, fieldError("body.version", version, fmt.Errorf("pipeline %s has versions 1 to %d", p.Name, p.LatestVersion))
-	}
-	if err != nil {
-		return store.PipelineRun{}, err
-	}
-	var spec v1.PipelineSpec
-	if err := json.Unmarshal([]byte(v.Spec), &spec); err != nil {
-		return store.PipelineRun{}, err
-	}
-	params, err := pipelines.ResolveParams("body.parameters", spec, given)
+	r, spec, err := pipelines.Submit(ctx, tx, p, version, given, schedule, user)
 	if err != nil {
 		return store.PipelineRun{}, specError(err)
 	}
@@ -142,12 +128,12 @@ func SubmitPipelineRun(ctx context.Context, tx *store.Tx, p store.Pipeline, vers
 		return store.PipelineRun{}, err
 	}
 	for i, st := range append(append([]v1.Step{}, spec.Steps...), spec.Finally...) {
-		r := pipelines.StepResources(st)
-		if err := beyondQuota(fmt.Sprintf("spec.steps[%d].resources", i), t.Quota, store.Resources{CPU: r.CPU, Memory: r.Memory, GPU: r.GPU}, 1); err != nil {
+		res := pipelines.StepResources(st)
+		if err := beyondQuota(fmt.Sprintf("spec.steps[%d].resources", i), t.Quota, store.Resources{CPU: res.CPU, Memory: res.Memory, GPU: res.GPU}, 1); err != nil {
 			return store.PipelineRun{}, err
 		}
 	}
-	return tx.CreatePipelineRun(ctx, p, version, params, schedule, user)
+	return r, nil
 }
 
 func (s *Server) pokePipelines() {

@@ -61,6 +61,11 @@ func LogKey(tenant, runID, pod string) string {
 
 // Sync is one pass over every active run and every step pod.
 func (e *Engine) Sync(ctx context.Context) error {
+	if n, err := Tick(ctx, e.DB, e.Now()); err != nil {
+		e.Log.Warn("schedules", "err", err)
+	} else if n > 0 {
+		e.Log.Info("scheduled runs started", "runs", n)
+	}
 	list, err := e.Client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: RunLabel})
 	if err != nil {
 		return fmt.Errorf("list step pods: %w", err)

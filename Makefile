@@ -12,7 +12,7 @@ export CGO_ENABLED := 0
 # (`make test` needs CGO_ENABLED=1 -race, a configuration of its own.)
 BUILDFLAGS := -trimpath
 
-.PHONY: help build test python-test lint bench e2e node-image clean
+.PHONY: help build test python-test lint bench e2e node-image clean web web-deps web-test
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,6 +23,7 @@ build: ## build bin/ferry (static, trimmed, version stamped)
 test: ## unit and integration tests with -race, the Python SDK's tests, then lint
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 	$(MAKE) python-test
+	$(MAKE) web-test
 	$(MAKE) lint
 
 python-test: build ## the Python SDK (python/) against a real ferry server from bin/ferry
@@ -34,6 +35,28 @@ lint: ## gofmt, go vet, staticcheck (also the e2e code, behind -tags e2e)
 	$(GO) vet $(BUILDFLAGS) -tags e2e ./e2e/
 	$(GO) tool staticcheck ./...
 	$(GO) tool staticcheck -tags e2e ./e2e/
+
+# The dashboard (web/): npm ci from the lockfile, only when it changed (a
+# stamp in node_modules), with npm's cache in $(NPM_CACHE). Its build is
+# committed in runtime/dashboard/dist, so `go build` needs no npm.
+NPM_CACHE ?= $(HOME)/.npm
+NPM := npm --prefix web --cache $(NPM_CACHE) --no-audit --no-fund
+web/node_modules/.ferry-lock: web/package-lock.json
+	$(NPM) ci --prefer-offline
+	cp web/package-lock.json $@
+
+web-deps: web/node_modules/.ferry-lock
+	$(NPM) run gen
+
+web: web-deps ## build the dashboard into runtime/dashboard/dist (typed client from api/v1/openapi.json, tsc, vite)
+	$(NPM) run build
+
+web-test: web-deps build ## dashboard: committed build current, tsc, Vitest, initial JS size, browser tests in Chromium against bin/ferry
+	cd web && npx tsc --noEmit && rm -rf /tmp/ferry-web-check && npx vite build --logLevel warn --outDir /tmp/ferry-web-check
+	@diff -r runtime/dashboard/dist /tmp/ferry-web-check >/dev/null || { echo "runtime/dashboard/dist is stale: run make web and commit it"; diff -rq runtime/dashboard/dist /tmp/ferry-web-check; exit 1; }
+	cd web && npx vitest run
+	node web/scripts/size.mjs
+	FERRY_BIN=$(CURDIR)/bin/ferry node --test web/e2e/
 
 bench: ## benchmarks (API and store throughput, audit paging at 1M rows)
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./store/... ./runtime/...

@@ -15,7 +15,11 @@ log() { echo "setup-host: $*"; }
 
 # gcc and libc6-dev: `make test` runs -race, which needs cgo; curl and unzip fetch Go;
 # python3: the Python SDK's tests (standard library only).
-pkgs=(docker.io containerd runc debootstrap busybox-static iptables nftables jq bc ca-certificates procps psmisc gcc libc6-dev curl unzip python3)
+# chromium and fonts-dejavu-core: the dashboard's browser tests (playwright-core drives /usr/bin/chromium);
+# nodejs and npm (when the host has no Node.js 20.19+): the dashboard's build and tests (web/).
+pkgs=(docker.io containerd runc debootstrap busybox-static iptables nftables jq bc ca-certificates procps psmisc gcc libc6-dev curl unzip python3
+  chromium fonts-dejavu-core)
+command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -63,6 +67,10 @@ if ! PATH=$user_path go_ok; then
   log "note: your PATH has no Go 1.26+: export PATH=/usr/local/go/bin:\$PATH (the Makefile and .ci/run add it)"
 fi
 log "$(go version) at $(command -v go); C compiler $(gcc -dumpfullversion) for -race"
+# Vite 8 needs Node.js 20.19+ (web/package.json engines).
+node_ok() { node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null; }
+node_ok || { log "the dashboard build needs Node.js 20.19+ and npm; found $(node --version 2>&1)"; exit 1; }
+log "node $(node --version), npm $(npm --version), $(/usr/bin/chromium --version 2>/dev/null || echo 'no chromium')"
 
 # kind needs many inotify watches; a node per cluster needs its own instances.
 sysctl -qw fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512 || true

@@ -52,6 +52,10 @@ func TestMain(m *testing.M) {
 		_ = bigDB.Close()
 		_ = os.RemoveAll(bigDir)
 	}
+	if trackDB != nil {
+		_ = trackDB.Close()
+		_ = os.RemoveAll(trackDir)
+	}
 	os.Exit(code)
 }
 

@@ -450,8 +450,8 @@ func (tx *Tx) MetricHistory(ctx context.Context, tenant, runID, key string, offs
 	if _, err := tx.runInfo(ctx, tenant, runID); err != nil {
 		return nil, err
 	}
-	rows, err := tx.tx.QueryContext(ctx, `SELECT key, value, is_nan, timestamp, step FROM metrics WHERE run_uuid = ? AND key = ?
-		ORDER BY step, timestamp, rowid LIMIT ? OFFSET ?`, runID, key, limit, offset)
+	rows, err := tx.tx.QueryContext(ctx, `SELECT key, value, is_nan, timestamp, step FROM metrics INDEXED BY metrics_history WHERE run_uuid = ? AND key = ?
+		ORDER BY step, timestamp, value, is_nan LIMIT ? OFFSET ?`, runID, key, limit, offset)
 	if err != nil {
 		return nil, err
 	}

@@ -170,9 +170,22 @@ func (tx *Tx) SearchRuns(ctx context.Context, q RunQuery) ([]Run, error) {
 		}
 		where, wargs = append(where, cond), append(wargs, args...)
 	}
+	// When the first order is a metric that a filter also requires, no run
+	// without it can match: walk latest_metrics' (key, value) index in that
+	// order and stop at the page, instead of sorting every matching run.
+	from := "runs r"
+	indexed := len(q.Orders) > 0 && q.Orders[0].Kind == FilterMetric && requiresMetric(q.Filters, q.Orders[0].Key)
 	for i, o := range q.Orders {
 		alias := "o" + strconv.Itoa(i)
 		var col string
+		switch {
+		case i == 0 && indexed:
+			from = "latest_metrics o0 CROSS JOIN runs r"
+			where = append([]string{"o0.key = ?", "o0.run_uuid = r.run_uuid", "o0.value IS NOT NULL"}, where...)
+			wargs = append([]any{o.Key}, wargs...)
+			order = append(order, "o0.value"+dir(o.Desc))
+			continue
+		}
 		switch o.Kind {
 		case FilterMetric:
 			joins = append(joins, "LEFT JOIN latest_metrics "+alias+" ON "+alias+".run_uuid = r.run_uuid AND "+alias+".key = ?")
@@ -200,7 +213,7 @@ func (tx *Tx) SearchRuns(ctx context.Context, q RunQuery) ([]Run, error) {
 		order = append(order, col+dir(o.Desc))
 	}
 	order = append(order, "r.start_time DESC", "r.run_uuid ASC")
-	sql := "SELECT " + prefixCols("r.", runCols) + " FROM runs r " + strings.Join(joins, " ") +
+	sql := "SELECT " + prefixCols("r.", runCols) + " FROM " + from + " " + strings.Join(joins, " ") +
 		" WHERE " + strings.Join(where, " AND ") + " ORDER BY " + strings.Join(order, ", ") + " LIMIT ? OFFSET ?"
 	args := append(append(jargs, wargs...), q.Limit, q.Offset)
 	rows, err := tx.tx.QueryContext(ctx, sql, args...)
@@ -220,6 +233,17 @@ func (tx *Tx) SearchRuns(ctx context.Context, q RunQuery) ([]Run, error) {
 		return nil, err
 	}
 	return tx.withData(ctx, infos)
+}
+
+// requiresMetric says whether a filter on metric key excludes every run
+// without a number for it (a comparison: a missing or NaN value never matches).
+func requiresMetric(fs []Filter, key string) bool {
+	for _, f := range fs {
+		if f.Kind == FilterMetric && f.Key == key && f.Op != "!=" {
+			return true
+		}
+	}
+	return false
 }
 
 func prefixCols(p, cols string) string {

@@ -98,6 +98,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newExperimentCmd(g),
 		withPipelineRuns(g, newRunCmd(g)),
 		newPipelineCmd(g),
+		newScheduleCmd(g),
 		newStepCmd(g),
 		newModelCmd(g),
 		newArtifactCmd(g),

@@ -88,3 +88,32 @@ func (c *Client) PipelineStepLogs(ctx context.Context, tenant, run, step string,
 	_, err = io.Copy(w, resp.Body)
 	return err
 }
+
+// CreateSchedule schedules runs of a pipeline on a cron.
+func (c *Client) CreateSchedule(ctx context.Context, tenant string, in v1.ScheduleCreate) (v1.Schedule, error) {
+	var out v1.Schedule
+	return out, c.do(ctx, http.MethodPost, Path(v1.PathSchedules, tenant), nil, in, &out)
+}
+
+// ListSchedules is one page of a tenant's schedules by name.
+func (c *Client) ListSchedules(ctx context.Context, tenant string, o v1.ListOptions) (v1.List[v1.Schedule], error) {
+	var out v1.List[v1.Schedule]
+	return out, c.do(ctx, http.MethodGet, Path(v1.PathSchedules, tenant), listQuery(o), nil, &out)
+}
+
+// PauseSchedule stops a schedule's ticks; ResumeSchedule starts them again (no catch-up).
+func (c *Client) PauseSchedule(ctx context.Context, tenant, name string) (v1.Schedule, error) {
+	var out v1.Schedule
+	return out, c.do(ctx, http.MethodPost, Path(v1.PathSchedulePause, tenant, name), nil, nil, &out)
+}
+
+// ResumeSchedule starts a paused schedule again from its next tick.
+func (c *Client) ResumeSchedule(ctx context.Context, tenant, name string) (v1.Schedule, error) {
+	var out v1.Schedule
+	return out, c.do(ctx, http.MethodPost, Path(v1.PathScheduleResume, tenant, name), nil, nil, &out)
+}
+
+// DeleteSchedule deletes a schedule; its runs stay.
+func (c *Client) DeleteSchedule(ctx context.Context, tenant, name string) error {
+	return c.do(ctx, http.MethodDelete, Path(v1.PathSchedule, tenant, name), nil, nil, nil)
+}

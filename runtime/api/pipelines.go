@@ -179,6 +179,7 @@ func (s *Server) pipelineRoutes() {
 			return out, err
 		})
 	s.pipelineRunRoutes()
+	s.scheduleRoutes()
 }
 
 // isPipelineCreate says whether r creates a pipeline (POST .../tenants/{tenant}/pipelines),

@@ -132,3 +132,44 @@ func TestRunSubmitChecksParametersAndRetriesOnlyFailedRuns(t *testing.T) {
 	}
 	e.must(404, "GET", "/api/v1/tenants/ml/pipeline-runs/0123456789abcdef0123456789abcdef", tok, nil)
 }
+
+func TestSchedulesRefuseBadCronAndPauseResumeDelete(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, nil)
+	tok := e.tenant("ml", "alice", map[string]any{"cpu": "4", "memory": "8Gi"})
+	e.must(201, "POST", "/api/v1/tenants/ml/pipelines", tok, map[string]any{"name": "train", "yaml": apiSpec})
+	base := "/api/v1/tenants/ml/schedules"
+	for _, c := range []struct {
+		body map[string]any
+		want string
+	}{
+		{map[string]any{"name": "s", "pipeline": "train", "cron": "61 * * * *", "parameters": map[string]string{"lr": "0.1"}}, "body.cron"},
+		{map[string]any{"name": "s", "pipeline": "train", "cron": "@hourly", "timezone": "Mars/Olympus", "parameters": map[string]string{"lr": "0.1"}}, "body.timezone"},
+		{map[string]any{"name": "s", "pipeline": "train", "cron": "@hourly"}, "body.parameters.lr"},
+		{map[string]any{"name": "s", "pipeline": "nope", "cron": "@hourly"}, "body.pipeline"},
+	} {
+		if got := problemAt(t, e.must(422, "POST", base, tok, c.body)); got != c.want {
+			t.Errorf("%v: location %s, want %s", c.body, got, c.want)
+		}
+	}
+	s := e.must(201, "POST", base, tok, map[string]any{"name": "nightly", "pipeline": "train", "cron": "0 3 * * *", "timezone": "Europe/Paris",
+		"parameters": map[string]string{"lr": "0.1"}})
+	if s.body["policy"] != "Forbid" || s.body["paused"] != false {
+		t.Fatalf("schedule: %s", s.raw)
+	}
+	e.must(409, "POST", base, tok, map[string]any{"name": "nightly", "pipeline": "train", "cron": "@daily", "parameters": map[string]string{"lr": "0.1"}})
+	if p := e.must(200, "POST", base+"/nightly/pause", tok, nil); p.body["paused"] != true {
+		t.Fatalf("pause: %s", p.raw)
+	}
+	if r := e.must(200, "POST", base+"/nightly/resume", tok, nil); r.body["paused"] != false {
+		t.Fatalf("resume: %s", r.raw)
+	}
+	if l := e.must(200, "GET", base, tok, nil); len(l.body["items"].([]any)) != 1 {
+		t.Fatalf("list: %s", l.raw)
+	}
+	e.must(204, "DELETE", base+"/nightly", tok, nil)
+	e.must(404, "DELETE", base+"/nightly", tok, nil)
+	if runs := e.must(200, "GET", "/api/v1/tenants/ml/pipeline-runs", tok, nil); len(runs.body["items"].([]any)) != 0 {
+		t.Fatalf("creating a schedule started a run: %s", runs.raw)
+	}
+}

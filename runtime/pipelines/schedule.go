@@ -52,23 +52,30 @@ func NextTick(expr, tz string, now time.Time) (time.Time, error) {
 	return next.UTC(), nil
 }
 
-// Submit checks given against a version's parameters and makes a pending run.
-func Submit(ctx context.Context, tx *store.Tx, p store.Pipeline, version int64, given map[string]string, schedule, user string) (store.PipelineRun, v1.PipelineSpec, error) {
+// Resolve reads the version of p to run (0: the latest) and checks given
+// against its parameters, defaults filled in.
+func Resolve(ctx context.Context, tx *store.Tx, p store.Pipeline, version int64, given map[string]string) (int64, v1.PipelineSpec, map[string]string, error) {
 	if version == 0 {
 		version = p.LatestVersion
 	}
 	v, err := tx.PipelineVersion(ctx, p.ID, version)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.PipelineRun{}, v1.PipelineSpec{}, fault("body.version", version, "pipeline %s has versions 1 to %d", p.Name, p.LatestVersion)
+		return 0, v1.PipelineSpec{}, nil, fault("body.version", version, "pipeline %s has versions 1 to %d", p.Name, p.LatestVersion)
 	}
 	if err != nil {
-		return store.PipelineRun{}, v1.PipelineSpec{}, err
+		return 0, v1.PipelineSpec{}, nil, err
 	}
 	var spec v1.PipelineSpec
 	if err := json.Unmarshal([]byte(v.Spec), &spec); err != nil {
-		return store.PipelineRun{}, spec, err
+		return 0, spec, nil, err
 	}
 	params, err := ResolveParams("body.parameters", spec, given)
+	return version, spec, params, err
+}
+
+// Submit checks given against a version's parameters and makes a pending run.
+func Submit(ctx context.Context, tx *store.Tx, p store.Pipeline, version int64, given map[string]string, schedule, user string) (store.PipelineRun, v1.PipelineSpec, error) {
+	version, spec, params, err := Resolve(ctx, tx, p, version, given)
 	if err != nil {
 		return store.PipelineRun{}, spec, err
 	}

@@ -104,7 +104,9 @@ func newScheduleCmd(g *globals) *cobra.Command {
 				return g.print(s, scheduleHeader, scheduleRows(s))
 			}}
 	}
-	pause := verb("pause", "Pause a schedule", func(c *client.Client, ctx context.Context, t, n string) (v1.Schedule, error) { return c.PauseSchedule(ctx, t, n) })
+	pause := verb("pause", "Pause a schedule", func(c *client.Client, ctx context.Context, t, n string) (v1.Schedule, error) {
+		return c.PauseSchedule(ctx, t, n)
+	})
 	resume := verb("resume", "Resume a schedule from its next tick", func(c *client.Client, ctx context.Context, t, n string) (v1.Schedule, error) {
 		return c.ResumeSchedule(ctx, t, n)
 	})

@@ -17,6 +17,9 @@ import threading
 
 from .client import OPERATIONS, Client, LogStream, Pager, __version__
 from .config import ConfigError
+from .tracking import (
+    ActiveRun, NotInARun, active_run, log_artifact, log_metric, log_metrics, log_param, log_params, register_model,
+)
 from .errors import ErrorDetail, FerryConnectionError, FerryError
 from .pipelines import (
     PIPELINE_DONE_STATES, Backoff, ParallelFor, Pipeline, PipelineCreate, PipelineParam, PipelineRun, PipelineRunSubmit,
@@ -39,6 +42,8 @@ __all__ = [
     "PIPELINE_DONE_STATES", "Backoff", "ParallelFor", "Pipeline", "PipelineCreate", "PipelineParam", "PipelineRun",
     "PipelineRunSubmit", "PipelineSpec", "PipelineVersion", "RetryPolicy", "Step", "StepInputs", "StepOutputs", "StepRun",
     "default_client", "set_default_client",
+    "ActiveRun", "NotInARun", "active_run", "log_artifact", "log_metric", "log_metrics", "log_param", "log_params",
+    "register_model",
 ]
 
 _default: Client | None = None

@@ -620,7 +620,8 @@ SCHEMAS: dict[str, type[Model]] = {
     for c in [
         Quota, QuotaChange, Tenant, TenantCreate, TenantUpdate, Member, MemberPut, User, UserCreate,
         UserCreated, Whoami, Token, TokenCreate, TokenCreated, AuditEntry, AuditVerify, Resources,
-        JobSubmit, JobSpec, Replica, JobRun, Job, NotebookCreate, Notebook, NotebookHandover, Experiment, MetricValue,
+        JobSubmit, JobSpec, Replica, JobRun, Job, NotebookCreate, Notebook, NotebookHandover, UIHandover, Experiment,
+        MetricValue,
         Run, RegisteredModel, ModelVersion, Artifact, ModelVersionCreate, ModelAliasPut, SeedImage, SeedNodeStatus, SeedReport,
     ]
 }

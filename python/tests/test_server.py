@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import unittest
+import urllib.error
 import urllib.request
 from pathlib import Path
 from unittest import mock
@@ -344,6 +345,34 @@ class NotebookSessionTest(ServerTest):
         self.assertProblem(cm, 403)
         self.admin.put_member(t.name, u.user.name, "editor")
         self.assertEqual(client.create_notebook_session(t.name, "nb").name, "nb")
+
+
+class DashboardLoginTest(ServerTest):
+    """ferry ui's hand-over: a one-time code that the dashboard trades for a session cookie."""
+
+    def test_a_dashboard_login_code_is_one_time_and_sets_a_strict_cookie(self):
+        h = self.admin.create_ui_session()
+        self.assertIsInstance(h, ferry.UIHandover)
+        self.assertTrue(h.code.startswith("fuh_"), h.code)
+        self.assertTrue(h.url.startswith("/ui/login?code="), h.url)
+        self.assertNotIn(server.admin_token, h.url, "the URL carries the code, never the token")
+        self.assertIsNotNone(h.expires_at.tzinfo)
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect)
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            opener.open(self.admin.server + h.url, timeout=10)
+        self.assertEqual(cm.exception.code, 303)
+        cookie = cm.exception.headers.get("Set-Cookie", "")
+        self.assertIn("ferry_ui=", cookie)
+        self.assertIn("HttpOnly", cookie)
+        self.assertIn("SameSite=Strict", cookie)
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            opener.open(self.admin.server + h.url, timeout=10)
+        self.assertEqual(cm.exception.code, 401, "a code works once")
 
 
 class TrackingTest(ServerTest):

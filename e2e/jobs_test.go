@@ -118,6 +118,14 @@ func testJobs(t *testing.T, c *cluster) {
 		testTrackedJob(t, c, trackedJob{server: server, token: aliceToken, other: eveToken, tenant: "ml", job: "digits", digest: uploaded[1], viewer: vic})
 	})
 
+	t.Run("the Python SDK preinstalled in the workload image logs to the job's run with the pod's scoped token", func(t *testing.T) {
+		if out, err := job(alice, "submit", "sdk", "--image", img, "--cpu", "200m", "--memory", "256Mi", "--wait", "3m", "--",
+			"python3", "-c", `import ferry; ferry.log_param("from", "sdk"); ferry.log_metric("answer", 42.0, step=1)`); err != nil {
+			t.Fatalf("submit: %v\n%s", err, out)
+		}
+		testSDKLogged(t, trackedJob{server: server, token: aliceToken, tenant: "ml", job: "sdk", viewer: vic})
+	})
+
 	t.Run("a 2-rank PyTorch DDP job (gloo) completes with both ranks agreeing", func(t *testing.T) {
 		if out, err := job(alice, "submit", "ddp", "--image", img, "--replicas", "2", "--cpu", "300m", "--memory", "768Mi", "--wait", "6m", "--",
 			"python3", "/opt/ferry/examples/ddp.py", "--steps", "20"); err != nil {

@@ -86,3 +86,21 @@ func testTrackedJob(t *testing.T, c *cluster, tj trackedJob) {
 		}
 	}
 }
+
+// testSDKLogged checks that a job's `import ferry; ferry.log_*` reached its run.
+func testSDKLogged(t *testing.T, tj trackedJob) {
+	out, err := ferry(t, time.Minute, tj.viewer, "job", "--tenant", tj.tenant, "get", tj.job, "-o", "json")
+	if err != nil {
+		t.Fatalf("job get: %v\n%s", err, out)
+	}
+	var j struct {
+		Run *struct{ RunID string }
+	}
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &j); err != nil || j.Run == nil {
+		t.Fatalf("job get shows no run: %v\n%s", err, out)
+	}
+	st, body, _ := mlflow(t, tj.server, tj.token, "GET", "/mlflow/"+tj.tenant+"/api/2.0/mlflow/runs/get?run_id="+j.Run.RunID)
+	if st != 200 || !strings.Contains(string(body), `{"key":"from","value":"sdk"}`) || !strings.Contains(string(body), `"key":"answer","value":42`) {
+		t.Fatalf("the SDK's param and metric are not on the job's run: %d %s", st, body)
+	}
+}

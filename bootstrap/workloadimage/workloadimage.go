@@ -22,6 +22,7 @@ import (
 	"github.com/ferry-ml/ferry/bootstrap/nodeimage"
 	"github.com/ferry-ml/ferry/internal/progress"
 	"github.com/ferry-ml/ferry/internal/shell"
+	"github.com/ferry-ml/ferry/python"
 )
 
 // Repository is the workload image's name.
@@ -47,6 +48,13 @@ func Tag() string {
 		if err == nil && !d.IsDir() {
 			b, _ := examples.ReadFile(p)
 			fmt.Fprintf(h, "%s %x\n", p, sha256.Sum256(b))
+		}
+		return err
+	})
+	_ = fs.WalkDir(python.SDK, "ferry", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := python.SDK.ReadFile(p)
+			fmt.Fprintf(h, "sdk/%s %x\n", p, sha256.Sum256(b))
 		}
 		return err
 	})
@@ -121,8 +129,11 @@ func build(ctx context.Context, o Options, p *progress.Printer, rootfs, tag stri
 	if err != nil {
 		return "", err
 	}
-	err = p.Step("add the examples and import the image as "+tag, func() error {
+	err = p.Step("add the examples and the Python SDK, and import the image as "+tag, func() error {
 		if err := writeExamples(rootfs); err != nil {
+			return err
+		}
+		if err := writeSDK(rootfs); err != nil {
 			return err
 		}
 		return importRootfs(ctx, o.Docker, rootfs, tag)
@@ -207,6 +218,31 @@ func aptInstall(ctx context.Context, rootfs string, log io.Writer) error {
 		c.Log = log
 		if err := c.Run(ctx); err != nil {
 			return fmt.Errorf("chroot %s: %w", strings.Join(s, " "), err)
+		}
+	}
+	return nil
+}
+
+// SDKDir is where the image's python3 finds the ferry SDK (import ferry).
+const SDKDir = "usr/lib/python3/dist-packages/ferry"
+
+// writeSDK preinstalls the Python SDK of this binary.
+func writeSDK(rootfs string) error {
+	dir := filepath.Join(rootfs, SDKDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	entries, err := python.SDK.ReadDir("ferry")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		b, err := python.SDK.ReadFile("ferry/" + e.Name())
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -168,6 +168,10 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 		testJobs(t, c)
 	})
 
+	t.Run("the dashboard is served by the platform and ferry ui logs a browser in with a CSRF-safe session", func(t *testing.T) {
+		testDashboard(t, c)
+	})
+
 	t.Run("status reports the ready nodes, the releases and the pods", func(t *testing.T) {
 		out, err := c.ferry(t, time.Minute, "status", "--name", name, "-o", "json")
 		if err != nil || strings.Count(out, `"ready": true`) != 2 {

@@ -172,6 +172,10 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 		testDashboard(t, c)
 	})
 
+	t.Run("pipelines run one pod per step, answer cached steps with no pod, retry and keep logs", func(t *testing.T) {
+		testPipelines(t, c, workloadImage(t, c))
+	})
+
 	t.Run("status reports the ready nodes, the releases and the pods", func(t *testing.T) {
 		out, err := c.ferry(t, time.Minute, "status", "--name", name, "-o", "json")
 		if err != nil || strings.Count(out, `"ready": true`) != 2 {

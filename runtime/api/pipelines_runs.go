@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 
@@ -246,6 +247,9 @@ func (s *Server) pipelineRunRoutes() {
 			}
 			if s.cfg.Pipelines == nil {
 				return nil, huma.Error503ServiceUnavailable("this server runs no pipelines (no Kubernetes access)")
+			}
+			if u, err := url.PathUnescape(in.Step); err == nil {
+				in.Step = u // a router may hand over step[i] still escaped
 			}
 			found := false
 			for _, st := range view.Steps {

@@ -1,8 +1,13 @@
 package api
 
 import (
+	"context"
+	"io"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/ferry-ml/ferry/store"
 )
 
 const apiSpec = `apiVersion: ferry.dev/v1
@@ -172,4 +177,38 @@ func TestSchedulesRefuseBadCronAndPauseResumeDelete(t *testing.T) {
 	if runs := e.must(200, "GET", "/api/v1/tenants/ml/pipeline-runs", tok, nil); len(runs.body["items"].([]any)) != 0 {
 		t.Fatalf("creating a schedule started a run: %s", runs.raw)
 	}
+}
+
+type logsOnly struct{}
+
+func (logsOnly) Poke() {}
+
+func (logsOnly) WriteStepLogs(_ context.Context, _ store.PipelineRun, step string, _ bool, w io.Writer) error {
+	_, err := io.WriteString(w, "log of "+step+"\n")
+	return err
+}
+
+func TestStepLogsOfAFanOutItemAreFoundByItsBracketedName(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, func(c *Config) { c.Pipelines = logsOnly{} })
+	tok := e.tenant("ml", "alice", map[string]any{"cpu": "4", "memory": "8Gi"})
+	e.must(201, "POST", "/api/v1/tenants/ml/pipelines", tok, map[string]any{"name": "train", "yaml": apiSpec})
+	r := e.must(201, "POST", "/api/v1/tenants/ml/pipelines/train/runs", tok, map[string]any{"parameters": map[string]string{"lr": "0.1"}})
+	id := r.body["id"].(string)
+	err := e.db.Write(t.Context(), func(tx *store.Tx) error {
+		pr, err := tx.PipelineRun(t.Context(), "ml", id)
+		if err != nil {
+			return err
+		}
+		item := int32(1)
+		return tx.PutPipelineStep(t.Context(), store.PipelineStep{RunID: pr.ID, Name: "train[1]", Step: "train", Item: &item, State: "running"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.must(200, "GET", "/api/v1/tenants/ml/pipeline-runs/"+id+"/steps/"+url.PathEscape("train[1]")+"/logs", tok, nil)
+	if got.raw != "log of train[1]\n" {
+		t.Fatalf("log: %q", got.raw)
+	}
+	e.must(404, "GET", "/api/v1/tenants/ml/pipeline-runs/"+id+"/steps/nope/logs", tok, nil)
 }

@@ -1,0 +1,246 @@
+package serving
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/runtime/controller"
+	"github.com/ferry-ml/ferry/runtime/tenants"
+	"github.com/ferry-ml/ferry/store"
+)
+
+// Controller keeps deployments and the cluster in step, every second and
+// whenever poked (a change through the API, a gateway holding a request).
+type Controller struct {
+	DB     *store.DB
+	Client kubernetes.Interface
+	Pods   PodConfig
+	Stats  *Stats
+	Log    *slog.Logger
+	// Now is the clock (default time.Now).
+	Now  func() time.Time
+	loop *controller.Loop
+}
+
+// NewController makes a controller; Start runs it.
+func NewController(db *store.DB, client kubernetes.Interface, pods PodConfig, log *slog.Logger) *Controller {
+	c := &Controller{DB: db, Client: client, Pods: pods, Stats: &Stats{}, Log: log, Now: time.Now}
+	c.loop = &controller.Loop{Name: "serving", Log: log, Sync: c.Sync, Options: controller.Options{Resync: time.Second, Settle: 50 * time.Millisecond}}
+	return c
+}
+
+// Poke asks for a pass soon.
+func (c *Controller) Poke() { c.loop.Poke() }
+
+// Start syncs until ctx ends.
+func (c *Controller) Start(ctx context.Context) error { return c.loop.Start(ctx) }
+
+// Spec decodes a stored deployment's spec.
+func Spec(d store.Deployment) (v1.DeploymentSpec, error) {
+	var s v1.DeploymentSpec
+	err := json.Unmarshal(d.Spec, &s)
+	return s, err
+}
+
+// Sync is one pass over every deployment: rollout decisions, then replicas
+// and objects of each live revision, then removal of retired revisions'
+// objects and of deleted deployments' leftovers.
+func (c *Controller) Sync(ctx context.Context) error {
+	var ds []store.Deployment
+	if err := c.DB.Read(ctx, func(tx *store.Tx) (err error) { ds, err = tx.AllDeployments(ctx); return err }); err != nil {
+		return err
+	}
+	var errs []error
+	live := map[string]bool{}
+	for _, d := range ds {
+		live[d.Tenant+"/"+d.Name] = true
+		if err := c.syncDeployment(ctx, d); err != nil {
+			errs = append(errs, fmt.Errorf("deployment %s/%s: %w", d.Tenant, d.Name, err))
+		}
+	}
+	errs = append(errs, c.collect(ctx, live))
+	return errors.Join(errs...)
+}
+
+func (c *Controller) syncDeployment(ctx context.Context, d store.Deployment) error {
+	spec, err := Spec(d)
+	if err != nil {
+		return err
+	}
+	now := c.Now()
+	if changed, err := c.rollout(ctx, d, spec, now); err != nil {
+		return err
+	} else if changed {
+		if err := c.DB.Read(ctx, func(tx *store.Tx) (err error) { d, err = tx.DeploymentByID(ctx, d.ID); return err }); err != nil {
+			return err
+		}
+	}
+	if err := c.ensureKey(ctx, d); err != nil {
+		return err
+	}
+	ns := tenants.Namespace(d.Tenant)
+	for _, r := range d.Revisions {
+		name := RevisionName(d, r)
+		if r.Role == store.RevisionRetired {
+			err := c.Client.AppsV1().Deployments(ns).Delete(ctx, name, metav1.DeleteOptions{})
+			if err == nil || apierrors.IsNotFound(err) {
+				err = c.Client.CoreV1().Services(ns).Delete(ctx, name, metav1.DeleteOptions{})
+			}
+			if err != nil && !apierrors.IsNotFound(err) {
+				return err
+			}
+			continue
+		}
+		load := c.Stats.Load(d.Tenant, d.Name, name, now)
+		if r.Weight == 0 {
+			load.LastRequest = time.Time{}
+		}
+		want := Autoscale(Scale{Min: spec.Min, Max: spec.Max, Concurrency: spec.Concurrency, Idle: time.Duration(spec.IdleSeconds) * time.Second}, r.Replicas, load, now)
+		if r.Weight == 0 && r.Role == store.RevisionCanary {
+			want = 0
+		}
+		dep, svc, err := Objects(c.Pods, d, spec, r, want)
+		if err != nil {
+			return err
+		}
+		if _, err := controller.Apply(ctx, c.Client.CoreV1().Services(ns), svc); err != nil {
+			return err
+		}
+		got, err := controller.Apply(ctx, c.Client.AppsV1().Deployments(ns), dep)
+		if err != nil {
+			return err
+		}
+		if want != r.Replicas || got.Status.ReadyReplicas != r.Ready {
+			if err := c.DB.Write(ctx, func(tx *store.Tx) error {
+				if want != r.Replicas && (want == 0 || r.Replicas == 0) {
+					if err := tx.AddDeploymentEvent(ctx, d.ID, "scaled", fmt.Sprintf("%s scaled from %d to %d", name, r.Replicas, want)); err != nil {
+						return err
+					}
+				}
+				return tx.SetRevisionReplicas(ctx, d.ID, r.Number, want, got.Status.ReadyReplicas)
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// rollout judges the canary, if any, and records the decision unless it holds.
+func (c *Controller) rollout(ctx context.Context, d store.Deployment, spec v1.DeploymentSpec, now time.Time) (bool, error) {
+	var stable, canary *store.Revision
+	for i := range d.Revisions {
+		switch d.Revisions[i].Role {
+		case store.RevisionStable:
+			stable = &d.Revisions[i]
+		case store.RevisionCanary:
+			canary = &d.Revisions[i]
+		}
+	}
+	if stable == nil || canary == nil || canary.Weight == 0 {
+		return false, nil
+	}
+	sw, _ := c.Stats.Since(d.Tenant, d.Name, RevisionName(d, *stable), canary.StageSince, now)
+	cw, _ := c.Stats.Since(d.Tenant, d.Name, RevisionName(d, *canary), canary.StageSince, now)
+	dec := Decide(WithDefaults(spec.Rollout), canary.Weight, canary.StageSince, now, sw, cw)
+	if dec.Action == Hold {
+		return false, nil
+	}
+	c.Log.Info("rollout decision", "tenant", d.Tenant, "deployment", d.Name, "action", dec.Action, "reason", dec.Reason)
+	return true, c.DB.Write(ctx, func(tx *store.Tx) error {
+		return ApplyDecision(ctx, tx, d, *stable, *canary, dec, "system")
+	})
+}
+
+// ApplyDecision writes a rollout decision (also a manual promote or
+// rollback): weights, roles, an event and an audit row, in tx.
+func ApplyDecision(ctx context.Context, tx *store.Tx, d store.Deployment, stable, canary store.Revision, dec Decision, actor string) error {
+	var err error
+	switch dec.Action {
+	case Advance:
+		if err = tx.SetRevisionTraffic(ctx, d.ID, canary.Number, store.RevisionCanary, dec.Weight); err == nil {
+			err = tx.SetRevisionTraffic(ctx, d.ID, stable.Number, store.RevisionStable, 100-dec.Weight)
+		}
+	case Promote:
+		if err = tx.SetRevisionTraffic(ctx, d.ID, canary.Number, store.RevisionStable, 100); err == nil {
+			err = tx.SetRevisionTraffic(ctx, d.ID, stable.Number, store.RevisionRetired, 0)
+		}
+	case Rollback:
+		if err = tx.SetRevisionTraffic(ctx, d.ID, canary.Number, store.RevisionRetired, 0); err == nil {
+			err = tx.SetRevisionTraffic(ctx, d.ID, stable.Number, store.RevisionStable, 100)
+		}
+	default:
+		return fmt.Errorf("unknown rollout action %q", dec.Action)
+	}
+	if err != nil {
+		return err
+	}
+	kind := map[string]string{Advance: "advanced", Promote: "promoted", Rollback: "rolledBack"}[dec.Action]
+	msg := fmt.Sprintf("%s: %s", RevisionName(d, canary), dec.Reason)
+	if err := tx.AddDeploymentEvent(ctx, d.ID, kind, msg); err != nil {
+		return err
+	}
+	_, err = tx.AppendAudit(ctx, store.AuditEntry{Actor: actor, Action: "serving." + kind, Tenant: d.Tenant, Target: "deployment/" + d.Name, Result: "ok"})
+	return err
+}
+
+// ensureKey gives a deployment's pods their runtime key (made once).
+func (c *Controller) ensureKey(ctx context.Context, d store.Deployment) error {
+	ns := tenants.Namespace(d.Tenant)
+	if _, err := c.Client.CoreV1().Secrets(ns).Get(ctx, KeySecretName(d), metav1.GetOptions{}); err == nil {
+		return nil
+	} else if !apierrors.IsNotFound(err) {
+		return err
+	}
+	var secret string
+	if err := c.DB.Write(ctx, func(tx *store.Tx) (err error) {
+		_, secret, err = tx.CreateDeploymentKey(ctx, d.ID, RuntimeKeyName, "system", v1.APIKeyPrefix)
+		return err
+	}); err != nil {
+		return err
+	}
+	_, err := controller.Apply(ctx, c.Client.CoreV1().Secrets(ns), KeySecret(d, secret))
+	return err
+}
+
+// RuntimeKeyName names the key a deployment's own pods hold.
+const RuntimeKeyName = "ferry-runtime"
+
+// collect deletes the objects of deployments no longer in the store.
+func (c *Controller) collect(ctx context.Context, live map[string]bool) error {
+	deps, err := c.Client.AppsV1().Deployments("").List(ctx, metav1.ListOptions{LabelSelector: DeploymentLabel})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, o := range deps.Items {
+		if live[o.Labels[tenants.TenantLabel]+"/"+o.Labels[DeploymentLabel]] {
+			continue
+		}
+		for _, del := range []func() error{
+			func() error {
+				return c.Client.AppsV1().Deployments(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{})
+			},
+			func() error {
+				return c.Client.CoreV1().Services(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{})
+			},
+			func() error {
+				return c.Client.CoreV1().Secrets(o.Namespace).Delete(ctx, "ferry-serve-"+o.Labels[DeploymentLabel], metav1.DeleteOptions{})
+			},
+		} {
+			if err := del(); err != nil && !apierrors.IsNotFound(err) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

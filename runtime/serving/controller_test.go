@@ -1,0 +1,135 @@
+package serving
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/store"
+)
+
+func newTestController(t *testing.T) (*Controller, *store.DB, *fake.Clientset, store.Deployment, *time.Time) {
+	t.Helper()
+	ctx := t.Context()
+	db, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "ferry.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	spec, _ := json.Marshal(v1.DeploymentSpec{Runtime: v1.RuntimeSklearn, Port: RuntimePort, Min: 0, Max: 3, Concurrency: 2, IdleSeconds: 60,
+		Resources: v1.Resources{CPU: "1", Memory: "1Gi"}, Rollout: v1.RolloutPolicy{StepWeight: 20, BakeSeconds: 10}})
+	var d store.Deployment
+	err = db.Write(ctx, func(tx *store.Tx) error {
+		if _, err := tx.CreateTenant(ctx, store.Tenant{Name: "a", DisplayName: "a", Quota: store.Quota{CPU: "4", Memory: "8Gi"}}); err != nil {
+			return err
+		}
+		d, err = tx.CreateDeployment(ctx, store.Deployment{Tenant: "a", Name: "iris", Spec: spec, CreatedBy: "alice"}, store.Revision{Model: "iris", Version: 1, Digest: "d1"})
+		if err != nil {
+			return err
+		}
+		if err := tx.SetRevisionTraffic(ctx, d.ID, 1, store.RevisionStable, 80); err != nil {
+			return err
+		}
+		_, err = tx.AddRevision(ctx, d.ID, store.Revision{Model: "iris", Version: 2, Digest: "d2", Role: store.RevisionCanary, Weight: 20})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := fake.NewClientset()
+	now := time.Now()
+	c := NewController(db, cs, PodConfig{Image: "p", WorkloadImage: "w", URL: "http://cp"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c.Now = func() time.Time { return now }
+	return c, db, cs, d, &now
+}
+
+func TestFailingCanaryIsRolledBackAndRecordedWhileStableKeepsServing(t *testing.T) {
+	c, db, cs, d, now := newTestController(t)
+	ctx := t.Context()
+	c.Stats.Report(*now, v1.GatewayReport{Gateway: "g1", Revisions: []v1.RevisionReport{
+		{Tenant: "a", Deployment: "iris", Revision: "iris-r1", Requests: 80, P99Ms: 5},
+		{Tenant: "a", Deployment: "iris", Revision: "iris-r2", Requests: 20, Errors: 20, P99Ms: 5},
+	}})
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got store.Deployment
+	var evs []store.DeploymentEvent
+	var audit []store.AuditEntry
+	_ = db.Read(ctx, func(tx *store.Tx) (err error) {
+		got, _ = tx.DeploymentByID(ctx, d.ID)
+		evs, _ = tx.DeploymentEvents(ctx, d.ID, 100)
+		audit, err = tx.ListAudit(ctx, store.AuditFilter{Limit: 100})
+		return err
+	})
+	if got.Revisions[0].Weight != 100 || got.Revisions[0].Role != store.RevisionStable || got.Revisions[1].Role != store.RevisionRetired || got.Revisions[1].Weight != 0 {
+		t.Fatalf("after a failing canary: %+v", got.Revisions)
+	}
+	found := false
+	for _, e := range evs {
+		found = found || e.Kind == "rolledBack"
+	}
+	if !found {
+		t.Errorf("events %+v lack the rollback", evs)
+	}
+	audited := false
+	for _, a := range audit {
+		audited = audited || (a.Action == "serving.rolledBack" && a.Target == "deployment/iris" && a.Tenant == "a")
+	}
+	if !audited {
+		t.Errorf("no audit row for the rollback: %+v", audit)
+	}
+	if _, err := cs.AppsV1().Deployments("ferry-a").Get(ctx, "iris-r1", metav1.GetOptions{}); err != nil {
+		t.Errorf("stable's Deployment: %v", err)
+	}
+	if _, err := cs.AppsV1().Deployments("ferry-a").Get(ctx, "iris-r2", metav1.GetOptions{}); err == nil {
+		t.Errorf("the rolled back canary's Deployment is still there")
+	}
+}
+
+func TestHeldRequestScalesFromZeroAndIdleScalesToZero(t *testing.T) {
+	c, db, cs, d, now := newTestController(t)
+	ctx := t.Context()
+	replicas := func() int32 {
+		dep, err := cs.AppsV1().Deployments("ferry-a").Get(ctx, "iris-r1", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *dep.Spec.Replicas
+	}
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := replicas(); n != 0 {
+		t.Fatalf("unused min-0 revision at %d replicas, want 0", n)
+	}
+	c.Stats.Report(*now, v1.GatewayReport{Gateway: "g1", Revisions: []v1.RevisionReport{{Tenant: "a", Deployment: "iris", Revision: "iris-r1", Waiting: 1}}})
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := replicas(); n != 1 {
+		t.Fatalf("with a held request: %d replicas, want 1", n)
+	}
+	c.Stats.Report(*now, v1.GatewayReport{Gateway: "g1", Revisions: []v1.RevisionReport{{Tenant: "a", Deployment: "iris", Revision: "iris-r1"}}})
+	*now = now.Add(2 * time.Minute)
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := replicas(); n != 0 {
+		t.Fatalf("idle for 2m (idle 60s): %d replicas, want 0", n)
+	}
+	_ = db.Read(ctx, func(tx *store.Tx) error {
+		evs, _ := tx.DeploymentEvents(ctx, d.ID, 100)
+		if len(evs) < 2 {
+			t.Errorf("scale events %+v, want from 0 to 1 and back", evs)
+		}
+		return nil
+	})
+}

@@ -12,8 +12,8 @@ const freePort = () => new Promise((resolve, reject) => {
   s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
 });
 
-export async function startServer(bin) {
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-dashboard-'));
+export async function startServer(bin, opts = {}) {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'ferry-dashboard-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const proc = spawn(bin, ['server', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--kube', 'off'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -38,10 +38,10 @@ export async function startServer(bin) {
     if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
     return text ? JSON.parse(text) : {};
   };
-  const stop = async () => {
+  const stop = async (keep = false) => {
     proc.kill('SIGTERM');
     await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
-    rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
   };
   /** login runs `ferry login` then `ferry ui --no-open` and returns the printed link. */
   const uiLink = () => {
@@ -49,7 +49,7 @@ export async function startServer(bin) {
     execFileSync(bin, ['login', '--config', cfg, '--server', url, '--token', token], { stdio: 'pipe' });
     return execFileSync(bin, ['ui', '--no-open', '--config', cfg], { encoding: 'utf8' }).trim();
   };
-  return { url, token, call, stop, uiLink, log: () => log };
+  return { url, token, call, stop, uiLink, dir, log: () => log };
 }
 
 /** seed writes what the pages show: two tenants, a job, a notebook, three runs with series, a model. */

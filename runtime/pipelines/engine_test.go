@@ -50,7 +50,7 @@ steps:
 `
 
 type engineEnv struct {
-	t       *testing.T
+	t       testing.TB
 	db      *store.DB
 	cs      *fake.Clientset
 	logs    *jobs.Logs
@@ -61,7 +61,7 @@ type engineEnv struct {
 	fail map[string]bool
 }
 
-func newEngineEnv(t *testing.T) *engineEnv {
+func newEngineEnv(t testing.TB) *engineEnv {
 	t.Helper()
 	env := &engineEnv{t: t, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), fail: map[string]bool{}}
 	db, err := store.Open(t.Context(), store.Config{Path: filepath.Join(t.TempDir(), "ferry.db"), Now: env.clock})

@@ -25,6 +25,10 @@ from .pipelines import (
     PIPELINE_DONE_STATES, Backoff, ParallelFor, Pipeline, PipelineCreate, PipelineParam, PipelineRun, PipelineRunSubmit,
     PipelineSpec, PipelineVersion, RetryPolicy, Step, StepInputs, StepOutputs, StepRun,
 )
+from .serving import (
+    APIKey, APIKeyCreate, Deployment, DeploymentCreate, DeploymentEvent, DeploymentSpec, DeploymentUpdate, Revision,
+    RevisionStats, RolloutPolicy,
+)
 from .models import (
     JOB_DONE_STATES, AuditEntry, AuditVerify, Experiment, Job, JobSpec, JobSubmit, Member, MemberPut,
     MetricValue, ModelVersion, Notebook, NotebookCreate, NotebookHandover, UIHandover, Page, Quota, QuotaChange,
@@ -41,6 +45,8 @@ __all__ = [
     "TokenCreate", "TokenCreated", "User", "UserCreate", "UserCreated", "Whoami",
     "PIPELINE_DONE_STATES", "Backoff", "ParallelFor", "Pipeline", "PipelineCreate", "PipelineParam", "PipelineRun",
     "PipelineRunSubmit", "PipelineSpec", "PipelineVersion", "RetryPolicy", "Step", "StepInputs", "StepOutputs", "StepRun",
+    "APIKey", "APIKeyCreate", "Deployment", "DeploymentCreate", "DeploymentEvent", "DeploymentSpec", "DeploymentUpdate",
+    "Revision", "RevisionStats", "RolloutPolicy",
     "default_client", "set_default_client",
     "ActiveRun", "NotInARun", "active_run", "log_artifact", "log_metric", "log_metrics", "log_param", "log_params",
     "register_model",

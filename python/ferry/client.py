@@ -24,6 +24,7 @@ from . import models as m
 from .config import resolve
 from .errors import FerryConnectionError, FerryError
 from .pipelines import PIPELINE_OPERATIONS, PipelinesMixin
+from .serving import SERVING_OPERATIONS, ServingMixin
 
 __all__ = ["Client", "LogStream", "OPERATIONS", "Pager"]
 
@@ -89,6 +90,7 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
 
 #: operations this SDK leaves to the node agents
 OPERATIONS.update(PIPELINE_OPERATIONS)
+OPERATIONS.update(SERVING_OPERATIONS)
 NOT_IN_SDK = frozenset({"listSeedImages", "seedArchive", "uploadSeedBundle", "listSeedStatus", "reportSeedStatus"})
 
 
@@ -171,7 +173,7 @@ class LogStream:
         self.close()
 
 
-class Client(PipelinesMixin):
+class Client(PipelinesMixin, ServingMixin):
     """A client of one ferry server.
 
     ``server`` and ``token`` default to ``FERRY_SERVER`` / ``FERRY_TOKEN``,
@@ -217,13 +219,14 @@ class Client(PipelinesMixin):
         *,
         accept: str = "application/json",
         timeout: float | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         method, template, _ = OPERATIONS[op]
         url = self._prefix + _fill(template, path_values)
         q = {k: v for k, v in (query or {}).items() if v is not None}
         if q:
             url += "?" + urllib.parse.urlencode({k: _query_value(v) for k, v in q.items()})
-        headers = {"Accept": accept, "User-Agent": f"ferry-python/{__version__}"}
+        headers = {**(headers or {}), "Accept": accept, "User-Agent": f"ferry-python/{__version__}"}
         if self._token:
             headers["Authorization"] = "Bearer " + self._token
         data = None

@@ -44,6 +44,8 @@ type Config struct {
 	Notebooks NotebookRunner
 	// Pipelines runs pipeline runs; nil stores them without running them.
 	Pipelines PipelineRunner
+	// Serving runs model deployments; nil stores them without running them.
+	Serving ServingRunner
 	// Seed serves the seed bundle to node agents; nil mounts no seed endpoints.
 	Seed SeedStore
 	// Authn checks tokens (default: against Store).
@@ -207,6 +209,7 @@ func (s *Server) routes() {
 	s.tenantRoutes()
 	s.jobRoutes()
 	s.pipelineRoutes()
+	s.servingRoutes()
 	s.notebookRoutes()
 	s.notebookSessionRoutes()
 	s.uiSessionRoutes()

@@ -28,6 +28,7 @@ test: ## unit and integration tests with -race, the Python SDK's tests, then lin
 
 python-test: build ## the Python SDK (python/) against a real ferry server from bin/ferry
 	FERRY_BIN=$(CURDIR)/bin/ferry python3 -m unittest discover -s python/tests -v
+	python3 -m unittest discover -s runtime/serving/oip -p 'test_*.py' -v
 
 lint: ## gofmt, go vet, staticcheck (also the e2e code, behind -tags e2e)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

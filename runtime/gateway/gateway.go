@@ -1,0 +1,313 @@
+package gateway
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
+)
+
+// ControlPlane is what the gateway asks of the control plane (the typed client).
+type ControlPlane interface {
+	ServingRoutes(ctx context.Context) (v1.RoutingTable, error)
+	ServingReport(ctx context.Context, r v1.GatewayReport) error
+	// CanCall says whether a tenant token may call a deployment (it may read it).
+	CanCall(ctx context.Context, token, tenant, deployment string) (bool, error)
+}
+
+// Config configures a gateway.
+type Config struct {
+	ControlPlane ControlPlane
+	Logger       *slog.Logger
+	// Name tells this replica's reports apart (default: the host name).
+	Name string
+	// Refresh is how often the routing table is fetched (default 1s), Report
+	// how often measurements are pushed (default 1s).
+	Refresh, Report time.Duration
+	// HoldTimeout bounds how long a request waits for a revision to start
+	// (default 30s); MaxHeld bounds how many wait per revision (default 100).
+	HoldTimeout time.Duration
+	MaxHeld     int
+	// TokenCacheTTL is how long a tenant token's answer is trusted (default 30s).
+	TokenCacheTTL time.Duration
+	Registry      *prometheus.Registry
+	// Transport reaches the revisions (default: a pooled http.Transport).
+	Transport http.RoundTripper
+	// Rand draws the weighted split (default math/rand/v2).
+	Rand func() float64
+}
+
+// Validate fills defaults.
+func (c *Config) Validate() error {
+	if c.ControlPlane == nil || c.Logger == nil {
+		return errors.New("gateway: control plane and logger are required")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.Refresh, time.Second)
+	def(&c.Report, time.Second)
+	def(&c.HoldTimeout, 30*time.Second)
+	def(&c.TokenCacheTTL, 30*time.Second)
+	if c.MaxHeld <= 0 {
+		c.MaxHeld = 100
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	if c.Transport == nil {
+		c.Transport = &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: false}
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Float64
+	}
+	return nil
+}
+
+// Gateway routes /serve/<tenant>/<deployment>/... to revisions.
+type Gateway struct {
+	cfg     Config
+	table   atomic.Pointer[map[string]v1.Route]
+	act     *activator
+	metrics *metrics
+	win     windows
+	tokens  sync.Map // token+"\x00"+tenant/deployment -> tokenAnswer
+	proxies sync.Map // revision URL -> *httputil.ReverseProxy
+}
+
+type tokenAnswer struct {
+	ok  bool
+	exp time.Time
+}
+
+// New makes a gateway; Start keeps its table and reports going.
+func New(cfg Config) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, act: newActivator(cfg.MaxHeld, cfg.HoldTimeout), metrics: newMetrics(cfg.Registry)}
+	empty := map[string]v1.Route{}
+	g.table.Store(&empty)
+	return g, nil
+}
+
+// SetTable replaces the routing table and wakes held requests.
+func (g *Gateway) SetTable(t v1.RoutingTable) {
+	m := make(map[string]v1.Route, len(t.Routes))
+	for _, r := range t.Routes {
+		m[r.Tenant+"/"+r.Deployment] = r
+	}
+	g.table.Store(&m)
+	g.act.Wake()
+}
+
+func (g *Gateway) route(tenant, dep string) (v1.Route, bool) {
+	r, ok := (*g.table.Load())[tenant+"/"+dep]
+	return r, ok
+}
+
+// Start refreshes the table and pushes reports until ctx ends.
+func (g *Gateway) Start(ctx context.Context) error {
+	refresh := time.NewTicker(g.cfg.Refresh)
+	report := time.NewTicker(g.cfg.Report)
+	defer refresh.Stop()
+	defer report.Stop()
+	g.refresh(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-refresh.C:
+			g.refresh(ctx)
+		case <-report.C:
+			g.report(ctx)
+		}
+	}
+}
+
+func (g *Gateway) refresh(ctx context.Context) {
+	t, err := g.cfg.ControlPlane.ServingRoutes(ctx)
+	if err != nil {
+		// Keep serving the last table: inference outlives a control plane restart.
+		g.cfg.Logger.Warn("routing table", "err", err)
+		return
+	}
+	g.SetTable(t)
+}
+
+func (g *Gateway) report(ctx context.Context) {
+	revs := g.win.drain(func(k string) int { return g.act.Waiting(k) })
+	if len(revs) == 0 {
+		return
+	}
+	if err := g.cfg.ControlPlane.ServingReport(ctx, v1.GatewayReport{Gateway: g.cfg.Name, PeriodMs: g.cfg.Report.Milliseconds(), Revisions: revs}); err != nil {
+		g.cfg.Logger.Warn("report", "err", err)
+	}
+}
+
+// Handler serves /serve/..., /metrics and /healthz.
+func (g *Gateway) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(g.cfg.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.Handle(v1.ServePrefix, http.HandlerFunc(g.serve))
+	return mux
+}
+
+func problem(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", v1.ContentTypeProblem)
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"title":%q,"status":%d,"detail":%q}`+"\n", http.StatusText(status), status, msg)
+}
+
+// credentials are a request's key or token.
+func credentials(r *http.Request) string {
+	if k := r.Header.Get(v1.HeaderAPIKey); k != "" {
+		return k
+	}
+	if s, ok := strings.CutPrefix(r.Header.Get(v1.HeaderAuthorization), "Bearer "); ok {
+		return strings.TrimSpace(s)
+	}
+	return ""
+}
+
+func (g *Gateway) authorized(ctx context.Context, rt v1.Route, cred string) (bool, error) {
+	if strings.HasPrefix(cred, v1.APIKeyPrefix) {
+		h := hashKey(cred)
+		ok := false
+		for _, x := range rt.KeyHashes {
+			ok = ok || subtle.ConstantTimeCompare([]byte(x), []byte(h)) == 1
+		}
+		return ok, nil
+	}
+	ck := cred + "\x00" + rt.Tenant + "/" + rt.Deployment
+	if a, ok := g.tokens.Load(ck); ok && time.Now().Before(a.(tokenAnswer).exp) {
+		return a.(tokenAnswer).ok, nil
+	}
+	ok, err := g.cfg.ControlPlane.CanCall(ctx, cred, rt.Tenant, rt.Deployment)
+	if err != nil {
+		return false, err
+	}
+	g.tokens.Store(ck, tokenAnswer{ok: ok, exp: time.Now().Add(g.cfg.TokenCacheTTL)})
+	return ok, nil
+}
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, v1.ServePrefix)
+	tenant, rest, _ := strings.Cut(rest, "/")
+	dep, rest, _ := strings.Cut(rest, "/")
+	rt, ok := g.route(tenant, dep)
+	cred := credentials(r)
+	if cred == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="ferry"`)
+		problem(w, http.StatusUnauthorized, "a tenant token or the deployment's API key is required (Authorization: Bearer, or X-Ferry-Key)")
+		return
+	}
+	if !ok {
+		problem(w, http.StatusNotFound, fmt.Sprintf("no deployment %s/%s", tenant, dep))
+		return
+	}
+	allowed, err := g.authorized(r.Context(), rt, cred)
+	if err != nil {
+		problem(w, http.StatusServiceUnavailable, "could not check the token with the control plane; API keys keep working")
+		return
+	}
+	if !allowed {
+		// Like the API: a deployment the caller may not call does not exist for it.
+		problem(w, http.StatusNotFound, fmt.Sprintf("no deployment %s/%s", tenant, dep))
+		return
+	}
+	rev, ok := pick(rt.Revisions, g.cfg.Rand())
+	if !ok {
+		problem(w, http.StatusServiceUnavailable, "the deployment has no revision taking traffic")
+		return
+	}
+	start := time.Now()
+	labels := prometheus.Labels{"tenant": tenant, "deployment": dep, "revision": rev.Name}
+	g.metrics.inFlight.With(labels).Inc()
+	g.win.start(tenant, dep, rev.Name)
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		g.metrics.inFlight.With(labels).Dec()
+		d := time.Since(start)
+		g.metrics.latency.With(labels).Observe(d.Seconds())
+		g.metrics.requests.With(prometheus.Labels{"tenant": tenant, "deployment": dep, "revision": rev.Name, "code": fmt.Sprintf("%dxx", rec.status/100)}).Inc()
+		g.win.done(tenant, dep, rev.Name, rec.status >= 500, float64(d.Microseconds())/1000)
+	}()
+	if rev.Ready == 0 {
+		key := tenant + "/" + rev.Name
+		g.metrics.held.With(labels).Inc()
+		err := g.act.Hold(r.Context(), key, func() bool {
+			cur, ok := g.route(tenant, dep)
+			for _, x := range cur.Revisions {
+				if ok && x.Name == rev.Name && x.Ready > 0 {
+					rev = x
+					return true
+				}
+			}
+			return false
+		}, func() { go g.report(context.WithoutCancel(r.Context())) })
+		g.metrics.held.With(labels).Dec()
+		if err != nil {
+			rec.status = http.StatusServiceUnavailable
+			problem(w, http.StatusServiceUnavailable, fmt.Sprintf("revision %s is starting: %v", rev.Name, err))
+			return
+		}
+	}
+	r.URL.Path = "/" + rest
+	r.URL.RawPath = ""
+	r.Header.Del(v1.HeaderAPIKey)
+	r.Header.Del(v1.HeaderAuthorization)
+	g.proxy(rev.URL).ServeHTTP(rec, r)
+}
+
+func (g *Gateway) proxy(target string) *httputil.ReverseProxy {
+	if p, ok := g.proxies.Load(target); ok {
+		return p.(*httputil.ReverseProxy)
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		u = &url.URL{Scheme: "http", Host: "invalid"}
+	}
+	p := &httputil.ReverseProxy{
+		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.Out.Host = u.Host },
+		Transport: g.cfg.Transport,
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			problem(w, http.StatusBadGateway, "the revision did not answer: "+err.Error())
+		},
+	}
+	actual, _ := g.proxies.LoadOrStore(target, p)
+	return actual.(*httputil.ReverseProxy)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}

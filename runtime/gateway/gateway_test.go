@@ -1,0 +1,224 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
+)
+
+type fakeCP struct {
+	mu      sync.Mutex
+	table   v1.RoutingTable
+	reports []v1.GatewayReport
+	tokens  map[string]string // token -> tenant it may call
+}
+
+func (f *fakeCP) ServingRoutes(context.Context) (v1.RoutingTable, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.table, nil
+}
+
+func (f *fakeCP) ServingReport(_ context.Context, r v1.GatewayReport) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reports = append(f.reports, r)
+	return nil
+}
+
+func (f *fakeCP) CanCall(_ context.Context, token, tenant, _ string) (bool, error) {
+	return f.tokens[token] == tenant, nil
+}
+
+func backend(t *testing.T, name string) string {
+	t.Helper()
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(v1.HeaderAPIKey) != "" || r.Header.Get("Authorization") != "" {
+			http.Error(w, "credentials leaked to the backend", 500)
+			return
+		}
+		io.WriteString(w, name+" "+r.URL.Path)
+	}))
+	t.Cleanup(s.Close)
+	return s.URL
+}
+
+const key = v1.APIKeyPrefix + "abc"
+
+func newGateway(t *testing.T, cp *fakeCP, hold time.Duration) (*Gateway, *httptest.Server) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
+	var mu sync.Mutex
+	draw := func() float64 { mu.Lock(); defer mu.Unlock(); return r.Float64() }
+	g, err := New(Config{ControlPlane: cp, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Name: "g1", HoldTimeout: hold, MaxHeld: 2, Rand: draw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.SetTable(cp.table)
+	s := httptest.NewServer(g.Handler())
+	t.Cleanup(s.Close)
+	return g, s
+}
+
+func call(t *testing.T, url, cred string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader("{}"))
+	if cred != "" {
+		req.Header.Set(v1.HeaderAPIKey, cred)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestWeightedSplitIsWithinTwoPointsOverManyDraws(t *testing.T) {
+	revs := []v1.RouteRevision{{Name: "stable", Weight: 80}, {Name: "canary", Weight: 20}, {Name: "off", Weight: 0}}
+	r := rand.New(rand.NewPCG(7, 9))
+	n := map[string]int{}
+	const draws = 20000
+	for range draws {
+		rev, ok := pick(revs, r.Float64())
+		if !ok {
+			t.Fatal("no pick")
+		}
+		n[rev.Name]++
+	}
+	if share := float64(n["canary"]) / draws; share < 0.18 || share > 0.22 || n["off"] != 0 {
+		t.Fatalf("canary share %.3f (want 0.20±0.02), weight-0 picks %d", share, n["off"])
+	}
+	if _, ok := pick([]v1.RouteRevision{{Name: "a"}}, 0.5); ok {
+		t.Fatal("all weights 0 picked a revision")
+	}
+}
+
+func TestRoutesByPathAuthenticatesAndSplitsThroughTheProxy(t *testing.T) {
+	cp := &fakeCP{tokens: map[string]string{"ferry_tenant_a": "a", "ferry_tenant_b": "b"}}
+	cp.table = v1.RoutingTable{Routes: []v1.Route{{Tenant: "a", Deployment: "iris", KeyHashes: []string{hashKey(key)},
+		Revisions: []v1.RouteRevision{{Name: "iris-r1", URL: backend(t, "r1"), Weight: 80, Ready: 1}, {Name: "iris-r2", URL: backend(t, "r2"), Weight: 20, Ready: 1}}}}}
+	g, s := newGateway(t, cp, time.Second)
+	url := s.URL + "/serve/a/iris/v2/models/iris/infer"
+	if code, _ := call(t, url, ""); code != 401 {
+		t.Errorf("no credentials: %d", code)
+	}
+	if code, _ := call(t, url, v1.APIKeyPrefix+"wrong"); code != 404 {
+		t.Errorf("wrong key: %d, want 404", code)
+	}
+	if code, _ := call(t, s.URL+"/serve/a/other/x", key); code != 404 {
+		t.Errorf("unknown deployment: %d", code)
+	}
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer ferry_tenant_b")
+	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 404 {
+		t.Errorf("tenant b's token on a's deployment: %d, want 404", resp.StatusCode)
+	}
+	req.Header.Set("Authorization", "Bearer ferry_tenant_a")
+	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 200 {
+		t.Errorf("tenant a's token: %d", resp.StatusCode)
+	}
+	n := map[string]int{}
+	for range 1000 {
+		code, body := call(t, url, key)
+		if code != 200 || !strings.HasSuffix(body, " /v2/models/iris/infer") {
+			t.Fatalf("through the gateway: %d %q", code, body)
+		}
+		n[strings.Fields(body)[0]]++
+	}
+	if n["r2"] < 150 || n["r2"] > 250 {
+		t.Errorf("canary got %d of 1000, want 200±50", n["r2"])
+	}
+	g.report(t.Context())
+	total := int64(0)
+	for _, r := range cp.reports[len(cp.reports)-1].Revisions {
+		total += r.Requests
+		if r.Requests > 0 && r.P99Ms <= 0 {
+			t.Errorf("report without latency: %+v", r)
+		}
+	}
+	if total < 1000 {
+		t.Errorf("reported %d requests, want ≥ 1000", total)
+	}
+	metrics, _ := http.Get(s.URL + "/metrics")
+	b, _ := io.ReadAll(metrics.Body)
+	if !strings.Contains(string(b), `ferry_gateway_requests_total{code="2xx",deployment="iris",revision="iris-r2",tenant="a"}`) ||
+		!strings.Contains(string(b), "ferry_gateway_request_duration_seconds_bucket") {
+		t.Errorf("metrics lack per-revision counters or histograms")
+	}
+}
+
+func TestActivatorHoldsUntilReadyTimesOutAndIsBounded(t *testing.T) {
+	url := backend(t, "r1")
+	cold := v1.RoutingTable{Routes: []v1.Route{{Tenant: "a", Deployment: "iris", KeyHashes: []string{hashKey(key)},
+		Revisions: []v1.RouteRevision{{Name: "iris-r1", URL: url, Weight: 100, Ready: 0}}}}}
+	cp := &fakeCP{table: cold}
+	g, s := newGateway(t, cp, 5*time.Second)
+	done := make(chan int, 1)
+	go func() { code, _ := call(t, s.URL+"/serve/a/iris/x", key); done <- code }()
+	deadline := time.Now().Add(5 * time.Second)
+	for g.act.Waiting("a/iris-r1") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the request was never held")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case code := <-done:
+		t.Fatalf("answered %d while the revision was at zero", code)
+	default:
+	}
+	waitReport := time.Now().Add(5 * time.Second)
+	for {
+		cp.mu.Lock()
+		held := len(cp.reports) > 0 && cp.reports[len(cp.reports)-1].Revisions[0].Waiting == 1
+		cp.mu.Unlock()
+		if held {
+			break
+		}
+		if time.Now().After(waitReport) {
+			t.Fatal("holding a request did not report it to the control plane at once")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	warm := cold
+	warm.Routes = []v1.Route{cold.Routes[0]}
+	warm.Routes[0].Revisions = []v1.RouteRevision{{Name: "iris-r1", URL: url, Weight: 100, Ready: 1}}
+	g.SetTable(warm)
+	if code := <-done; code != 200 {
+		t.Fatalf("released request: %d", code)
+	}
+
+	g2, s2 := newGateway(t, &fakeCP{table: cold}, 200*time.Millisecond)
+	start := time.Now()
+	if code, body := call(t, s2.URL+"/serve/a/iris/x", key); code != 503 || !strings.Contains(body, "did not become ready") {
+		t.Fatalf("timed out hold: %d %s", code, body)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond || d > 2*time.Second {
+		t.Errorf("held %s, want about the 200ms timeout", d)
+	}
+	g2.act.Timeout = 2 * time.Second
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); call(t, s2.URL+"/serve/a/iris/x", key) }()
+	}
+	for g2.act.Waiting("a/iris-r1") < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if code, body := call(t, s2.URL+"/serve/a/iris/x", key); code != 503 || !strings.Contains(body, "too many") {
+		t.Errorf("third request with a queue of 2: %d %s", code, body)
+	}
+	g2.act.Wake()
+	wg.Wait()
+}

@@ -1,0 +1,106 @@
+package gateway
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
+)
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	inFlight *prometheus.GaugeVec
+	held     *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	labels := []string{"tenant", "deployment", "revision"}
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ferry_gateway_requests_total",
+			Help: "Requests through the gateway per revision and answer class (2xx, 4xx, 5xx)."}, append(labels, "code")),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ferry_gateway_request_duration_seconds",
+			Help:    "Time from the gateway receiving a request to the backend's answer, held time included.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, labels),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ferry_gateway_in_flight", Help: "Requests in flight per revision."}, labels),
+		held:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ferry_gateway_held", Help: "Requests held by the activator per revision."}, labels),
+	}
+	reg.MustRegister(m.requests, m.latency, m.inFlight, m.held)
+	return m
+}
+
+// window accumulates one revision's requests between reports.
+type window struct {
+	tenant, deployment string
+	requests, errors   int64
+	inFlight           int64
+	latencies          []float64
+}
+
+// maxSamples bounds the latencies kept per revision per report.
+const maxSamples = 4096
+
+// windows is every revision's window since the last report.
+type windows struct {
+	mu sync.Mutex
+	m  map[string]*window
+}
+
+func (w *windows) get(tenant, dep, rev string) *window {
+	if w.m == nil {
+		w.m = map[string]*window{}
+	}
+	k := tenant + "/" + rev
+	x := w.m[k]
+	if x == nil {
+		x = &window{tenant: tenant, deployment: dep}
+		w.m[k] = x
+	}
+	return x
+}
+
+func (w *windows) start(tenant, dep, rev string) {
+	w.mu.Lock()
+	w.get(tenant, dep, rev).inFlight++
+	w.mu.Unlock()
+}
+
+func (w *windows) done(tenant, dep, rev string, failed bool, ms float64) {
+	w.mu.Lock()
+	x := w.get(tenant, dep, rev)
+	x.inFlight--
+	x.requests++
+	if failed {
+		x.errors++
+	}
+	if len(x.latencies) < maxSamples {
+		x.latencies = append(x.latencies, ms)
+	}
+	w.mu.Unlock()
+}
+
+// drain is the report of the period just ended; counts restart, in-flight stays.
+func (w *windows) drain(waiting func(key string) int) []v1.RevisionReport {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := []v1.RevisionReport{}
+	for k, x := range w.m {
+		rev := k[len(x.tenant)+1:]
+		r := v1.RevisionReport{Tenant: x.tenant, Deployment: x.deployment, Revision: rev, Requests: x.requests, Errors: x.errors,
+			InFlight: x.inFlight, Waiting: int64(waiting(k))}
+		if len(x.latencies) > 0 {
+			sort.Float64s(x.latencies)
+			r.P50Ms = x.latencies[len(x.latencies)/2]
+			r.P99Ms = x.latencies[min(len(x.latencies)-1, len(x.latencies)*99/100)]
+		}
+		out = append(out, r)
+		x.requests, x.errors, x.latencies = 0, 0, x.latencies[:0]
+		if x.inFlight == 0 && r.Waiting == 0 && r.Requests == 0 {
+			delete(w.m, k)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Revision < out[j].Revision })
+	return out
+}

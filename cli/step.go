@@ -162,7 +162,8 @@ func reportOutputs(ctx context.Context, env stepEnv, out string, stderr io.Write
 			return err
 		}
 		err = env.c.UploadArtifact(ctx, env.tenant, env.exp, env.run, v1.StepArtifactOutputs+name, digest, size, f)
-		if err = errors.Join(err, f.Close()); err != nil {
+		_ = f.Close() // the transport may have closed it already
+		if err != nil {
 			return fmt.Errorf("upload output %s: %w", name, err)
 		}
 		fmt.Fprintf(stderr, "ferry step: output %s (sha256:%s, %d bytes)\n", name, digest[:12], size)

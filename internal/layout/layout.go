@@ -59,6 +59,9 @@ var rules = []rule{
 		func(i string) bool {
 			return under(i, "store") || (under(i, "runtime") && !under(i, "runtime/node"))
 		}},
+	{"the gateway never opens the database: it asks the control plane through the client",
+		func(p string) bool { return under(p, "runtime/gateway") }, true,
+		func(i string) bool { return under(i, "store") || (under(i, "runtime") && !under(i, "runtime/gateway")) }},
 	{"only cmd imports cli",
 		func(p string) bool { return !under(p, "cmd") && !under(p, "cli") }, false,
 		func(i string) bool { return under(i, "cli") }},

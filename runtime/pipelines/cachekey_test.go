@@ -1,6 +1,11 @@
 package pipelines
 
-import "testing"
+import (
+	"testing"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/store"
+)
 
 func TestCacheKeyChangesWithWhatTheResultDependsOnNotArtifactNames(t *testing.T) {
 	base := func() CacheInput {
@@ -30,5 +35,13 @@ func TestCacheKeyChangesWithWhatTheResultDependsOnNotArtifactNames(t *testing.T)
 	renamed.Artifacts = map[string]string{"dataset": "sha256:d1"}
 	if CacheKey(renamed) != key {
 		t.Error("renaming an input artifact changed the key")
+	}
+}
+
+func TestTheStoreAndTheContractAgreeOnWhereStepsReport(t *testing.T) {
+	for _, c := range [][2]string{{store.TagStepOutput, v1.StepTagOutput}, {store.StepOutputPrefix, v1.StepArtifactOutputs}, {store.StepInputPrefix, v1.StepArtifactInputs}} {
+		if c[0] != c[1] {
+			t.Errorf("store says %q, the contract %q", c[0], c[1])
+		}
 	}
 }

@@ -173,7 +173,7 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 	})
 
 	t.Run("pipelines run one pod per step, answer cached steps with no pod, retry and keep logs", func(t *testing.T) {
-		testPipelines(t, c, workloadImage(t, c))
+		testPipelines(t, c, pipelineImage(t, c))
 	})
 
 	t.Run("status reports the ready nodes, the releases and the pods", func(t *testing.T) {

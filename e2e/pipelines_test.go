@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,6 +59,35 @@ steps:
     retries: {limit: 1, backoff: {initial: 2s}}
     cache: false
 `
+
+// pipelineImage is the workload image, loaded into the nodes only when the
+// training-jobs subtest has not already done so (a load costs minutes).
+func pipelineImage(t *testing.T, c *cluster) string {
+	t.Helper()
+	out, err := exec.Command(ferryBin, "workload-image", "build").Output()
+	if err != nil {
+		t.Fatalf("workload-image build: %v", err)
+	}
+	tag := strings.TrimSpace(string(out))
+	nodes, err := c.cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("list nodes: %v", err)
+	}
+	loaded := len(nodes.Items) > 0
+	for _, n := range nodes.Items {
+		has := false
+		for _, img := range n.Status.Images {
+			for _, name := range img.Names {
+				has = has || name == tag || strings.HasSuffix(name, "/"+tag)
+			}
+		}
+		loaded = loaded && has
+	}
+	if !loaded {
+		return workloadImage(t, c)
+	}
+	return tag
+}
 
 // testPipelines runs pipelines on the cluster with the workload image: a
 // fan-out DAG whose second run is answered from the cache with no pod, and

@@ -104,6 +104,9 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newArtifactCmd(g),
 		newWorkloadImageCmd(g),
 		newExportCmd(g),
+		newDeployCmd(g),
+		newGatewayCmd(g),
+		newServeRuntimeCmd(g),
 	)
 	return root
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferry-ml/ferry/bootstrap/workloadimage"
 	"github.com/ferry-ml/ferry/internal/version"
 	"github.com/ferry-ml/ferry/runtime/server"
 )
@@ -36,6 +37,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&opts.BlobURL, "blob-url", "", "where ended pods' logs are kept: a gocloud.dev blob URL (default: file://DATA-DIR/blobs)")
 	cmd.Flags().StringVar(&opts.ExternalURL, "external-url", "", "how browsers reach the server (e.g. https://ferry.example); https makes notebook cookies Secure")
 	cmd.Flags().StringVar(&opts.StepImage, "step-image", "", "the platform image, whose ferry binary pipeline step pods copy in (the chart passes its own)")
+	cmd.Flags().StringVar(&opts.ServeImage, "serve-image", workloadimage.Tag(), "the image of the built-in scikit-learn serving runtime (the workload image)")
 	cmd.Flags().StringVar(&opts.InternalURL, "internal-url", "", "how pods in the cluster reach the server (e.g. http://ferry.ferry-system.svc:8080); jobs get their MLflow tracking URI from it")
 	cmd.Flags().BoolVar(&opts.TrustForwardedProto, "trust-forwarded-proto", false, "believe X-Forwarded-Proto for notebook cookies' Secure flag (only behind a proxy that sets it)")
 	cmd.Flags().StringVar(&opts.AuditKeyFile, "audit-key-file", "", "key that signs audit checkpoints, created 0600 if missing (default audit.key beside --data-dir)")

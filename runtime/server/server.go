@@ -27,6 +27,7 @@ import (
 	"github.com/ferry-ml/ferry/runtime/notebooks"
 	"github.com/ferry-ml/ferry/runtime/pipelines"
 	"github.com/ferry-ml/ferry/runtime/seed"
+	"github.com/ferry-ml/ferry/runtime/serving"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
@@ -76,6 +77,9 @@ type Options struct {
 	// StepImage is the platform image, whose ferry binary every pipeline
 	// step pod copies in (its init container); the chart passes its own.
 	StepImage string
+	// ServeImage runs the built-in scikit-learn serving runtime (the
+	// workload image: Debian python3 + scikit-learn).
+	ServeImage string
 	// TrustForwardedProto believes X-Forwarded-Proto for the notebook
 	// cookies' Secure flag (only behind a proxy that sets it).
 	TrustForwardedProto bool
@@ -138,6 +142,7 @@ type Server struct {
 	pipes   *pipelines.Engine
 	kube    kubernetes.Interface
 	anchor  *auditanchor.Anchor
+	serve   *serving.Controller
 }
 
 // New opens the store, bootstraps the admin and binds the listener.
@@ -183,6 +188,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	var nbRunner api.NotebookRunner
 	var pipes *pipelines.Engine
 	var pipeRunner api.PipelineRunner
+	var serveCtrl *serving.Controller
+	var serveRunner api.ServingRunner
 	onTenant := func(string) {}
 	if kube != nil {
 		ctrl = tenants.NewController(&tenants.Reconciler{Store: db, Client: kube}, opts.Logger, opts.Resync)
@@ -201,12 +208,20 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		pipeRunner = pipes
 		nbCtrl = notebooks.NewController(db, kube, opts.Logger.With("controller", "notebooks"))
 		nbRunner = nbCtrl
+		blobs, err := serving.OpenBlobs(ctx, blobURL)
+		if err != nil {
+			return nil, errors.Join(err, db.Close())
+		}
+		serveCtrl = serving.NewController(db, kube, serving.PodConfig{Image: opts.StepImage, WorkloadImage: opts.ServeImage, URL: opts.InternalURL},
+			opts.Logger.With("controller", "serving"))
+		serveCtrl.Blobs = blobs
+		serveRunner = serveCtrl
 		onTenant = func(name string) { ctrl.Enqueue(name); jobCtrl.Poke(); nbCtrl.Poke() }
 	} else {
 		opts.Logger.Warn("no Kubernetes access: tenants and jobs are stored but not reconciled", "kube", opts.Kube)
 	}
 	authn := &auth.Authenticator{DB: db}
-	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version, OnTenantChange: onTenant, Jobs: runner, Notebooks: nbRunner, Pipelines: pipeRunner,
+	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version, OnTenantChange: onTenant, Jobs: runner, Notebooks: nbRunner, Pipelines: pipeRunner, Serving: serveRunner,
 		Seed: seedStore, Authn: authn, BaseURL: opts.ExternalURL})
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
@@ -235,7 +250,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	mux.Handle("/", ui)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, jobs: jobCtrl, nbs: nbCtrl, pipes: pipes, kube: kube, anchor: anchor}, nil
+	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, jobs: jobCtrl, nbs: nbCtrl, pipes: pipes, kube: kube, anchor: anchor, serve: serveCtrl}, nil
 }
 
 // Addr is the address the server listens on (useful with port 0).
@@ -268,6 +283,12 @@ func (s *Server) Run(ctx context.Context) error {
 		jobsDone <- nil
 		nbsDone <- nil
 	}
+	serveDone := make(chan error, 1)
+	if s.serve != nil {
+		go func() { serveDone <- s.serve.Start(ctrlCtx) }()
+	} else {
+		serveDone <- nil
+	}
 	if s.kube != nil && s.opts.AdminTokenSecret != "" {
 		go s.publishToken(ctrlCtx, AdminTokenFile, s.opts.AdminTokenSecret)
 	}
@@ -297,10 +318,10 @@ func (s *Server) Run(ctx context.Context) error {
 		serveErr = nil
 	}
 	stopCtrl()
-	ctrlErr, jobsErr, nbsErr, pipesErr := <-ctrlDone, <-jobsDone, <-nbsDone, <-pipesDone
+	ctrlErr, jobsErr, nbsErr, pipesErr, servingErr := <-ctrlDone, <-jobsDone, <-nbsDone, <-pipesDone, <-serveDone
 	stopAnchor()
 	anchorErr := <-anchorDone
-	return errors.Join(serveErr, ctrlErr, jobsErr, nbsErr, pipesErr, anchorErr, s.db.Close())
+	return errors.Join(serveErr, ctrlErr, jobsErr, nbsErr, pipesErr, servingErr, anchorErr, s.db.Close())
 }
 
 // bootstrapAdmin creates the platform admin and writes its token once.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"gocloud.dev/blob"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -25,7 +26,9 @@ type Controller struct {
 	Client kubernetes.Interface
 	Pods   PodConfig
 	Stats  *Stats
-	Log    *slog.Logger
+	// Blobs is the artifact bucket model files are read from.
+	Blobs *blob.Bucket
+	Log   *slog.Logger
 	// Now is the clock (default time.Now).
 	Now  func() time.Time
 	loop *controller.Loop

@@ -31,6 +31,7 @@ func TestRenderedChartsMatchGoldenFiles(t *testing.T) {
 		"platform-default.yaml": nil,
 		"gpu-default.yaml":      nil,
 		"network-default.yaml":  nil,
+		"platform-gateway.yaml": {"gateway": map[string]any{"enabled": true, "replicas": 2, "service": map[string]any{"type": "NodePort", "nodePort": 30081}}},
 		"gpu-time-slicing.yaml": {"timeSlicing": map[string]any{"replicas": 4}, "nvidia": map[string]any{"nodeSelector": map[string]any{"nvidia.com/gpu.present": "true"}}},
 		"gpu-fake.yaml":         {"mode": "fake", "fake": map[string]any{"count": 3, "image": map[string]any{"tag": "v1-abc"}}, "timeSlicing": map[string]any{"replicas": 2}},
 		"platform-custom.yaml": {

@@ -185,3 +185,43 @@ func TestCancelDeletesTheRunsPods(t *testing.T) {
 		t.Fatalf("run %s, prep %s", got.State, steps["prep"].State)
 	}
 }
+
+func TestFinallyRunsAfterAFailureAndWhenSkips(t *testing.T) {
+	env := newEngineEnv(t)
+	ctx := t.Context()
+	const spec = `apiVersion: ferry.dev/v1
+kind: Pipeline
+parameters:
+  - {name: go, default: "no"}
+steps:
+  - {name: a, image: ferry.local/workload:1, command: ["false"], cache: false}
+  - {name: b, image: ferry.local/workload:1, command: ["true"], dependsOn: [a]}
+  - {name: c, image: ferry.local/workload:1, command: ["true"], when: "{{params.go}} == yes"}
+finally:
+  - {name: f, image: ferry.local/workload:1, command: ["true"], cache: false}
+`
+	parsed, err := Parse("spec", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	canon, digest, _ := Canonical(parsed)
+	var r store.PipelineRun
+	err = env.db.Write(ctx, func(tx *store.Tx) error {
+		p, _, _, err := tx.PutPipelineVersion(ctx, "ml", "fin", "", string(canon), digest, "alice")
+		if err != nil {
+			return err
+		}
+		r, err = tx.CreatePipelineRun(ctx, p, 1, map[string]string{"go": "no"}, "", "alice")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.fail["a"] = true
+	got := env.drive(env.engine(), r, 10)
+	_, steps := env.run(r)
+	if got.State != store.PipelineRunFailed || steps["b"].State != "skipped" || steps["c"].State != "skipped" || steps["f"].State != store.PipelineRunSucceeded {
+		t.Fatalf("run %s: a %s, b %s (%s), c %s (%s), f %s", got.State, steps["a"].State, steps["b"].State, steps["b"].Reason,
+			steps["c"].State, steps["c"].Reason, steps["f"].State)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -59,66 +58,14 @@ type deploymentListOutput struct {
 	Body v1.List[v1.Deployment]
 }
 
-// modelFiles are the file names a revision loads, in order of preference.
-var modelFiles = []string{"model.joblib", "model.pkl", "model.pickle"}
-
 // resolveModel finds the version a NAME/VERSION or NAME@ALIAS names and
 // the model file in its artifacts (422 naming field when any is missing).
 func resolveModel(ctx context.Context, tx *store.Tx, tenant, field, ref string) (store.Revision, error) {
-	var v store.ModelVersion
-	var err error
-	if m, alias, ok := strings.Cut(ref, "@"); ok && m != "" && alias != "" {
-		v, err = tx.ModelVersionByAlias(ctx, tenant, m, alias)
-	} else if m, num, ok := strings.Cut(ref, "/"); ok && m != "" {
-		n, perr := strconv.ParseInt(num, 10, 64)
-		if perr != nil || n < 1 {
-			return store.Revision{}, fieldError(field, ref, fmt.Errorf("%q is not a version number", num))
-		}
-		v, err = tx.ModelVersion(ctx, tenant, m, n)
-	} else {
-		return store.Revision{}, fieldError(field, ref, errors.New("name a model version as NAME/VERSION or NAME@ALIAS"))
+	rev, err := serving.Resolve(ctx, tx, tenant, ref)
+	if errors.Is(err, serving.ErrBadModel) {
+		return rev, fieldError(field, ref, errors.New(strings.TrimPrefix(err.Error(), serving.ErrBadModel.Error()+": ")))
 	}
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Revision{}, fieldError(field, ref, fmt.Errorf("tenant %s's registry has no model version %s", tenant, ref))
-	}
-	if err != nil {
-		return store.Revision{}, err
-	}
-	runID, dir := sourceDir(v)
-	if runID == "" {
-		return store.Revision{}, fieldError(field, ref, fmt.Errorf("version %d of %s has no artifacts in ferry (source %q)", v.Version, v.Name, v.Source))
-	}
-	for _, f := range modelFiles {
-		p := strings.TrimPrefix(dir+"/"+f, "/")
-		e, err := tx.RunArtifact(ctx, tenant, runID, p)
-		if err == nil {
-			return store.Revision{Model: v.Name, Version: v.Version, RunID: runID, Path: p, Digest: e.Digest}, nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return store.Revision{}, err
-		}
-	}
-	return store.Revision{}, fieldError(field, ref, fmt.Errorf("version %d of %s has no model file (%s) under %q in run %s",
-		v.Version, v.Name, strings.Join(modelFiles, ", "), dir, runID))
-}
-
-// sourceDir is the run and directory of a version's source.
-func sourceDir(v store.ModelVersion) (string, string) {
-	if rest, ok := strings.CutPrefix(v.Source, "runs:/"); ok {
-		run, dir, _ := strings.Cut(rest, "/")
-		return run, strings.Trim(dir, "/")
-	}
-	if rest, ok := strings.CutPrefix(v.Source, "mlflow-artifacts:/"); ok {
-		segs := strings.SplitN(strings.TrimPrefix(rest, "/"), "/", 4)
-		if len(segs) >= 3 && segs[2] == "artifacts" {
-			dir := ""
-			if len(segs) == 4 {
-				dir = strings.Trim(segs[3], "/")
-			}
-			return segs[1], dir
-		}
-	}
-	return v.RunID, ""
+	return rev, err
 }
 
 // validateScale checks min, max and concurrency (shared by create and update).

@@ -192,7 +192,7 @@ func (s *Server) updateDeployment(ctx context.Context, tx *store.Tx, d store.Dep
 	if err := validateScale(&spec); err != nil {
 		return err
 	}
-	weight := int32(10)
+	weight := int32(serving.DefaultCanaryWeight)
 	if b.CanaryWeight != nil {
 		weight = *b.CanaryWeight
 		if weight < 0 || weight > 100 {
@@ -208,39 +208,11 @@ func (s *Server) updateDeployment(ctx context.Context, tx *store.Tx, d store.Dep
 			return err
 		}
 		spec.Model = b.Model
-		if err := startCanary(ctx, tx, d, rev, weight, caller(ctx).Name); err != nil {
+		if err := serving.StartCanary(ctx, tx, d, rev, weight, caller(ctx).Name); err != nil {
 			return err
 		}
 	}
 	return tx.UpdateDeploymentSpec(ctx, d.ID, marshalSpec(spec))
-}
-
-// startCanary retires a running canary and adds rev as the new one at weight.
-func startCanary(ctx context.Context, tx *store.Tx, d store.Deployment, rev store.Revision, weight int32, actor string) error {
-	var stable *store.Revision
-	for i, r := range d.Revisions {
-		switch r.Role {
-		case store.RevisionCanary:
-			if err := tx.SetRevisionTraffic(ctx, d.ID, r.Number, store.RevisionRetired, 0); err != nil {
-				return err
-			}
-		case store.RevisionStable:
-			stable = &d.Revisions[i]
-		}
-	}
-	if stable == nil {
-		return errors.New("deployment has no stable revision")
-	}
-	if err := tx.SetRevisionTraffic(ctx, d.ID, stable.Number, store.RevisionStable, 100-weight); err != nil {
-		return err
-	}
-	rev.Role, rev.Weight = store.RevisionCanary, weight
-	added, err := tx.AddRevision(ctx, d.ID, rev)
-	if err != nil {
-		return err
-	}
-	return tx.AddDeploymentEvent(ctx, d.ID, "canary", fmt.Sprintf("%s: %s version %d as a canary at %d%% (by %s)",
-		serving.RevisionName(d, added), rev.Model, rev.Version, weight, actor))
 }
 
 // manualDecision promotes or rolls back by hand.

@@ -80,6 +80,16 @@ func (c *Controller) syncDeployment(ctx context.Context, d store.Deployment) err
 		return err
 	}
 	now := c.Now()
+	var moved bool
+	if err := c.DB.Write(ctx, func(tx *store.Tx) (err error) { moved, err = followAlias(ctx, tx, d, spec.Model); return err }); err != nil {
+		return err
+	}
+	if moved {
+		c.Log.Info("alias moved: canary started", "tenant", d.Tenant, "deployment", d.Name, "model", spec.Model)
+		if err := c.DB.Read(ctx, func(tx *store.Tx) (err error) { d, err = tx.DeploymentByID(ctx, d.ID); return err }); err != nil {
+			return err
+		}
+	}
 	if changed, err := c.rollout(ctx, d, spec, now); err != nil {
 		return err
 	} else if changed {

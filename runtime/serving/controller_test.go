@@ -2,9 +2,11 @@ package serving
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,4 +134,76 @@ func TestHeldRequestScalesFromZeroAndIdleScalesToZero(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestMovingTheFollowedAliasStartsACanaryOnce(t *testing.T) {
+	ctx := t.Context()
+	db, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "ferry.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	spec, _ := json.Marshal(v1.DeploymentSpec{Model: "iris@champion", Runtime: v1.RuntimeSklearn, Port: RuntimePort, Min: 1, Max: 1, Concurrency: 1,
+		Resources: v1.Resources{CPU: "1", Memory: "1Gi"}, Rollout: v1.RolloutPolicy{StepWeight: 20, BakeSeconds: 10}})
+	var d store.Deployment
+	err = db.Write(ctx, func(tx *store.Tx) error {
+		if _, err := tx.CreateTenant(ctx, store.Tenant{Name: "a", DisplayName: "a", Quota: store.Quota{CPU: "4", Memory: "8Gi"}}); err != nil {
+			return err
+		}
+		if _, err := tx.CreateUser(ctx, "alice", false); err != nil {
+			return err
+		}
+		if _, err := tx.CreateRegisteredModel(ctx, store.RegisteredModel{Tenant: "a", Name: "iris"}); err != nil {
+			return err
+		}
+		for i := range 2 {
+			run, err := tx.CreateJobRun(ctx, "a", "", "train", "alice")
+			if err != nil {
+				return err
+			}
+			if err := tx.PutRunArtifact(ctx, "a", run.ID, "model/model.pkl", strings.Repeat(string(rune('a'+i)), 64), 1); err != nil {
+				return fmt.Errorf("put artifact: %w", err)
+			}
+			if _, err := tx.CreateModelVersion(ctx, store.ModelVersion{Tenant: "a", Name: "iris", Source: "runs:/" + run.ID + "/model", RunID: run.ID}); err != nil {
+				return err
+			}
+		}
+		if err := tx.SetModelAlias(ctx, "a", "iris", "champion", 1); err != nil {
+			return fmt.Errorf("alias: %w", err)
+		}
+		rev, err := Resolve(ctx, tx, "a", "iris@champion")
+		if err != nil {
+			return err
+		}
+		d, err = tx.CreateDeployment(ctx, store.Deployment{Tenant: "a", Name: "iris", Spec: spec, CreatedBy: "alice"}, rev)
+		if err != nil {
+			return fmt.Errorf("create deployment: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewController(db, fake.NewClientset(), PodConfig{Image: "p", WorkloadImage: "w", URL: "http://cp"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	revisions := func() []store.Revision {
+		var got store.Deployment
+		_ = db.Read(ctx, func(tx *store.Tx) (err error) { got, err = tx.DeploymentByID(ctx, d.ID); return err })
+		return got.Revisions
+	}
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(revisions()); n != 1 {
+		t.Fatalf("alias unchanged: %d revisions, want 1", n)
+	}
+	_ = db.Write(ctx, func(tx *store.Tx) error { return tx.SetModelAlias(ctx, "a", "iris", "champion", 2) })
+	for range 2 {
+		if err := c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	revs := revisions()
+	if len(revs) != 2 || revs[1].Version != 2 || revs[1].Role != store.RevisionCanary || revs[1].Weight != DefaultCanaryWeight || revs[0].Weight != 100-DefaultCanaryWeight {
+		t.Fatalf("after moving the alias to 2: %+v", revs)
+	}
 }

@@ -90,4 +90,3 @@ func (c *Client) CanCall(ctx context.Context, token, tenant, deployment string) 
 		return false, err
 	}
 }
-

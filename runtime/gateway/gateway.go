@@ -89,6 +89,7 @@ type Gateway struct {
 	win     windows
 	tokens  sync.Map // token+"\x00"+tenant/deployment -> tokenAnswer
 	proxies sync.Map // revision URL -> *httputil.ReverseProxy
+	revs    sync.Map // tenant/deployment/revision -> *revMetrics
 }
 
 type tokenAnswer struct {
@@ -239,20 +240,20 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	labels := prometheus.Labels{"tenant": tenant, "deployment": dep, "revision": rev.Name}
-	g.metrics.inFlight.With(labels).Inc()
+	rm := g.metrics.revision(&g.revs, tenant, dep, rev.Name)
+	rm.inFlight.Inc()
 	g.win.start(tenant, dep, rev.Name)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
-		g.metrics.inFlight.With(labels).Dec()
+		rm.inFlight.Dec()
 		d := time.Since(start)
-		g.metrics.latency.With(labels).Observe(d.Seconds())
-		g.metrics.requests.With(prometheus.Labels{"tenant": tenant, "deployment": dep, "revision": rev.Name, "code": fmt.Sprintf("%dxx", rec.status/100)}).Inc()
+		rm.latency.Observe(d.Seconds())
+		rm.codes[min(max(rec.status/100, 0), len(rm.codes)-1)].Inc()
 		g.win.done(tenant, dep, rev.Name, rec.status >= 500, float64(d.Microseconds())/1000)
 	}()
 	if rev.Ready == 0 {
 		key := tenant + "/" + rev.Name
-		g.metrics.held.With(labels).Inc()
+		rm.held.Inc()
 		err := g.act.Hold(r.Context(), key, func() bool {
 			cur, ok := g.route(tenant, dep)
 			for _, x := range cur.Revisions {
@@ -263,7 +264,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			return false
 		}, func() { go g.report(context.WithoutCancel(r.Context())) })
-		g.metrics.held.With(labels).Dec()
+		rm.held.Dec()
 		if err != nil {
 			rec.status = http.StatusServiceUnavailable
 			problem(w, http.StatusServiceUnavailable, fmt.Sprintf("revision %s is starting: %v", rev.Name, err))

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +30,27 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	reg.MustRegister(m.requests, m.latency, m.inFlight, m.held)
 	return m
+}
+
+// revMetrics are one revision's metric handles, looked up once.
+type revMetrics struct {
+	inFlight, held prometheus.Gauge
+	latency        prometheus.Observer
+	codes          [6]prometheus.Counter
+}
+
+func (m *metrics) revision(cache *sync.Map, tenant, dep, rev string) *revMetrics {
+	k := tenant + "/" + dep + "/" + rev
+	if x, ok := cache.Load(k); ok {
+		return x.(*revMetrics)
+	}
+	l := prometheus.Labels{"tenant": tenant, "deployment": dep, "revision": rev}
+	rm := &revMetrics{inFlight: m.inFlight.With(l), held: m.held.With(l), latency: m.latency.With(l)}
+	for i := range rm.codes {
+		rm.codes[i] = m.requests.With(prometheus.Labels{"tenant": tenant, "deployment": dep, "revision": rev, "code": strconv.Itoa(i) + "xx"})
+	}
+	x, _ := cache.LoadOrStore(k, rm)
+	return x.(*revMetrics)
 }
 
 // window accumulates one revision's requests between reports.

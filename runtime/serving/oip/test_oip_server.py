@@ -125,6 +125,7 @@ class ServeTest(unittest.TestCase):
 
         srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
         threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.addCleanup(srv.server_close)
         self.addCleanup(srv.shutdown)
         return f"http://127.0.0.1:{srv.server_address[1]}/artifact"
 
@@ -137,12 +138,14 @@ class ServeTest(unittest.TestCase):
         self.assertEqual(p.n_features, 2)
         srv = oip.serve(p, 0)
         threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.addCleanup(srv.server_close)
         self.addCleanup(srv.shutdown)
         c = http.client.HTTPConnection("127.0.0.1", srv.server_address[1], timeout=5)
         c.request("POST", "/v2/models/iris/infer", body=infer_body([1, 2], "FP32", [3, 0]), headers={"Content-Type": "application/json"})
         r = c.getresponse()
         self.assertEqual(r.status, 200)
         self.assertEqual(json.loads(r.read())["outputs"][0]["data"], [1])
+        c.close()
 
     def test_a_file_whose_digest_differs_is_refused(self):
         blob = pickle.dumps(Threshold())

@@ -203,7 +203,9 @@ func (tx *Tx) SearchRuns(ctx context.Context, q RunQuery) ([]Run, error) {
 				return nil, invalidf("runs cannot be ordered by attribute %q", o.Key)
 			}
 			col = a.col
-			order = append(order, col+" IS NULL")
+			if o.Key != "start_time" { // NOT NULL: the term would only keep the index from serving the order
+				order = append(order, col+" IS NULL")
+			}
 		default:
 			return nil, invalidf("unknown order kind %q", o.Kind)
 		}
@@ -212,7 +214,13 @@ func (tx *Tx) SearchRuns(ctx context.Context, q RunQuery) ([]Run, error) {
 		}
 		order = append(order, col+dir(o.Desc))
 	}
-	order = append(order, "r.start_time DESC", "r.run_uuid ASC")
+	// MLflow's tie-breakers; an order by start_time alone (the runs page's
+	// "oldest first") keeps run_id ascending so an index serves it whole.
+	if len(q.Orders) == 1 && q.Orders[0].Kind == FilterAttribute && q.Orders[0].Key == "start_time" {
+		order = append(order, "r.run_uuid ASC")
+	} else {
+		order = append(order, "r.start_time DESC", "r.run_uuid ASC")
+	}
 	sql := "SELECT " + prefixCols("r.", runCols) + " FROM " + from + " " + strings.Join(joins, " ") +
 		" WHERE " + strings.Join(where, " AND ") + " ORDER BY " + strings.Join(order, ", ") + " LIMIT ? OFFSET ?"
 	args := append(append(jargs, wargs...), q.Limit, q.Offset)

@@ -122,7 +122,9 @@ func testPipelines(t *testing.T, c *cluster, img string) {
 		t.Helper()
 		out, err := pf(wait+time.Minute, append([]string{"run", "submit", pipeline, "--wait", wait.String(), "-o", "json"}, args...)...)
 		var r v1.PipelineRun
-		if i := strings.Index(out, "{"); i < 0 || json.Unmarshal([]byte(out[i:]), &r) != nil || r.ID == "" {
+		// The run's JSON, then (when it failed) the CLI's "Error: ..." line:
+		// decode the first JSON value and leave what follows it.
+		if i := strings.Index(out, "{"); i < 0 || json.NewDecoder(strings.NewReader(out[i:])).Decode(&r) != nil || r.ID == "" {
 			t.Fatalf("run submit %s: %v\n%s", pipeline, err, out)
 		}
 		return r, err

@@ -58,7 +58,11 @@ type aliasPutInput struct {
 	Body   v1.ModelAliasPut
 }
 
-var aliasName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+var (
+	aliasName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+	// versionAlias is MLflow's reserved form v<number>.
+	versionAlias = regexp.MustCompile(`^[vV][0-9]+$`)
+)
 
 // cleanArtifactPath refuses paths that leave the run's tree.
 func cleanArtifactPath(field, p string) (string, error) {
@@ -172,7 +176,7 @@ func (s *Server) trackingWriteRoutes() {
 	register(s, huma.Operation{OperationID: "setModelAlias", Method: http.MethodPut, Path: v1.PathModelAlias, Tags: []string{"registry"},
 		Summary: "Point an alias (e.g. champion) at a version (editor); models:/NAME@ALIAS resolves to it"},
 		func(ctx context.Context, in *aliasPutInput) (*versionOutput, error) {
-			if !aliasName.MatchString(in.Alias) || strings.EqualFold(in.Alias, "latest") || regexp.MustCompile(`^[vV][0-9]+$`).MatchString(in.Alias) {
+			if !aliasName.MatchString(in.Alias) || strings.EqualFold(in.Alias, "latest") || versionAlias.MatchString(in.Alias) {
 				return nil, fieldError("path.alias", in.Alias, errors.New("an alias is a letter or _ then letters, digits, _ or -, and not latest or v<number> (MLflow reserves them)"))
 			}
 			out := &versionOutput{}

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import threading
 
-from .client import OPERATIONS, Client, LogStream, Pager, __version__
+from .client import OPERATIONS, Client
+from .transport import LogStream, Pager, __version__
 from .config import ConfigError
 from .tracking import (
     ActiveRun, NotInARun, active_run, log_artifact, log_metric, log_metrics, log_param, log_params, register_model,

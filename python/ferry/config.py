@@ -7,10 +7,15 @@ variables ``FERRY_SERVER`` and ``FERRY_TOKEN``; the CLI's config file
 ``context=`` / ``FERRY_CONTEXT``) gives a server and its token. A token from
 the config file is used only with that context's own server, so a token is
 never sent to a server it was not issued for.
+
+``FERRY_TENANT`` names the default tenant (ferry sets it, with
+``FERRY_SERVER`` and ``FERRY_TOKEN``, in the pods it runs for a tenant);
+``FERRY_GATEWAY``, else the context's ``gateway``, is the serving gateway.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -27,10 +32,12 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Credentials:
-    """A server's base URL and the token to use with it (empty: none)."""
+    """A server's base URL and the token to use with it (empty: none), the default tenant and the gateway."""
 
     server: str
     token: str
+    tenant: str = ""
+    gateway: str = ""
 
 
 def default_config_path() -> Path:
@@ -64,13 +71,16 @@ def resolve(
     *,
     config_path: str | os.PathLike[str] | None = None,
     context: str | None = None,
+    gateway: str | None = None,
 ) -> Credentials:
     """The server and token a Client uses (see the module's documentation for the order)."""
     server = server or os.environ.get("FERRY_SERVER") or None
     if token is None:
         token = os.environ.get("FERRY_TOKEN") or None
+    tenant = os.environ.get("FERRY_TENANT", "").strip()
+    gateway = (gateway or os.environ.get("FERRY_GATEWAY") or "").rstrip("/")
     if server and token is not None:
-        return Credentials(server.rstrip("/"), token.strip())
+        return Credentials(server.rstrip("/"), token.strip(), tenant, gateway)
     cfg = load_config(config_path if config_path is not None else default_config_path())
     name = context or os.environ.get("FERRY_CONTEXT") or cfg.get("current") or ""
     ctx: dict[str, Any] = {}
@@ -93,7 +103,9 @@ def resolve(
     server = server.rstrip("/")
     if token is None:
         token = str(ctx.get("token") or "") if server == ctx_server else ""
-    return Credentials(server, token.strip())
+    if not gateway and server == ctx_server:
+        gateway = str(ctx.get("gateway") or "").rstrip("/")
+    return Credentials(server, token.strip(), tenant, gateway)
 
 
 # The CLI writes its config with sigs.k8s.io/yaml (block style). Debian's
@@ -103,7 +115,7 @@ def resolve(
 
 def _parse_yaml(text: str) -> Any:
     try:
-        import yaml  # type: ignore[import-untyped]
+        yaml: Any = importlib.import_module("yaml")  # Debian ships no type stubs for it
     except ImportError:
         return _parse_block(text)
     try:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as _dt
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import FerryError
-from .models import SCHEMAS, Model, Resources
+from .models import Model, Resources, register
+from .transport import LogStream, Pager, Transport
 
-if TYPE_CHECKING:
-    from .client import LogStream, Pager
 
 __all__ = [
     "PIPELINE_DONE_STATES", "Backoff", "ParallelFor", "Pipeline", "PipelineCreate", "PipelineParam", "PipelineRun",
@@ -245,9 +244,9 @@ class Schedule(Model):
     last_run: str | None = None
 
 
-SCHEMAS.update({c.schema: c for c in [ScheduleCreate, Schedule, Backoff, RetryPolicy, ParallelFor, StepInputs, StepOutputs, Step, PipelineParam,
+register(ScheduleCreate, Schedule, Backoff, RetryPolicy, ParallelFor, StepInputs, StepOutputs, Step, PipelineParam,
                                       PipelineSpec, PipelineCreate, Pipeline, PipelineVersion, PipelineRunSubmit,
-                                      StepRun, PipelineRun]})
+                                      StepRun, PipelineRun)
 
 _T = "/api/v1/tenants/{tenant}"
 PIPELINE_OPERATIONS: dict[str, tuple[str, str, str]] = {
@@ -269,75 +268,73 @@ PIPELINE_OPERATIONS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class PipelinesMixin:
+class PipelinesMixin(Transport):
     """The pipeline methods of :class:`ferry.Client`."""
 
     def create_pipeline(self, tenant: str, body: PipelineCreate) -> PipelineVersion:
         """Creates a pipeline, or adds a version when its spec changed (editor); answers the version."""
-        return PipelineVersion.from_json(self._call("createPipeline", (tenant,), body=body))  # type: ignore[attr-defined]
+        return PipelineVersion.from_json(self._call("createPipeline", (tenant,), body=body))
 
     def list_pipelines(self, tenant: str, *, limit: int | None = None, after: str | None = None) -> Pager[Pipeline]:
         """A tenant's pipelines by name."""
-        return self._pager("listPipelines", Pipeline, (tenant,), limit=limit, after=after)  # type: ignore[attr-defined]
+        return self._pager("listPipelines", Pipeline, (tenant,), limit=limit, after=after)
 
     def get_pipeline(self, tenant: str, pipeline: str) -> Pipeline:
         """Reads a pipeline."""
-        return Pipeline.from_json(self._call("getPipeline", (tenant, pipeline)))  # type: ignore[attr-defined]
+        return Pipeline.from_json(self._call("getPipeline", (tenant, pipeline)))
 
     def list_pipeline_versions(self, tenant: str, pipeline: str, *, limit: int | None = None,
                                after: str | None = None) -> Pager[PipelineVersion]:
         """A pipeline's versions with their specs, newest first."""
-        return self._pager("listPipelineVersions", PipelineVersion, (tenant, pipeline), limit=limit, after=after)  # type: ignore[attr-defined]
+        return self._pager("listPipelineVersions", PipelineVersion, (tenant, pipeline), limit=limit, after=after)
 
     def submit_pipeline_run(self, tenant: str, pipeline: str, body: PipelineRunSubmit) -> PipelineRun:
         """Runs a version of a pipeline with parameter values (editor)."""
-        return PipelineRun.from_json(self._call("submitPipelineRun", (tenant, pipeline), body=body))  # type: ignore[attr-defined]
+        return PipelineRun.from_json(self._call("submitPipelineRun", (tenant, pipeline), body=body))
 
     def list_pipeline_runs(self, tenant: str, *, pipeline: str | None = None, state: str | None = None,
                            limit: int | None = None, after: str | None = None) -> Pager[PipelineRun]:
         """A tenant's pipeline runs, newest first, optionally of one pipeline or in one state."""
-        return self._pager("listPipelineRuns", PipelineRun, (tenant,), query={"pipeline": pipeline, "state": state},  # type: ignore[attr-defined]
+        return self._pager("listPipelineRuns", PipelineRun, (tenant,), query={"pipeline": pipeline, "state": state},
                            limit=limit, after=after)
 
     def get_pipeline_run(self, tenant: str, run: str) -> PipelineRun:
         """Reads a run with its steps."""
-        return PipelineRun.from_json(self._call("getPipelineRun", (tenant, run)))  # type: ignore[attr-defined]
+        return PipelineRun.from_json(self._call("getPipelineRun", (tenant, run)))
 
     def cancel_pipeline_run(self, tenant: str, run: str) -> PipelineRun:
         """Cancels a run (editor): its running pods are deleted."""
-        return PipelineRun.from_json(self._call("cancelPipelineRun", (tenant, run)))  # type: ignore[attr-defined]
+        return PipelineRun.from_json(self._call("cancelPipelineRun", (tenant, run)))
 
     def retry_pipeline_run(self, tenant: str, run: str) -> PipelineRun:
         """Retries a failed or cancelled run from the steps that did not succeed (editor)."""
-        return PipelineRun.from_json(self._call("retryPipelineRun", (tenant, run)))  # type: ignore[attr-defined]
+        return PipelineRun.from_json(self._call("retryPipelineRun", (tenant, run)))
 
     def pipeline_step_logs(self, tenant: str, run: str, step: str, *, follow: bool = False) -> LogStream:
         """A step's log as a stream of lines (kept after its pod is gone)."""
-        from .client import LogStream
-
-        conn, resp = self._open("pipelineStepLogs", (tenant, run, step), {"follow": follow or None},  # type: ignore[attr-defined]
+        conn, resp = self._open("pipelineStepLogs", (tenant, run, step), {"follow": follow or None},
                                 accept="text/plain, application/problem+json")
         return LogStream(conn, resp)
 
     def create_schedule(self, tenant: str, body: ScheduleCreate) -> Schedule:
         """Schedules runs of a pipeline on a cron (editor)."""
-        return Schedule.from_json(self._call("createSchedule", (tenant,), body=body))  # type: ignore[attr-defined]
+        return Schedule.from_json(self._call("createSchedule", (tenant,), body=body))
 
     def list_schedules(self, tenant: str, *, limit: int | None = None, after: str | None = None) -> Pager[Schedule]:
         """A tenant's schedules by name."""
-        return self._pager("listSchedules", Schedule, (tenant,), limit=limit, after=after)  # type: ignore[attr-defined]
+        return self._pager("listSchedules", Schedule, (tenant,), limit=limit, after=after)
 
     def pause_schedule(self, tenant: str, schedule: str) -> Schedule:
         """Pauses a schedule (editor)."""
-        return Schedule.from_json(self._call("pauseSchedule", (tenant, schedule)))  # type: ignore[attr-defined]
+        return Schedule.from_json(self._call("pauseSchedule", (tenant, schedule)))
 
     def resume_schedule(self, tenant: str, schedule: str) -> Schedule:
         """Resumes a schedule from its next tick, without catching up (editor)."""
-        return Schedule.from_json(self._call("resumeSchedule", (tenant, schedule)))  # type: ignore[attr-defined]
+        return Schedule.from_json(self._call("resumeSchedule", (tenant, schedule)))
 
     def delete_schedule(self, tenant: str, schedule: str) -> None:
         """Deletes a schedule; its runs stay (editor)."""
-        self._call("deleteSchedule", (tenant, schedule))  # type: ignore[attr-defined]
+        self._call("deleteSchedule", (tenant, schedule))
 
     def wait_pipeline_run(self, tenant: str, run: str, timeout: float = 3600.0, *, interval: float = 2.0) -> PipelineRun:
         """Polls a run until it is done and returns it; TimeoutError after ``timeout`` seconds."""

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from .models import SCHEMAS, Model, Resources
+from .models import Model, Resources, register
+from .transport import LogStream, Pager, Transport
 
-if TYPE_CHECKING:
-    from .client import Pager
 
 __all__ = [
     "APIKey", "APIKeyCreate", "Deployment", "DeploymentCreate", "DeploymentEvent", "DeploymentSpec", "DeploymentUpdate",
@@ -222,9 +220,9 @@ class GatewayReport(Model):
     period_ms: int
     revisions: list[RevisionReport]
 
-SCHEMAS.update({c.schema: c for c in [RolloutPolicy, DeploymentCreate, DeploymentUpdate, DeploymentSpec, RevisionStats, Revision,
+register(RolloutPolicy, DeploymentCreate, DeploymentUpdate, DeploymentSpec, RevisionStats, Revision,
                                       DeploymentEvent, Deployment, APIKeyCreate, APIKey, RouteRevision, Route, RoutingTable,
-                                      RevisionReport, GatewayReport]})
+                                      RevisionReport, GatewayReport)
 
 _D = "/api/v1/tenants/{tenant}/deployments"
 SERVING_OPERATIONS: dict[str, tuple[str, str, str]] = {
@@ -244,52 +242,52 @@ SERVING_OPERATIONS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class ServingMixin:
+class ServingMixin(Transport):
     """The serving methods of :class:`ferry.Client`."""
 
     def create_deployment(self, tenant: str, body: DeploymentCreate) -> Deployment:
         """Serves a registered model version (NAME/VERSION or NAME@ALIAS) (editor)."""
-        return Deployment.from_json(self._call("createDeployment", (tenant,), body=body))  # type: ignore[attr-defined]
+        return Deployment.from_json(self._call("createDeployment", (tenant,), body=body))
 
     def list_deployments(self, tenant: str, *, limit: int | None = None, after: str | None = None) -> Pager[Deployment]:
         """A tenant's deployments."""
-        return self._pager("listDeployments", Deployment, (tenant,), limit=limit, after=after)  # type: ignore[attr-defined]
+        return self._pager("listDeployments", Deployment, (tenant,), limit=limit, after=after)
 
     def get_deployment(self, tenant: str, name: str) -> Deployment:
         """A deployment with its revisions, weights, replicas, rates, latencies and decisions."""
-        return Deployment.from_json(self._call("getDeployment", (tenant, name)))  # type: ignore[attr-defined]
+        return Deployment.from_json(self._call("getDeployment", (tenant, name)))
 
     def update_deployment(self, tenant: str, name: str, body: DeploymentUpdate) -> Deployment:
         """Changes a deployment; a new model version becomes the canary (editor)."""
-        return Deployment.from_json(self._call("updateDeployment", (tenant, name), body=body))  # type: ignore[attr-defined]
+        return Deployment.from_json(self._call("updateDeployment", (tenant, name), body=body))
 
     def delete_deployment(self, tenant: str, name: str) -> None:
         """Deletes a deployment with its revisions and keys (editor)."""
-        self._call("deleteDeployment", (tenant, name))  # type: ignore[attr-defined]
+        self._call("deleteDeployment", (tenant, name))
 
     def promote_deployment(self, tenant: str, name: str) -> Deployment:
         """Makes the canary stable at 100% (editor)."""
-        return Deployment.from_json(self._call("promoteDeployment", (tenant, name)))  # type: ignore[attr-defined]
+        return Deployment.from_json(self._call("promoteDeployment", (tenant, name)))
 
     def rollback_deployment(self, tenant: str, name: str) -> Deployment:
         """Rolls the canary back, or goes back to the previous stable revision (editor)."""
-        return Deployment.from_json(self._call("rollbackDeployment", (tenant, name)))  # type: ignore[attr-defined]
+        return Deployment.from_json(self._call("rollbackDeployment", (tenant, name)))
 
     def create_deployment_key(self, tenant: str, name: str, body: APIKeyCreate) -> APIKey:
         """Makes an API key for this deployment only; its secret is in this answer only (editor)."""
-        return APIKey.from_json(self._call("createDeploymentKey", (tenant, name), body=body))  # type: ignore[attr-defined]
+        return APIKey.from_json(self._call("createDeploymentKey", (tenant, name), body=body))
 
     def list_deployment_keys(self, tenant: str, name: str) -> Pager[APIKey]:
         """A deployment's keys, without secrets."""
-        return self._pager("listDeploymentKeys", APIKey, (tenant, name))  # type: ignore[attr-defined]
+        return self._pager("listDeploymentKeys", APIKey, (tenant, name))
 
     def delete_deployment_key(self, tenant: str, name: str, id: str) -> None:
         """Revokes a deployment's key (editor)."""
-        self._call("deleteDeploymentKey", (tenant, name, id))  # type: ignore[attr-defined]
+        self._call("deleteDeploymentKey", (tenant, name, id))
 
     def get_revision_artifact(self, tenant: str, name: str, revision: int, *, x_ferry_key: str | None = None) -> bytes:
         """A revision's model file (for its own pods, with the deployment's key)."""
-        conn, resp = self._open("getRevisionArtifact", (tenant, name, str(revision)), None,  # type: ignore[attr-defined]
+        conn, resp = self._open("getRevisionArtifact", (tenant, name, str(revision)), None,
                                 accept="application/octet-stream, application/problem+json",
                                 headers={"X-Ferry-Key": x_ferry_key} if x_ferry_key else None)
         try:
@@ -299,8 +297,8 @@ class ServingMixin:
 
     def serving_routes(self) -> RoutingTable:
         """The gateway's routing table (admin or the gateway)."""
-        return RoutingTable.from_json(self._call("servingRoutes"))  # type: ignore[attr-defined]
+        return RoutingTable.from_json(self._call("servingRoutes"))
 
     def serving_report(self, body: GatewayReport) -> None:
         """Reports a gateway's measurements (admin or the gateway)."""
-        self._call("servingReport", body=body)  # type: ignore[attr-defined]
+        self._call("servingReport", body=body)

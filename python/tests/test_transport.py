@@ -16,6 +16,7 @@ import support  # noqa: F401
 
 import ferry
 from ferry import client as client_mod
+from ferry import transport
 
 JOB = {
     "tenant": "t", "name": "j", "state": "queued", "replicas": [], "createdBy": "a",
@@ -141,7 +142,7 @@ class TransportTest(unittest.TestCase):
 
     def test_an_answer_over_the_bound_is_refused(self):
         self.stub.big = b'{"pad": "' + b"x" * 5000 + b'"}'
-        with mock.patch.object(client_mod, "MAX_ANSWER_BYTES", 4096):
+        with mock.patch.object(transport, "MAX_ANSWER_BYTES", 4096):
             with self.assertRaises(ferry.FerryError) as cm:
                 self.client.whoami()
         self.assertIn("larger than 4096", str(cm.exception))

@@ -26,7 +26,8 @@ test: ## unit and integration tests with -race, the Python SDK's tests, then lin
 	$(MAKE) web-test
 	$(MAKE) lint
 
-python-test: build ## the Python SDK (python/) against a real ferry server from bin/ferry
+python-test: build ## the Python SDK (python/): mypy --strict, then its tests against a real ferry server from bin/ferry
+	mypy --strict python/ferry
 	FERRY_BIN=$(CURDIR)/bin/ferry python3 -m unittest discover -s python/tests -v
 	python3 -m unittest discover -s runtime/serving/oip -p 'test_*.py' -v
 

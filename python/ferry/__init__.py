@@ -21,6 +21,11 @@ from .config import ConfigError
 from .tracking import (
     ActiveRun, NotInARun, active_run, log_artifact, log_metric, log_metrics, log_param, log_params, register_model,
 )
+from .artifacts import Artifact, Input, Output
+from .compiler import CompileError
+from .dsl import Condition, PipelineFunction, Ref, StepFunction, Task, condition, fan_out, finally_steps, pipeline, step
+from .inference import DeploymentsAPI, InferInput, InferOutput, InferResponse, tensor
+from .pipelines_api import PipelinesAPI
 from .errors import ErrorDetail, FerryConnectionError, FerryError
 from .pipelines import (
     PIPELINE_DONE_STATES, Backoff, ParallelFor, Pipeline, PipelineCreate, PipelineParam, PipelineRun, PipelineRunSubmit,
@@ -49,6 +54,9 @@ __all__ = [
     "APIKey", "APIKeyCreate", "Deployment", "DeploymentCreate", "DeploymentEvent", "DeploymentSpec", "DeploymentUpdate",
     "Revision", "RevisionStats", "RolloutPolicy",
     "default_client", "set_default_client",
+    "Artifact", "CompileError", "Condition", "Input", "Output", "PipelineFunction", "Ref", "StepFunction", "Task",
+    "condition", "fan_out", "finally_steps", "pipeline", "step",
+    "DeploymentsAPI", "InferInput", "InferOutput", "InferResponse", "PipelinesAPI", "tensor",
     "ActiveRun", "NotInARun", "active_run", "log_artifact", "log_metric", "log_metrics", "log_param", "log_params",
     "register_model",
 ]

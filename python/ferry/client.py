@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 from . import models as m
 from .errors import FerryError
-from .pipelines import PIPELINE_OPERATIONS, PipelinesMixin
+from .dsl import PipelineFunction
+from .inference import DeploymentsAPI, InferResponse, infer
+from .pipelines import PIPELINE_OPERATIONS, PipelineRun, PipelinesMixin
+from .pipelines_api import PipelinesAPI
 from .serving import SERVING_OPERATIONS, ServingMixin
 from .transport import (  # noqa: F401  (re-exported: ferry.client was their home)
     MAX_ANSWER_BYTES, MAX_ERROR_BYTES, MAX_LOG_LINE, LogStream, Pager, Transport, __version__, _fill, _query_value, _read,
@@ -91,6 +95,37 @@ class Client(PipelinesMixin, ServingMixin, Transport):
     """
 
     OPERATIONS = OPERATIONS
+
+    # --- by resource and verb ----------------------------------------------------------
+
+    @property
+    def pipelines(self) -> PipelinesAPI:
+        """Pipelines by verb: ``client.pipelines.create/run/get/wait/logs/...`` (see :mod:`ferry.pipelines_api`)."""
+        return PipelinesAPI(self)
+
+    @property
+    def deployments(self) -> DeploymentsAPI:
+        """Deployments by verb: ``client.deployments.create/get/update/promote/rollback/delete/...``."""
+        return DeploymentsAPI(self)
+
+    def run(self, pipeline: PipelineFunction | str, params: dict[str, Any] | None = None, *,
+            version: int | None = None, tenant: str | None = None) -> PipelineRun:
+        """Submits a run of a ``@ferry.pipeline`` (created or reused first) or of a stored pipeline by name."""
+        return self.pipelines.run(pipeline, params, version=version, tenant=tenant)
+
+    def infer(self, deployment: str, inputs: Any, *, model: str | None = None, tenant: str | None = None,
+              key: str | None = None, outputs: list[str] | None = None, parameters: dict[str, Any] | None = None,
+              id: str | None = None, timeout: float | None = None) -> InferResponse:
+        """Asks a deployment for predictions through the gateway (Open Inference Protocol v2).
+
+        ``inputs``: ``{name: nested lists or array}``, :class:`ferry.InferInput`
+        tensors, or one nested list (the tensor ``input-0``); shapes and
+        datatypes come from the values (see :func:`ferry.tensor`). ``model``
+        defaults to the deployment's name (what ferry's sklearn runtime
+        serves); ``key`` is a deployment API key to use instead of the token.
+        """
+        return infer(self, deployment, inputs, model=model, tenant=tenant, key=key, outputs=outputs,
+                     parameters=parameters, id=id, timeout=timeout)
 
     # --- caller, tenants, members, users, tokens ---------------------------------
 

@@ -115,29 +115,45 @@ def param_type(where: str, what: str, ann: Any, default: Any) -> str:
     return pt
 
 
-def encode_value(value: Any, *, kind: str | None = None, where: str = "value") -> str:
+def encode_value(value: Any, *, kind: str | None = None, where: str = "value", what: str = "") -> str:
     """A literal as the text a step reads: strings as they are, bools true/false, the rest JSON."""
+    pre = what + ": " if what else ""
     if kind is not None:
         ok = {"str": isinstance(value, (str, int, float)), "bool": isinstance(value, bool),
               "int": isinstance(value, int) and not isinstance(value, bool),
               "float": isinstance(value, (int, float)) and not isinstance(value, bool),
               "json": isinstance(value, (list, tuple, dict))}.get(kind, True)
         if not ok:
-            raise CompileError(where, f"{value!r} is not a {kind}")
+            raise CompileError(where, pre + f"{value!r} is not a {kind}")
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, str):
         text = value
     else:
         if isinstance(value, float) and not math.isfinite(value):
-            raise CompileError(where, f"{value!r}: not a finite number")
+            raise CompileError(where, pre + f"{value!r}: not a finite number")
         try:
             text = json.dumps(value, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError) as e:
-            raise CompileError(where, f"{value!r} cannot be passed as JSON: {e}") from None
+            raise CompileError(where, pre + f"{value!r} cannot be passed as JSON: {e}") from None
+        if not any("{{" in x or "}}" in x for x in _strings(value)):
+            # nested objects end in "}}", which the spec reads as a reference: JSON allows a space between
+            text = text.replace("{{", "{ {").replace("}}", "} }").replace("}}", "} }").replace("{{", "{ {")
     if "{{" in text or "}}" in text:
-        raise CompileError(where, f"{text!r} has {{{{ or }}}}, which the spec reads as a reference")
+        raise CompileError(where, pre + f"{text!r} has {{{{ or }}}}, which the spec reads as a reference")
     return text
+
+
+def _strings(v: Any) -> Iterator[str]:
+    if isinstance(v, str):
+        yield v
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            yield str(k)
+            yield from _strings(x)
+    elif isinstance(v, (list, tuple)):
+        for x in v:
+            yield from _strings(x)
 
 
 # --- a step's own source -----------------------------------------------------------------

@@ -204,7 +204,7 @@ class StepFunction:
         self.returns_tuple = ""
         ret = hints.get("return", type(None))
         if ret is not type(None):
-            fields = getattr(ret, "__annotations__", None) if hasattr(ret, "_fields") else None
+            fields = typing.get_type_hints(ret) if isinstance(ret, type) and issubclass(ret, tuple) and hasattr(ret, "_fields") else None
             if fields is not None:
                 self.returns_tuple = ret.__name__
                 self.returns = [(f, kind_of(f"step {self.name}", f"output {f}", t)) for f, t in fields.items()]
@@ -460,7 +460,7 @@ class PipelineFunction:
                     raise CompileError(where, f"input {name}: {{{{item}}}} is defined only inside its ferry.fan_out")
                 params[name] = value.render()
             else:
-                params[name] = encode_value(value, kind=kind, where=f"{where}: input {name}")
+                params[name] = encode_value(value, kind=kind, where=where, what=f"input {name}")
         deps = [d.name for d in t.depends_on]
         retries = RetryPolicy(limit=o.retries) if isinstance(o.retries, int) and not isinstance(o.retries, bool) else o.retries
         resources = Resources(cpu=o.cpu, memory=o.memory, gpu=o.gpu) if (o.cpu or o.memory or o.gpu is not None) else None

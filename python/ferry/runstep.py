@@ -79,8 +79,10 @@ def load(manifest: dict[str, Any], source: str) -> Callable[..., Any]:
     return typing.cast(Callable[..., Any], fn)
 
 
-def run(manifest: dict[str, Any], source: str, *, inputs_dir: str = INPUTS_DIR, outputs_dir: str = OUTPUTS_DIR) -> None:
-    """Calls the step's function with its inputs and writes its outputs."""
+def run(manifest: dict[str, Any], source: str, *, inputs_dir: str | None = None, outputs_dir: str | None = None) -> None:
+    """Calls the step's function with its inputs and writes its outputs (under INPUTS_DIR and OUTPUTS_DIR by default)."""
+    inputs_dir = inputs_dir or INPUTS_DIR
+    outputs_dir = outputs_dir or OUTPUTS_DIR
     fn = load(manifest, source)
     kwargs: dict[str, Any] = {}
     for name, kind in manifest.get("inputs", {}).items():

@@ -26,6 +26,10 @@ from .compiler import CompileError
 from .dsl import Condition, PipelineFunction, Ref, StepFunction, Task, condition, fan_out, finally_steps, pipeline, step
 from .inference import DeploymentsAPI, InferInput, InferOutput, InferResponse, tensor
 from .pipelines_api import PipelinesAPI
+from .tuning import (
+    TUNING_DONE_STATES, EarlyStopping, Trial, TrialCounts, TrialTemplate, Tuning, TuningCreate, TuningObjective, TuningParam,
+    TuningsAPI, TuningSpec,
+)
 from .errors import ErrorDetail, FerryConnectionError, FerryError
 from .pipelines import (
     PIPELINE_DONE_STATES, Backoff, ParallelFor, Pipeline, PipelineCreate, PipelineParam, PipelineRun, PipelineRunSubmit,
@@ -56,6 +60,8 @@ __all__ = [
     "default_client", "set_default_client",
     "Artifact", "CompileError", "Condition", "Input", "Output", "PipelineFunction", "Ref", "StepFunction", "Task",
     "condition", "fan_out", "finally_steps", "pipeline", "step",
+    "TUNING_DONE_STATES", "EarlyStopping", "Trial", "TrialCounts", "TrialTemplate", "Tuning", "TuningCreate", "TuningObjective",
+    "TuningParam", "TuningsAPI", "TuningSpec",
     "DeploymentsAPI", "InferInput", "InferOutput", "InferResponse", "PipelinesAPI", "tensor",
     "ActiveRun", "NotInARun", "active_run", "log_artifact", "log_metric", "log_metrics", "log_param", "log_params",
     "register_model",

@@ -21,6 +21,7 @@ from .inference import DeploymentsAPI, InferResponse, infer
 from .pipelines import PIPELINE_OPERATIONS, PipelineRun, PipelinesMixin
 from .pipelines_api import PipelinesAPI
 from .serving import SERVING_OPERATIONS, ServingMixin
+from .tuning import TUNING_OPERATIONS, TuningMixin, TuningsAPI
 from .transport import (  # noqa: F401  (re-exported: ferry.client was their home)
     MAX_ANSWER_BYTES, MAX_ERROR_BYTES, MAX_LOG_LINE, LogStream, Pager, Transport, __version__, _fill, _query_value, _read,
 )
@@ -79,10 +80,11 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
 #: operations this SDK leaves to the node agents
 OPERATIONS.update(PIPELINE_OPERATIONS)
 OPERATIONS.update(SERVING_OPERATIONS)
+OPERATIONS.update(TUNING_OPERATIONS)
 NOT_IN_SDK = frozenset({"listSeedImages", "seedArchive", "uploadSeedBundle", "listSeedStatus", "reportSeedStatus"})
 
 
-class Client(PipelinesMixin, ServingMixin, Transport):
+class Client(PipelinesMixin, ServingMixin, TuningMixin, Transport):
     """A client of one ferry server: one method per operation of its API.
 
     ``Client()`` finds its server and token in ``FERRY_SERVER`` /
@@ -107,6 +109,11 @@ class Client(PipelinesMixin, ServingMixin, Transport):
     def deployments(self) -> DeploymentsAPI:
         """Deployments by verb: ``client.deployments.create/get/update/promote/rollback/delete/...``."""
         return DeploymentsAPI(self)
+
+    @property
+    def tunings(self) -> TuningsAPI:
+        """Tunings by verb: ``client.tunings.create/get/trials/best/stop/wait``."""
+        return TuningsAPI(self)
 
     def run(self, pipeline: PipelineFunction | str, params: dict[str, Any] | None = None, *,
             version: int | None = None, tenant: str | None = None) -> PipelineRun:

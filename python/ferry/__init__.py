@@ -26,6 +26,7 @@ from .compiler import CompileError
 from .dsl import Condition, PipelineFunction, Ref, StepFunction, Task, condition, fan_out, finally_steps, pipeline, step
 from .inference import DeploymentsAPI, InferInput, InferOutput, InferResponse, tensor
 from .pipelines_api import PipelinesAPI
+from .monitoring import Access, QueuedWork, QuotaUse, ResourceAmount, ResourceUse, Top, UsagePoint, WorkloadUsage
 from .tuning import (
     TUNING_DONE_STATES, EarlyStopping, Trial, TrialCounts, TrialTemplate, Tuning, TuningCreate, TuningObjective, TuningParam,
     TuningsAPI, TuningSpec,
@@ -62,6 +63,7 @@ __all__ = [
     "condition", "fan_out", "finally_steps", "pipeline", "step",
     "TUNING_DONE_STATES", "EarlyStopping", "Trial", "TrialCounts", "TrialTemplate", "Tuning", "TuningCreate", "TuningObjective",
     "TuningParam", "TuningsAPI", "TuningSpec",
+    "Access", "QueuedWork", "QuotaUse", "ResourceAmount", "ResourceUse", "Top", "UsagePoint", "WorkloadUsage",
     "DeploymentsAPI", "InferInput", "InferOutput", "InferResponse", "PipelinesAPI", "tensor",
     "ActiveRun", "NotInARun", "active_run", "log_artifact", "log_metric", "log_metrics", "log_param", "log_params",
     "register_model",

@@ -22,6 +22,7 @@ from .pipelines import PIPELINE_OPERATIONS, PipelineRun, PipelinesMixin
 from .pipelines_api import PipelinesAPI
 from .serving import SERVING_OPERATIONS, ServingMixin
 from .tuning import TUNING_OPERATIONS, TuningMixin, TuningsAPI
+from .monitoring import MONITORING_OPERATIONS, MonitoringMixin
 from .transport import (  # noqa: F401  (re-exported: ferry.client was their home)
     MAX_ANSWER_BYTES, MAX_ERROR_BYTES, MAX_LOG_LINE, LogStream, Pager, Transport, __version__, _fill, _query_value, _read,
 )
@@ -81,10 +82,11 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
 OPERATIONS.update(PIPELINE_OPERATIONS)
 OPERATIONS.update(SERVING_OPERATIONS)
 OPERATIONS.update(TUNING_OPERATIONS)
+OPERATIONS.update(MONITORING_OPERATIONS)
 NOT_IN_SDK = frozenset({"listSeedImages", "seedArchive", "uploadSeedBundle", "listSeedStatus", "reportSeedStatus"})
 
 
-class Client(PipelinesMixin, ServingMixin, TuningMixin, Transport):
+class Client(PipelinesMixin, ServingMixin, TuningMixin, MonitoringMixin, Transport):
     """A client of one ferry server: one method per operation of its API.
 
     ``Client()`` finds its server and token in ``FERRY_SERVER`` /

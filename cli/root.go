@@ -99,6 +99,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		withPipelineRuns(g, newRunCmd(g)),
 		newPipelineCmd(g),
 		newScheduleCmd(g),
+		newTuneCmd(g),
 		newStepCmd(g),
 		newModelCmd(g),
 		newArtifactCmd(g),

@@ -46,6 +46,8 @@ type Config struct {
 	Pipelines PipelineRunner
 	// Serving runs model deployments; nil stores them without running them.
 	Serving ServingRunner
+	// Tuning runs tunings; nil stores them without running them.
+	Tuning TuningRunner
 	// Seed serves the seed bundle to node agents; nil mounts no seed endpoints.
 	Seed SeedStore
 	// Authn checks tokens (default: against Store).
@@ -209,6 +211,7 @@ func (s *Server) routes() {
 	s.tenantRoutes()
 	s.jobRoutes()
 	s.pipelineRoutes()
+	s.tuningRoutes()
 	s.servingRoutes()
 	s.notebookRoutes()
 	s.notebookSessionRoutes()

@@ -29,6 +29,7 @@ import (
 	"github.com/ferry-ml/ferry/runtime/seed"
 	"github.com/ferry-ml/ferry/runtime/serving"
 	"github.com/ferry-ml/ferry/runtime/tenants"
+	"github.com/ferry-ml/ferry/runtime/tuning"
 	"github.com/ferry-ml/ferry/store"
 )
 
@@ -143,6 +144,7 @@ type Server struct {
 	kube    kubernetes.Interface
 	anchor  *auditanchor.Anchor
 	serve   *serving.Controller
+	tune    *tuning.Controller
 }
 
 // New opens the store, bootstraps the admin and binds the listener.
@@ -190,6 +192,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	var pipeRunner api.PipelineRunner
 	var serveCtrl *serving.Controller
 	var serveRunner api.ServingRunner
+	var tuneCtrl *tuning.Controller
+	var tuneRunner api.TuningRunner
 	onTenant := func(string) {}
 	if kube != nil {
 		ctrl = tenants.NewController(&tenants.Reconciler{Store: db, Client: kube}, opts.Logger, opts.Resync)
@@ -206,6 +210,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		runner = jobCtrl
 		pipes = pipelines.NewEngine(db, kube, logs, opts.Logger.With("controller", "pipelines"), pipelines.PodConfig{Image: opts.StepImage, URL: opts.InternalURL})
 		pipeRunner = pipes
+		tuneCtrl = tuning.NewController(db, jobCtrl, opts.Logger.With("controller", "tuning"))
+		tuneRunner = tuneCtrl
 		nbCtrl = notebooks.NewController(db, kube, opts.Logger.With("controller", "notebooks"))
 		nbRunner = nbCtrl
 		blobs, err := serving.OpenBlobs(ctx, blobURL)
@@ -221,7 +227,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		opts.Logger.Warn("no Kubernetes access: tenants and jobs are stored but not reconciled", "kube", opts.Kube)
 	}
 	authn := &auth.Authenticator{DB: db}
-	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version, OnTenantChange: onTenant, Jobs: runner, Notebooks: nbRunner, Pipelines: pipeRunner, Serving: serveRunner,
+	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version, OnTenantChange: onTenant, Jobs: runner, Notebooks: nbRunner, Pipelines: pipeRunner, Serving: serveRunner, Tuning: tuneRunner,
 		Seed: seedStore, Authn: authn, BaseURL: opts.ExternalURL})
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
@@ -250,7 +256,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	mux.Handle("/", ui)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, jobs: jobCtrl, nbs: nbCtrl, pipes: pipes, kube: kube, anchor: anchor, serve: serveCtrl}, nil
+	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, jobs: jobCtrl, nbs: nbCtrl, pipes: pipes, kube: kube, anchor: anchor, serve: serveCtrl, tune: tuneCtrl}, nil
 }
 
 // Addr is the address the server listens on (useful with port 0).
@@ -289,6 +295,12 @@ func (s *Server) Run(ctx context.Context) error {
 	} else {
 		serveDone <- nil
 	}
+	tuneDone := make(chan error, 1)
+	if s.tune != nil {
+		go func() { tuneDone <- s.tune.Start(ctrlCtx) }()
+	} else {
+		tuneDone <- nil
+	}
 	if s.kube != nil && s.opts.AdminTokenSecret != "" {
 		go s.publishToken(ctrlCtx, AdminTokenFile, s.opts.AdminTokenSecret)
 	}
@@ -318,10 +330,10 @@ func (s *Server) Run(ctx context.Context) error {
 		serveErr = nil
 	}
 	stopCtrl()
-	ctrlErr, jobsErr, nbsErr, pipesErr, servingErr := <-ctrlDone, <-jobsDone, <-nbsDone, <-pipesDone, <-serveDone
+	ctrlErr, jobsErr, nbsErr, pipesErr, servingErr, tuneErr := <-ctrlDone, <-jobsDone, <-nbsDone, <-pipesDone, <-serveDone, <-tuneDone
 	stopAnchor()
 	anchorErr := <-anchorDone
-	return errors.Join(serveErr, ctrlErr, jobsErr, nbsErr, pipesErr, servingErr, anchorErr, s.db.Close())
+	return errors.Join(serveErr, ctrlErr, jobsErr, nbsErr, pipesErr, servingErr, tuneErr, anchorErr, s.db.Close())
 }
 
 // bootstrapAdmin creates the platform admin and writes its token once.

@@ -336,3 +336,12 @@ func (tx *Tx) TenantRequested(ctx context.Context, tenant string, at time.Time) 
 		WHERE w.tenant = ? AND w.last_seen = ?`, tenant, at.Unix()).Scan(&req.CPU, &req.Memory, &req.GPU, &use.CPU, &use.Memory, &use.GPU)
 	return req, use, err
 }
+
+// MaxQueuedJobs bounds QueuedJobs.
+const MaxQueuedJobs = 10000
+
+// QueuedJobs lists a tenant's queued jobs in submission order (at most
+// MaxQueuedJobs), for its quota use.
+func (tx *Tx) QueuedJobs(ctx context.Context, tenant string) ([]Job, error) {
+	return tx.jobs(ctx, "tenant = ? AND state = ? ORDER BY id LIMIT ?", tenant, string(JobQueued), MaxQueuedJobs)
+}

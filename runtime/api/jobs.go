@@ -252,6 +252,9 @@ func (s *Server) jobRoutes() {
 			if in.Replica >= j.Spec.Replicas {
 				return nil, fieldError("query.replica", in.Replica, fmt.Errorf("job %s has replicas 0..%d", j.Name, j.Spec.Replicas-1))
 			}
+			if err := s.recordRead(ctx, in.Tenant, store.AccessLog, "", fmt.Sprintf("job/%s replica %d", j.Name, in.Replica)); err != nil {
+				return nil, err
+			}
 			return &huma.StreamResponse{Body: func(hc huma.Context) {
 				hc.SetHeader("Content-Type", "text/plain; charset=utf-8")
 				w := &flushWriter{w: hc.BodyWriter()}

@@ -258,6 +258,9 @@ func (s *Server) pipelineRunRoutes() {
 			if !found {
 				return nil, huma.Error404NotFound(fmt.Sprintf("pipeline run %s has no step %s", in.Run, in.Step))
 			}
+			if err := s.recordRead(ctx, in.Tenant, store.AccessLog, "", fmt.Sprintf("pipeline-run/%s step %s", in.Run, in.Step)); err != nil {
+				return nil, err
+			}
 			return &huma.StreamResponse{Body: func(hc huma.Context) {
 				hc.SetHeader("Content-Type", "text/plain; charset=utf-8")
 				w := &flushWriter{w: hc.BodyWriter()}

@@ -223,6 +223,7 @@ func (s *Server) routes() {
 	s.tokenRoutes()
 	s.auditRoutes()
 	s.seedRoutes()
+	s.monitoringRoutes()
 }
 
 // register adds an operation with the server's body limit.

@@ -148,6 +148,10 @@ func (s *Server) servingKeyRoutes() {
 			if s.cfg.Serving == nil {
 				return nil, huma.Error503ServiceUnavailable("this server serves no models")
 			}
+			if err := s.recordRead(ctx, in.Tenant, store.AccessModel, "runtime of deployment "+in.Name,
+				fmt.Sprintf("deployment/%s revision %d (sha256:%s)", in.Name, in.Revision, digest)); err != nil {
+				return nil, err
+			}
 			body, err := s.cfg.Serving.OpenArtifact(ctx, digest)
 			if err != nil {
 				return nil, s.httpError(err)

@@ -183,6 +183,13 @@ func (h *Handler) download(r *request, ref artifactRef) error {
 	if err != nil {
 		return err
 	}
+	// Who read what: recorded before the bytes go out; a read that cannot
+	// be recorded is refused.
+	if err := h.db.Write(ctx, func(tx *store.Tx) error {
+		return tx.RecordAccess(ctx, store.Access{Tenant: r.tenant, Actor: r.user.Name, Kind: store.AccessArtifact, Object: "run " + ref.run + "/" + ref.rel})
+	}); err != nil {
+		return fmt.Errorf("record the read: %w", err)
+	}
 	rd, err := h.bucket.NewReader(ctx, BlobKey(e.Digest), nil)
 	if gcerrors.Code(err) == gcerrors.NotFound {
 		return notFound("the blob of artifact %s (sha256:%s) is missing", ref.rel, e.Digest)

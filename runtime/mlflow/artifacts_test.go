@@ -119,4 +119,11 @@ func TestArtifactsAreContentAddressedAndConfined(t *testing.T) {
 	if st, _, _ := e.raw("alice", "GET", "/1/"+run1+"/artifacts/model/model.pkl", nil, nil); st != 404 {
 		t.Fatalf("run under the wrong experiment: %d", st)
 	}
+	// Who read what: the viewer's one download, nothing for the refused one.
+	if n := e.count("SELECT count(*) FROM access_log WHERE tenant = 'team-a' AND actor = 'val' AND kind = 'artifact' AND object = 'run " + run1 + "/model/model.pkl'"); n != 1 {
+		t.Fatalf("%d access rows for the viewer's download, want 1", n)
+	}
+	if n := e.count("SELECT count(*) FROM access_log"); n != 1 {
+		t.Fatalf("%d access rows, want 1", n)
+	}
 }

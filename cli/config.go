@@ -20,6 +20,8 @@ type ClientContext struct {
 	Name   string `json:"name"`
 	Server string `json:"server"`
 	Token  string `json:"token"`
+	// Gateway is the serving gateway's URL, where deployments answer.
+	Gateway string `json:"gateway,omitempty"`
 }
 
 // LoadClientConfig reads the config; a missing file is an empty config.

@@ -41,6 +41,9 @@ func newDeployCmd(g *globals) *cobra.Command {
 		if err := g.print(d, deployHeader, deployRows(d)); err != nil {
 			return err
 		}
+		if g.output == "table" {
+			fmt.Fprintf(g.stdout, "\nURL  %s\n", deployURL(g, d))
+		}
 		if g.output == "table" && len(d.Events) > 0 {
 			fmt.Fprintln(g.stdout, "\nEVENTS")
 			for _, e := range d.Events {
@@ -51,6 +54,8 @@ func newDeployCmd(g *globals) *cobra.Command {
 	}
 
 	var model, runtime, image string
+	var rollout, updateRollout rolloutFlags
+	var cpu, memory string
 	var port, minR, maxR, conc, idle int32
 	create := &cobra.Command{
 		Use: "create NAME --model M@alias|M/VERSION", Short: "Serve a model version (a revision: a Deployment and a Service in the tenant's namespace)",
@@ -63,7 +68,11 @@ func newDeployCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			in := v1.DeploymentCreate{Name: args[0], Model: model, Runtime: runtime, Image: image, Port: port, Concurrency: conc, IdleSeconds: idle}
+			in := v1.DeploymentCreate{Name: args[0], Model: model, Runtime: runtime, Image: image, Port: port, Concurrency: conc, IdleSeconds: idle,
+				Resources: v1.Resources{CPU: cpu, Memory: memory}}
+			if p := rollout.policy(cmd); p != nil {
+				in.Rollout = *p
+			}
 			if cmd.Flags().Changed("min") {
 				in.Min = &minR
 			}
@@ -86,6 +95,9 @@ func newDeployCmd(g *globals) *cobra.Command {
 	create.Flags().Int32Var(&conc, "concurrency", 0, "in-flight requests per replica to aim at (default 4)")
 	create.Flags().Int32Var(&idle, "idle", 0, "seconds idle before scaling to zero (default 300)")
 	_ = create.MarkFlagRequired("model")
+	create.Flags().StringVar(&cpu, "cpu", "", "CPU per replica (default 500m)")
+	create.Flags().StringVar(&memory, "memory", "", "memory per replica (default 512Mi)")
+	rollout.register(create)
 
 	update := &cobra.Command{
 		Use: "update NAME --model M/VERSION [--weight W]", Short: "Roll out a new version as a canary (or change scaling)",
@@ -98,7 +110,7 @@ func newDeployCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			in := v1.DeploymentUpdate{Model: model, Concurrency: conc}
+			in := v1.DeploymentUpdate{Model: model, Concurrency: conc, Rollout: updateRollout.policy(cmd)}
 			for flag, dst := range map[string]**int32{"min": &in.Min, "max": &in.Max, "idle": &in.IdleSeconds, "weight": &in.CanaryWeight} {
 				if cmd.Flags().Changed(flag) {
 					v, _ := cmd.Flags().GetInt32(flag)
@@ -118,6 +130,7 @@ func newDeployCmd(g *globals) *cobra.Command {
 	update.Flags().Int32("max", 0, "most replicas")
 	update.Flags().Int32("idle", 0, "seconds idle before scaling to zero")
 	update.Flags().Int32Var(&conc, "concurrency", 0, "in-flight requests per replica")
+	updateRollout.register(update)
 
 	simple := func(use, short string, f func(cmd *cobra.Command, name string) (v1.Deployment, error)) *cobra.Command {
 		return &cobra.Command{Use: use + " NAME", Short: short, Args: cobra.ExactArgs(1),
@@ -204,4 +217,47 @@ func newDeployCmd(g *globals) *cobra.Command {
 	key.Flags().StringVar(&keyName, "name", "", "what the key is for")
 	cmd.AddCommand(create, update, get, list, promote, rollback, del, key)
 	return cmd
+}
+
+// deployURL is where a deployment answers: under the context's gateway
+// when `ferry up` (or login --gateway) recorded one, else its path.
+func deployURL(g *globals, d v1.Deployment) string {
+	if c, err := g.apiContext(); err == nil && c.Gateway != "" {
+		return c.Gateway + d.URL
+	}
+	return d.URL + " (under the serving gateway)"
+}
+
+// rolloutFlags are a canary's policy on the command line.
+type rolloutFlags struct {
+	step, bake        int32
+	maxErrors, maxP99 float64
+	minRequests       int64
+}
+
+func (r *rolloutFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.Int32Var(&r.step, "step", 0, "canary: weight added per step after each bake (default 20; 0 with --manual)")
+	f.Bool("manual", false, "canary: never advance by itself, only ferry deploy promote (step 0)")
+	f.Int32Var(&r.bake, "bake", 0, "canary: seconds at each weight before the next step (default 60)")
+	f.Float64Var(&r.maxErrors, "max-error-delta", 0, "canary: error rate it may exceed stable's by, 0-1 (default 0.05)")
+	f.Float64Var(&r.maxP99, "max-p99-ratio", 0, "canary: p99 it may reach in times stable's (default 2)")
+	f.Int64Var(&r.minRequests, "min-requests", 0, "canary: requests before it is judged (default 20)")
+}
+
+// policy is the rollout policy the flags ask for, nil when none was given.
+func (r *rolloutFlags) policy(cmd *cobra.Command) *v1.RolloutPolicy {
+	changed := false
+	for _, n := range []string{"step", "manual", "bake", "max-error-delta", "max-p99-ratio", "min-requests"} {
+		changed = changed || cmd.Flags().Changed(n)
+	}
+	if !changed {
+		return nil
+	}
+	p := &v1.RolloutPolicy{StepWeight: r.step, BakeSeconds: r.bake, MaxErrorRateDelta: r.maxErrors, MaxP99Ratio: r.maxP99, MinRequests: r.minRequests}
+	if manual, _ := cmd.Flags().GetBool("manual"); manual {
+		// Step 0 with bake 0 reads as "defaults" to the API; a bake keeps it manual.
+		p.StepWeight, p.BakeSeconds = 0, max(p.BakeSeconds, 60)
+	}
+	return p
 }

@@ -18,6 +18,8 @@ type LoginOptions struct {
 	Context    string
 	Server     string
 	Token      string
+	// Gateway is the serving gateway's URL (optional).
+	Gateway string
 }
 
 func newLoginCmd(g *globals) *cobra.Command {
@@ -38,6 +40,7 @@ func newLoginCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&o.Server, "server", "", "control-plane URL, such as http://127.0.0.1:8080 (required)")
 	cmd.Flags().StringVar(&o.Token, "token", "", "API token (required)")
+	cmd.Flags().StringVar(&o.Gateway, "gateway", "", "the serving gateway's URL, where deployments answer (optional; ferry up finds it)")
 	_ = cmd.MarkFlagRequired("server")
 	_ = cmd.MarkFlagRequired("token")
 	return cmd
@@ -68,7 +71,12 @@ func Login(cmd *cobra.Command, o LoginOptions) (v1.Whoami, error) {
 	if err != nil {
 		return v1.Whoami{}, err
 	}
-	cfg.Upsert(ClientContext{Name: contextName(o), Server: server, Token: token})
+	if o.Gateway != "" {
+		if g, err := url.Parse(o.Gateway); err != nil || (g.Scheme != "http" && g.Scheme != "https") || g.Host == "" {
+			return v1.Whoami{}, fmt.Errorf("--gateway %q: must be an http:// or https:// URL", o.Gateway)
+		}
+	}
+	cfg.Upsert(ClientContext{Name: contextName(o), Server: server, Token: token, Gateway: strings.TrimRight(o.Gateway, "/")})
 	if err := cfg.Save(o.ConfigPath); err != nil {
 		return v1.Whoami{}, fmt.Errorf("save config %s: %w", o.ConfigPath, err)
 	}

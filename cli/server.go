@@ -34,6 +34,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().DurationVar(&opts.Resync, "resync", time.Minute, "how often every tenant is reconciled without events")
 	cmd.Flags().StringVar(&opts.AdminTokenSecret, "admin-token-secret", "", "with Kubernetes access: also store the admin token in this Secret")
 	cmd.Flags().StringVar(&opts.SeedTokenSecret, "seed-token-secret", "", "with Kubernetes access: also store the node agents' (ferry seed) token in this Secret")
+	cmd.Flags().StringVar(&opts.GatewayTokenSecret, "gateway-token-secret", "", "with Kubernetes access: also store the serving gateway's token in this Secret")
 	cmd.Flags().StringVar(&opts.BlobURL, "blob-url", "", "where ended pods' logs are kept: a gocloud.dev blob URL (default: file://DATA-DIR/blobs)")
 	cmd.Flags().StringVar(&opts.ExternalURL, "external-url", "", "how browsers reach the server (e.g. https://ferry.example); https makes notebook cookies Secure")
 	cmd.Flags().StringVar(&opts.StepImage, "step-image", "", "the platform image, whose ferry binary pipeline step pods copy in (the chart passes its own)")

@@ -54,8 +54,8 @@ type logins struct {
 
 // Login implements action.Logins; Login reads ctx from the command, which
 // is the context the action runs under.
-func (l logins) Login(_ context.Context, name, server, token string) error {
-	_, err := Login(l.cmd, LoginOptions{ConfigPath: l.g.configPath, Context: name, Server: server, Token: token})
+func (l logins) Login(_ context.Context, name string, a action.Access) error {
+	_, err := Login(l.cmd, LoginOptions{ConfigPath: l.g.configPath, Context: name, Server: a.Server, Token: a.Token, Gateway: a.Gateway})
 	return err
 }
 

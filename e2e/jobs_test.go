@@ -118,6 +118,10 @@ func testJobs(t *testing.T, c *cluster) {
 		testTrackedJob(t, c, trackedJob{server: server, token: aliceToken, other: eveToken, tenant: "ml", job: "digits", digest: uploaded[1], viewer: vic})
 	})
 
+	t.Run("the tracked job's model is served through the gateway: OIP infer, a 20% canary, an automatic rollback, scale to zero", func(t *testing.T) {
+		testServing(t, c, servingEnv{tenant: "ml", token: aliceToken, other: eveToken, img: img, editor: alice})
+	})
+
 	t.Run("the Python SDK preinstalled in the workload image logs to the job's run with the pod's scoped token", func(t *testing.T) {
 		if out, err := job(alice, "submit", "sdk", "--image", img, "--cpu", "200m", "--memory", "256Mi", "--wait", "3m", "--",
 			"python3", "-c", `import ferry; ferry.log_param("from", "sdk"); ferry.log_metric("answer", 42.0, step=1)`); err != nil {

@@ -30,7 +30,9 @@ const (
 	AdminTokenKey    = "token"
 	// SeedTokenSecret holds the token the seed agents authenticate with.
 	SeedTokenSecret = "ferry-seed-token"
-	SeedTokenKey    = "token"
+	// GatewayTokenSecret holds the token the serving gateway authenticates with.
+	GatewayTokenSecret = "ferry-gateway-token"
+	SeedTokenKey       = "token"
 	// SeedUser is the system account of the seed agents.
 	SeedUser = "ferry-seed"
 	// NotebookProxyPrefix is where the authenticated notebook proxy serves:
@@ -93,9 +95,10 @@ var (
 	ReservedTenantNames = []string{"system", "network", "gpu", "seed", "smoke", "default"}
 	// ReservedTenantPrefixes are refused as the start of a tenant name.
 	ReservedTenantPrefixes = []string{"kube-"}
-	// ReservedUserNames are refused as user names: the seed agents'
-	// account and the actors ferry writes into the audit log itself.
-	ReservedUserNames = []string{SeedUser, "system", "anonymous"}
+	// ReservedUserNames are refused as user names: the seed agents' and
+	// the gateway's accounts and the actors ferry writes into the audit log
+	// itself.
+	ReservedUserNames = []string{SeedUser, GatewayUser, "system", "anonymous"}
 )
 
 // ReservedTenant says why name may not be a tenant's ("" when it may).

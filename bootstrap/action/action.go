@@ -43,9 +43,18 @@ type Configuration struct {
 // Logins is the CLI's store of server logins.
 type Logins interface {
 	// Login checks a token against a server and stores it as a context.
-	Login(ctx context.Context, context, server, token string) error
+	Login(ctx context.Context, context string, a Access) error
 	// Forget removes a context's login, if there is one.
 	Forget(context string) error
+}
+
+// Access is how a CLI reaches an installed platform.
+type Access struct {
+	// Server is the control plane's URL, Token the admin token.
+	Server, Token string
+	// Gateway is the serving gateway's URL ("" when it is not reachable
+	// from here).
+	Gateway string
 }
 
 // defaults fills what was left empty.

@@ -61,8 +61,8 @@ func (f fakeTarget) ClusterStatus(context.Context) (*kind.Status, error) {
 
 type fakeLogins struct{ calls *calls }
 
-func (f fakeLogins) Login(_ context.Context, name, server, token string) error {
-	f.calls.add("login %s %s %s", name, server, token)
+func (f fakeLogins) Login(_ context.Context, name string, a Access) error {
+	f.calls.add("login %s %s %s", name, a.Server, a.Token)
 	return nil
 }
 

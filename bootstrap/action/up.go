@@ -212,5 +212,5 @@ func (r *upRun) seed(ctx context.Context) error {
 }
 
 func (r *upRun) login(ctx context.Context) error {
-	return r.cfg.Logins.Login(ctx, r.res.Context, r.res.URL, r.res.Token)
+	return r.cfg.Logins.Login(ctx, r.res.Context, Access{Server: r.res.URL, Token: r.res.Token, Gateway: r.res.Gateway})
 }

@@ -76,39 +76,11 @@ func ready(n corev1.Node) bool {
 // serverURL finds a node address on which the platform's NodePort answers
 // /readyz from this machine.
 func serverURL(ctx context.Context, cs kubernetes.Interface, local bool) (string, error) {
-	svc, err := cs.CoreV1().Services(Namespace).Get(ctx, PlatformRelease, metav1.GetOptions{})
-	if err != nil {
-		return "", fmt.Errorf("platform service: %w", err)
-	}
-	var port int32
-	for _, p := range svc.Spec.Ports {
-		if p.Name == "http" {
-			port = p.NodePort
-		}
-	}
-	if port == 0 {
-		return "", fmt.Errorf("service %s/%s has no node port", Namespace, svc.Name)
-	}
-	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return "", fmt.Errorf("list nodes: %w", err)
-	}
-	addrs := nodeAddresses(nodes.Items)
-	hc := &http.Client{Timeout: 2 * time.Second}
-	var url string
-	// kube-proxy may need a moment to program a new node port.
-	err = wait.PollUntilContextTimeout(ctx, time.Second, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		for _, a := range addrs {
-			u := "http://" + net.JoinHostPort(a, strconv.Itoa(int(port)))
-			if client.New(u, client.WithHTTPClient(hc)).Readyz(ctx) == nil {
-				url = u
-				return true, nil
-			}
-		}
-		return false, nil
+	url, addrs, port, err := nodePortURL(ctx, cs, PlatformRelease, func(ctx context.Context, hc *http.Client, u string) bool {
+		return client.New(u, client.WithHTTPClient(hc)).Readyz(ctx) == nil
 	})
-	if err == nil {
-		return url, nil
+	if err != nil || url != "" {
+		return url, err
 	}
 	hint := fmt.Sprintf("kubectl -n %s port-forward svc/%s 8080, then ferry login --server http://127.0.0.1:8080 --token $(kubectl -n %s get secret %s -o jsonpath='{.data.token}' | base64 -d)",
 		Namespace, PlatformRelease, Namespace, AdminTokenSecret)
@@ -117,4 +89,67 @@ func serverURL(ctx context.Context, cs kubernetes.Interface, local bool) (string
 	}
 	return "", errors.New("the control plane runs, but none of the node addresses " + strings.Join(addrs, ", ") +
 		" answers on node port " + strconv.Itoa(int(port)) + " from here: " + hint)
+}
+
+// GatewayService is the serving gateway's Service (the chart's name).
+const GatewayService = PlatformRelease + "-gateway"
+
+// gatewayURL finds a node address on which the serving gateway's NodePort
+// answers /healthz from this machine.
+func gatewayURL(ctx context.Context, cs kubernetes.Interface) (string, error) {
+	url, addrs, port, err := nodePortURL(ctx, cs, GatewayService, func(ctx context.Context, hc *http.Client, u string) bool {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u+"/healthz", nil)
+		if err != nil {
+			return false
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if err != nil || url != "" {
+		return url, err
+	}
+	return "", fmt.Errorf("the serving gateway does not answer on node port %d of %s from here; deployments still answer inside the cluster (kubectl -n %s port-forward svc/%s 8081)",
+		port, strings.Join(addrs, ", "), Namespace, GatewayService)
+}
+
+// nodePortURL finds a node address on which service's "http" NodePort
+// passes probe from this machine: the URL, or "" with the addresses and
+// port tried.
+func nodePortURL(ctx context.Context, cs kubernetes.Interface, service string, probe func(context.Context, *http.Client, string) bool) (string, []string, int32, error) {
+	svc, err := cs.CoreV1().Services(Namespace).Get(ctx, service, metav1.GetOptions{})
+	if err != nil {
+		return "", nil, 0, fmt.Errorf("service %s/%s: %w", Namespace, service, err)
+	}
+	var port int32
+	for _, p := range svc.Spec.Ports {
+		if p.Name == "http" {
+			port = p.NodePort
+		}
+	}
+	if port == 0 {
+		return "", nil, 0, fmt.Errorf("service %s/%s has no node port", Namespace, svc.Name)
+	}
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", nil, 0, fmt.Errorf("list nodes: %w", err)
+	}
+	addrs := nodeAddresses(nodes.Items)
+	hc := &http.Client{Timeout: 2 * time.Second}
+	var url string
+	// kube-proxy may need a moment to program a new node port.
+	_ = wait.PollUntilContextTimeout(ctx, time.Second, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		for _, a := range addrs {
+			u := "http://" + net.JoinHostPort(a, strconv.Itoa(int(port)))
+			if probe(ctx, hc, u) {
+				url = u
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	return url, addrs, port, ctx.Err()
 }

@@ -102,8 +102,10 @@ type Result struct {
 	GPUNodes []NodeGPUs      `json:"gpuNodes"`
 	Image    string          `json:"image"`
 	URL      string          `json:"url"`
-	Token    string          `json:"-"`
-	Context  string          `json:"context"`
+	// Gateway is the serving gateway's URL ("" when none answers from here).
+	Gateway string `json:"gateway,omitempty"`
+	Token   string `json:"-"`
+	Context string `json:"context"`
 }
 
 // Install makes the platform run on the target and returns how to reach it.
@@ -131,7 +133,8 @@ func Install(ctx context.Context, o Options, p *progress.Printer) (Result, error
 	err = p.Step("install or upgrade the platform chart", func() error {
 		h := helm
 		h.Chart, h.Release = "platform", PlatformRelease
-		h.Values = map[string]any{"image": image, "service": map[string]any{"type": "NodePort"}}
+		h.Values = map[string]any{"image": image, "service": map[string]any{"type": "NodePort"},
+			"gateway": map[string]any{"service": map[string]any{"type": "NodePort"}}}
 		if o.Seed {
 			h.Values["seed"] = map[string]any{"enabled": true}
 		}
@@ -150,7 +153,19 @@ func Install(ctx context.Context, o Options, p *progress.Printer) (Result, error
 		res.URL, res.Token, err = access(ctx, cs, o)
 		return err
 	})
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	// The gateway is optional to the CLI: without it `ferry up` still works,
+	// and deployments print their path instead of a URL.
+	err = p.Step("reach the serving gateway", func() error {
+		res.Gateway, err = gatewayURL(ctx, cs)
+		return err
+	})
+	if err != nil {
+		p.Printf("  warning: %v", err)
+	}
+	return res, nil
 }
 
 // prepare fills the defaults (timeout, this executable, the current

@@ -42,9 +42,11 @@ type Config struct {
 	// (default 30s); MaxHeld bounds how many wait per revision (default 100).
 	HoldTimeout time.Duration
 	MaxHeld     int
-	// TokenCacheTTL is how long a tenant token's answer is trusted (default 30s).
-	TokenCacheTTL time.Duration
-	Registry      *prometheus.Registry
+	// TokenCacheTTL is how long a tenant token's answer is trusted (default
+	// 30s); TokenCacheSize bounds the answers kept (default 10,000).
+	TokenCacheTTL  time.Duration
+	TokenCacheSize int
+	Registry       *prometheus.Registry
 	// Transport reaches the revisions (default: a pooled http.Transport).
 	Transport http.RoundTripper
 	// Rand draws the weighted split (default math/rand/v2).
@@ -68,6 +70,9 @@ func (c *Config) Validate() error {
 	if c.MaxHeld <= 0 {
 		c.MaxHeld = 100
 	}
+	if c.TokenCacheSize <= 0 {
+		c.TokenCacheSize = 10000
+	}
 	if c.Registry == nil {
 		c.Registry = prometheus.NewRegistry()
 	}
@@ -87,14 +92,9 @@ type Gateway struct {
 	act     *activator
 	metrics *metrics
 	win     windows
-	tokens  sync.Map // token+"\x00"+tenant/deployment -> tokenAnswer
+	tokens  tokenCache
 	proxies sync.Map // revision URL -> *httputil.ReverseProxy
 	revs    sync.Map // tenant/deployment/revision -> *revMetrics
-}
-
-type tokenAnswer struct {
-	ok  bool
-	exp time.Time
 }
 
 // New makes a gateway; Start keeps its table and reports going.
@@ -197,15 +197,20 @@ func (g *Gateway) authorized(ctx context.Context, rt v1.Route, cred string) (boo
 		}
 		return ok, nil
 	}
-	ck := cred + "\x00" + rt.Tenant + "/" + rt.Deployment
-	if a, ok := g.tokens.Load(ck); ok && time.Now().Before(a.(tokenAnswer).exp) {
-		return a.(tokenAnswer).ok, nil
+	if len(cred) > maxCredential {
+		return false, nil
+	}
+	// The cache holds hashes, never tokens, and is bounded: random tokens
+	// cannot grow it without limit.
+	ck := hashKey(cred + "\x00" + rt.Tenant + "/" + rt.Deployment)
+	if ok, hit := g.tokens.get(ck, time.Now()); hit {
+		return ok, nil
 	}
 	ok, err := g.cfg.ControlPlane.CanCall(ctx, cred, rt.Tenant, rt.Deployment)
 	if err != nil {
 		return false, err
 	}
-	g.tokens.Store(ck, tokenAnswer{ok: ok, exp: time.Now().Add(g.cfg.TokenCacheTTL)})
+	g.tokens.put(ck, ok, time.Now().Add(g.cfg.TokenCacheTTL), g.cfg.TokenCacheSize)
 	return ok, nil
 }
 
@@ -271,6 +276,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// Which revision answered, for clients and tests that follow a rollout.
+	w.Header().Set(HeaderRevision, rev.Name)
 	r.URL.Path = "/" + rest
 	r.URL.RawPath = ""
 	r.Header.Del(v1.HeaderAPIKey)

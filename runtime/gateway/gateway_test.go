@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -221,4 +222,67 @@ func TestActivatorHoldsUntilReadyTimesOutAndIsBounded(t *testing.T) {
 	}
 	g2.act.Wake()
 	wg.Wait()
+}
+
+// countingCP counts the control plane's token checks.
+type countingCP struct {
+	fakeCP
+	mu     sync.Mutex
+	checks int
+}
+
+func (c *countingCP) CanCall(ctx context.Context, token, tenant, dep string) (bool, error) {
+	c.mu.Lock()
+	c.checks++
+	c.mu.Unlock()
+	return c.fakeCP.CanCall(ctx, token, tenant, dep)
+}
+
+func TestTokenAnswersAreCachedByHashBoundedAndNameTheRevision(t *testing.T) {
+	cp := &countingCP{fakeCP: fakeCP{tokens: map[string]string{"ferry_tenant_a": "a"}}}
+	cp.table = v1.RoutingTable{Routes: []v1.Route{{Tenant: "a", Deployment: "iris",
+		Revisions: []v1.RouteRevision{{Name: "iris-r1", URL: backend(t, "r1"), Weight: 100, Ready: 1}}}}}
+	g, err := New(Config{ControlPlane: cp, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TokenCacheSize: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.SetTable(cp.table)
+	s := httptest.NewServer(g.Handler())
+	t.Cleanup(s.Close)
+	get := func(token string) *http.Response {
+		req, _ := http.NewRequest("GET", s.URL+"/serve/a/iris/v2/health/ready", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for range 3 {
+		if resp := get("ferry_tenant_a"); resp.StatusCode != 200 || resp.Header.Get(HeaderRevision) != "iris-r1" {
+			t.Fatalf("tenant a: %d, revision header %q", resp.StatusCode, resp.Header.Get(HeaderRevision))
+		}
+	}
+	if cp.checks != 1 {
+		t.Errorf("three calls with one token asked the control plane %d times, want 1 (cached)", cp.checks)
+	}
+	for i := range 500 {
+		if resp := get(fmt.Sprintf("ferry_random_%d", i)); resp.StatusCode != 404 {
+			t.Fatalf("an unknown token: %d, want 404", resp.StatusCode)
+		}
+	}
+	if n := g.tokens.len(); n > 50 {
+		t.Errorf("500 random tokens left %d cached answers, want at most 50", n)
+	}
+	g.tokens.mu.Lock()
+	for k := range g.tokens.m {
+		if strings.Contains(k, "ferry_") {
+			t.Errorf("the cache holds a token in the clear: %q", k)
+		}
+	}
+	g.tokens.mu.Unlock()
+	if resp := get(strings.Repeat("x", 300)); resp.StatusCode != 404 || cp.checks != 501 {
+		t.Errorf("an over-long token: %d after %d checks, want 404 with no check", resp.StatusCode, cp.checks)
+	}
 }

@@ -65,7 +65,7 @@ func (s *Server) publishToken(ctx context.Context, file, secret string) {
 			log.Info("token published")
 			return
 		}
-		log.Warn("cannot publish the admin token yet", "err", err)
+		log.Warn("cannot publish the token yet", "err", err)
 		select {
 		case <-ctx.Done():
 			return

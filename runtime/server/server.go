@@ -39,6 +39,9 @@ const AdminTokenFile = "admin.token"
 // SeedTokenFile holds the node agents' token (mode 0600).
 const SeedTokenFile = "seed.token"
 
+// GatewayTokenFile holds the serving gateway's token (mode 0600).
+const GatewayTokenFile = "gateway.token"
+
 // DBFile is the SQLite file inside the data directory.
 const DBFile = "ferry.db"
 
@@ -65,6 +68,9 @@ type Options struct {
 	AdminTokenNamespace string
 	// SeedTokenSecret likewise receives the node agents' token (ferry seed).
 	SeedTokenSecret string
+	// GatewayTokenSecret likewise receives the serving gateway's token: its
+	// account may read the routing table and report measurements, nothing else.
+	GatewayTokenSecret string
 	// BlobURL is where ended pods' logs are kept (a gocloud.dev blob URL;
 	// default: the blobs directory of the data directory).
 	BlobURL string
@@ -122,7 +128,7 @@ func (o *Options) Validate() error {
 		}
 		o.InternalURL = strings.TrimSuffix(o.InternalURL, "/")
 	}
-	if (o.AdminTokenSecret != "" || o.SeedTokenSecret != "" || o.AuditKeySecret != "") && o.AdminTokenNamespace == "" {
+	if (o.AdminTokenSecret != "" || o.SeedTokenSecret != "" || o.GatewayTokenSecret != "" || o.AuditKeySecret != "") && o.AdminTokenNamespace == "" {
 		o.AdminTokenNamespace = podNamespace()
 		if o.AdminTokenNamespace == "" {
 			return errors.New("server: --admin-token-secret needs a namespace: set POD_NAMESPACE or --admin-token-namespace")
@@ -174,6 +180,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return writeSecret(filepath.Join(opts.DataDir, SeedTokenFile), secret)
 	}); err != nil {
 		return nil, errors.Join(fmt.Errorf("server: bootstrap seed account: %w", err), db.Close())
+	}
+	if _, err := auth.BootstrapAccount(ctx, db, v1.GatewayUser, "gateway", "bootstrapGatewayUser", func(secret string) error {
+		return writeSecret(filepath.Join(opts.DataDir, GatewayTokenFile), secret)
+	}); err != nil {
+		return nil, errors.Join(fmt.Errorf("server: bootstrap gateway account: %w", err), db.Close())
 	}
 	kube, err := kubeClient(opts.Kube, opts.KubeContext)
 	if err != nil {
@@ -306,6 +317,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	if s.kube != nil && s.opts.SeedTokenSecret != "" {
 		go s.publishToken(ctrlCtx, SeedTokenFile, s.opts.SeedTokenSecret)
+	}
+	if s.kube != nil && s.opts.GatewayTokenSecret != "" {
+		go s.publishToken(ctrlCtx, GatewayTokenFile, s.opts.GatewayTokenSecret)
 	}
 	// The anchor outlives the HTTP drain, so its last checkpoint has every row.
 	anchorCtx, stopAnchor := context.WithCancel(context.WithoutCancel(ctx))

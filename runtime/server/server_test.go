@@ -523,3 +523,36 @@ func TestExternalURLIsWhereSchemaLinksPoint(t *testing.T) {
 		t.Errorf("whoami = %s", raw)
 	}
 }
+
+func TestTheGatewaysAccountReadsRoutesAndNothingElse(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	b, err := os.ReadFile(filepath.Join(e.dir, GatewayTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(filepath.Join(e.dir, GatewayTokenFile))
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("gateway.token mode %v, want 0600", fi.Mode().Perm())
+	}
+	gw := strings.TrimSpace(string(b))
+	if gw == "" || gw == e.admin {
+		t.Fatalf("the gateway's token is empty or the admin's: %q", gw)
+	}
+	e.must(200, "GET", "/api/v1/serving/routes", gw, nil)
+	e.must(204, "POST", "/api/v1/serving/report", gw, map[string]any{"gateway": "g1", "periodMs": 1000, "revisions": []any{}})
+	if a := e.must(200, "GET", "/api/v1/tenants", gw, nil); !strings.Contains(a.raw, `"items":[]`) {
+		t.Errorf("the gateway's account sees tenants: %s", a.raw)
+	}
+	e.must(403, "POST", "/api/v1/tenants", gw, map[string]any{"name": "grab"})
+	e.must(403, "POST", "/api/v1/users", gw, map[string]any{"name": "someone"})
+	e.must(422, "POST", "/api/v1/users", e.admin, map[string]any{"name": "ferry-gateway"})
+	if err := e.stop(); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := os.ReadFile(filepath.Join(e.dir, GatewayTokenFile))
+	restart(t, e.dir).must(200, "GET", "/api/v1/serving/routes", strings.TrimSpace(string(again)), nil)
+	if string(again) != string(b) {
+		t.Error("restart replaced the gateway's token")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"gocloud.dev/blob"
@@ -228,31 +229,46 @@ func (c *Controller) ensureKey(ctx context.Context, d store.Deployment) error {
 // RuntimeKeyName names the key a deployment's own pods hold.
 const RuntimeKeyName = "ferry-runtime"
 
-// collect deletes the objects of deployments no longer in the store.
+// collect deletes the objects of deployments that are gone: each kind is
+// listed on its own, so a Service or key Secret whose Deployment went first
+// (or was never made) is not left behind.
 func (c *Controller) collect(ctx context.Context, live map[string]bool) error {
-	deps, err := c.Client.AppsV1().Deployments("").List(ctx, metav1.ListOptions{LabelSelector: DeploymentLabel})
+	sel := metav1.ListOptions{LabelSelector: DeploymentLabel}
+	gone := func(m metav1.ObjectMeta) bool {
+		tenant, ok := strings.CutPrefix(m.Namespace, v1.TenantNamespacePrefix)
+		return ok && m.Labels[tenants.ManagedByLabel] == tenants.ManagedBy && !live[tenant+"/"+m.Labels[DeploymentLabel]]
+	}
+	var errs []error
+	keep := func(err error) {
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	deps, err := c.Client.AppsV1().Deployments("").List(ctx, sel)
 	if err != nil {
 		return err
 	}
-	var errs []error
 	for _, o := range deps.Items {
-		if live[o.Labels[tenants.TenantLabel]+"/"+o.Labels[DeploymentLabel]] {
-			continue
+		if gone(o.ObjectMeta) {
+			keep(c.Client.AppsV1().Deployments(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{}))
 		}
-		for _, del := range []func() error{
-			func() error {
-				return c.Client.AppsV1().Deployments(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{})
-			},
-			func() error {
-				return c.Client.CoreV1().Services(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{})
-			},
-			func() error {
-				return c.Client.CoreV1().Secrets(o.Namespace).Delete(ctx, "ferry-serve-"+o.Labels[DeploymentLabel], metav1.DeleteOptions{})
-			},
-		} {
-			if err := del(); err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, err)
-			}
+	}
+	svcs, err := c.Client.CoreV1().Services("").List(ctx, sel)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, o := range svcs.Items {
+		if gone(o.ObjectMeta) {
+			keep(c.Client.CoreV1().Services(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{}))
+		}
+	}
+	secs, err := c.Client.CoreV1().Secrets("").List(ctx, sel)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, o := range secs.Items {
+		if gone(o.ObjectMeta) {
+			keep(c.Client.CoreV1().Secrets(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{}))
 		}
 	}
 	return errors.Join(errs...)

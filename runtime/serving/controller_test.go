@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
@@ -205,5 +206,37 @@ func TestMovingTheFollowedAliasStartsACanaryOnce(t *testing.T) {
 	revs := revisions()
 	if len(revs) != 2 || revs[1].Version != 2 || revs[1].Role != store.RevisionCanary || revs[1].Weight != DefaultCanaryWeight || revs[0].Weight != 100-DefaultCanaryWeight {
 		t.Fatalf("after moving the alias to 2: %+v", revs)
+	}
+}
+
+func TestADeletedDeploymentLeavesNoServiceOrKeySecretEvenWithoutItsDeployment(t *testing.T) {
+	c, db, cs, d, _ := newTestController(t)
+	ctx := t.Context()
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A pass that ended between the Deployment's removal and the rest.
+	if err := cs.AppsV1().Deployments("ferry-a").Delete(ctx, "iris-r1", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write(ctx, func(tx *store.Tx) error { return tx.DeleteDeployment(ctx, d.Tenant, d.Name) }); err != nil {
+		t.Fatal(err)
+	}
+	// Someone else's Service with the label, outside ferry's namespaces, stays.
+	other := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "default", Labels: map[string]string{DeploymentLabel: "iris"}}}
+	if _, err := cs.CoreV1().Services("default").Create(ctx, other, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deps, _ := cs.AppsV1().Deployments("ferry-a").List(ctx, metav1.ListOptions{})
+	svcs, _ := cs.CoreV1().Services("ferry-a").List(ctx, metav1.ListOptions{})
+	secs, _ := cs.CoreV1().Secrets("ferry-a").List(ctx, metav1.ListOptions{})
+	if n := len(deps.Items) + len(svcs.Items) + len(secs.Items); n != 0 {
+		t.Errorf("the deleted deployment left %d objects: %d deployments, %d services, %d secrets", n, len(deps.Items), len(svcs.Items), len(secs.Items))
+	}
+	if _, err := cs.CoreV1().Services("default").Get(ctx, "x", metav1.GetOptions{}); err != nil {
+		t.Errorf("a Service outside ferry's namespaces was deleted: %v", err)
 	}
 }

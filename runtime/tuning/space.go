@@ -112,8 +112,21 @@ func (d Dim) snap(x float64) float64 {
 	}
 	if d.Type == v1.TuningInt {
 		x = math.Round(x)
+	} else if d.Step > 0 {
+		x = tidy(x)
 	}
 	return math.Min(math.Max(x, d.Low), d.High)
+}
+
+// tidy rounds away the last bits of floating-point noise (0.1*3 is
+// 0.30000000000000004), to 12 significant digits, so that computed grid
+// and step values read as written.
+func tidy(x float64) float64 {
+	v, err := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 12, 64), 64)
+	if err != nil {
+		return x
+	}
+	return v
 }
 
 // gridValues are the values a grid tries for the dimension.
@@ -147,10 +160,15 @@ func (d Dim) gridValues() ([]float64, error) {
 	for i := range n {
 		f := float64(i) / float64(n-1)
 		var x float64
-		if d.Log {
-			x = math.Exp(math.Log(d.Low) + f*(math.Log(d.High)-math.Log(d.Low)))
-		} else {
-			x = d.Low + f*(d.High-d.Low)
+		switch {
+		case i == 0:
+			x = d.Low
+		case i == n-1:
+			x = d.High
+		case d.Log:
+			x = tidy(math.Exp(math.Log(d.Low) + f*(math.Log(d.High)-math.Log(d.Low))))
+		default:
+			x = tidy(d.Low + f*(d.High-d.Low))
 		}
 		x = d.snap(x)
 		if len(out) == 0 || out[len(out)-1] != x {

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-import { seed, startServer } from './server.mjs';
+import { seed, seedPipelines, seedServing, startServer } from './server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -21,7 +21,7 @@ const shots = process.env.DASHBOARD_ARTIFACTS ?? join(root, 'e2e/artifacts/dashb
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const T = 15_000;
 
-let server, data, browser, page;
+let server, data, pipes, browser, page;
 const consoleErrors = [];
 let allowHTTPError = false;
 
@@ -29,6 +29,8 @@ before(async () => {
   mkdirSync(shots, { recursive: true });
   server = await startServer(bin);
   data = await seed(server);
+  pipes = await seedPipelines(server);
+  await seedServing(server, data);
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   page = await ctx.newPage();
@@ -113,7 +115,7 @@ test('dashboard', async (t) => {
 
   await t.test('runs table with chosen columns, sorted server-side', async () => {
     await page.goto(server.url + '/tenants/acme/experiments');
-    await page.getByRole('link', { name: 'digits' }).click();
+    await page.getByRole('link', { name: 'digits', exact: true }).click();
     await page.waitForURL(new RegExp(`/experiments/${data.exp}$`));
     await page.getByLabel('Param columns (comma-separated)').fill('lr, seed');
     await page.getByLabel('Metric columns (comma-separated)').fill('loss');
@@ -150,6 +152,57 @@ test('dashboard', async (t) => {
     await page.waitForURL(new RegExp(`/runs/${data.runs[0]}$`));
     await page.getByRole('heading', { name: 'Run lr-0.1' }).waitFor();
     await check('run');
+  });
+
+  await t.test('pipelines: the DAG drawn from the spec, a run submitted from the form, cancel (no cluster: steps never start)', async () => {
+    await page.getByRole('navigation', { name: 'Tenant' }).getByRole('link', { name: 'Pipelines' }).click();
+    await page.waitForURL(/\/tenants\/acme\/pipelines$/);
+    await page.getByRole('row', { name: new RegExp(pipes.run.slice(0, 12)) }).getByText('pending').waitFor();
+    await check('pipelines');
+    await page.getByRole('link', { name: 'digits-train' }).first().click(); // the pipelines table, above the runs
+    await page.waitForURL(/\/pipelines\/digits-train$/);
+    await page.locator('a.dag-node').nth(3).waitFor();
+    const nodes = () => page.locator('a.dag-node').evaluateAll((ns) => ns.map((n) => `${n.dataset.step}:${n.dataset.state}`).sort());
+    assert.deepEqual(await nodes(), ['eval:spec', 'notify:spec', 'prep:spec', 'train:spec']);
+    assert.equal(await page.locator('path.dag-edge').count(), 3, 'prep→train, train→eval, eval⇢notify');
+    await page.locator('a.dag-node[data-step=train]').click();
+    await page.waitForURL(/\?step=train$/);
+    await page.getByRole('heading', { name: 'Step train' }).waitFor();
+    assert.match(await text('section.card'), /over \{\{params\.lrs\}\}/);
+    await check('pipeline');
+    await page.getByRole('button', { name: 'Run v1' }).click();
+    await page.waitForURL(/\/pipeline-runs\/[0-9a-f]+$/);
+    await page.locator('dl.kv').getByText('pending').waitFor();
+    await page.locator('a.dag-node').nth(3).waitFor();
+    assert.deepEqual(await nodes(), ['eval:pending', 'notify:pending', 'prep:pending', 'train:pending']);
+    await page.locator('a.dag-node[data-step=prep]').click();
+    await page.getByText(/Not started yet: it runs when/).waitFor();
+    await check('pipeline-run');
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await page.locator('dl.kv').getByText('cancelled').waitFor();
+    await page.locator('a.dag-node[data-step=prep][data-state="not run"]').waitFor();
+    await page.getByRole('button', { name: 'Retry from failed steps' }).waitFor();
+    await check('pipeline-run-cancelled');
+  });
+
+  await t.test('deployments: the traffic split of stable and canary, promote', async () => {
+    await page.getByRole('navigation', { name: 'Tenant' }).getByRole('link', { name: 'Deployments' }).click();
+    await page.waitForURL(/\/tenants\/acme\/deployments$/);
+    await page.getByRole('row', { name: /digits/ }).getByText('stable v1 75% · canary v2 25%').waitFor();
+    await check('deployments');
+    await page.getByRole('link', { name: 'digits', exact: true }).click();
+    await page.waitForURL(/\/deployments\/digits$/);
+    await page.getByTestId('traffic').waitFor();
+    const split = () => page.locator('[data-testid=traffic] [data-weight]').evaluateAll((ns) => ns.map((n) => `${n.dataset.role}:${n.dataset.weight}`));
+    assert.deepEqual(await split(), ['stable:75', 'canary:25']);
+    await page.getByRole('region', { name: 'Rollout events' }).getByText('canary', { exact: true }).waitFor();
+    await check('deployment');
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Promote canary' }).click();
+    await page.getByRole('region', { name: 'Rollout events' }).getByText('promoted', { exact: true }).waitFor();
+    assert.deepEqual(await split(), ['stable:100']);
+    await page.getByRole('button', { name: 'Roll back' }).waitFor();
+    await check('deployment-promoted');
   });
 
   await t.test('audit: filter and verify the chain', async () => {

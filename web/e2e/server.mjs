@@ -71,3 +71,41 @@ export async function seed(s) {
   await ml('model-versions/create', { name: 'digits-clf', source: `runs:/${runs[0]}/model`, run_id: runs[0] });
   return { exp, runs };
 }
+
+const pipelineSpec = {
+  apiVersion: 'ferry.dev/v1', kind: 'Pipeline', description: 'prepare, train per learning rate, evaluate',
+  parameters: [{ name: 'lrs', type: 'list', default: ['0.1', '0.01'] }],
+  steps: [
+    { name: 'prep', image: 'ferry.local/workload:1', command: ['python3', 'prep.py'], outputs: { artifacts: ['data'] } },
+    { name: 'train', image: 'ferry.local/workload:1', command: ['python3', 'train.py'], args: ['--lr', '{{item}}'], parallelFor: { items: '{{params.lrs}}' },
+      inputs: { artifacts: { data: '{{steps.prep.outputs.artifacts.data}}' } }, outputs: { artifacts: ['model'] } },
+    { name: 'eval', image: 'ferry.local/workload:1', command: ['python3', 'eval.py'], dependsOn: ['train'] },
+  ],
+  finally: [{ name: 'notify', image: 'ferry.local/workload:1', command: ['echo', 'done'] }],
+};
+
+/**
+ * seedPipelines stores a pipeline and submits a run of it. Without a
+ * cluster (--kube off) no engine runs it: it stays pending, its steps unstarted.
+ */
+export async function seedPipelines(s) {
+  await s.call('POST', '/api/v1/tenants/acme/pipelines', { name: 'digits-train', spec: pipelineSpec });
+  const run = await s.call('POST', '/api/v1/tenants/acme/pipelines/digits-train/runs', {});
+  return { run: run.id };
+}
+
+/**
+ * seedServing uploads a model file into two runs' artifacts, registers them
+ * as versions of digits-clf, deploys version 1 and starts version 2 as a 25%
+ * canary. Without a cluster no replica runs and no gateway reports.
+ */
+export async function seedServing(s, { exp, runs }) {
+  for (const run of runs.slice(0, 2)) {
+    const r = await fetch(`${s.url}/mlflow/acme/api/2.0/mlflow-artifacts/artifacts/${exp}/${run}/artifacts/model/model.joblib`,
+      { method: 'PUT', headers: { Authorization: `Bearer ${s.token}` }, body: `model of ${run}` });
+    if (!r.ok) throw new Error(`upload model: ${r.status} ${await r.text()}`);
+  }
+  await s.call('POST', '/mlflow/acme/api/2.0/mlflow/model-versions/create', { name: 'digits-clf', source: `runs:/${runs[1]}/model`, run_id: runs[1] });
+  await s.call('POST', '/api/v1/tenants/acme/deployments', { name: 'digits', model: 'digits-clf/1', min: 1, max: 2 });
+  await s.call('PATCH', '/api/v1/tenants/acme/deployments/digits', { model: 'digits-clf/2', canaryWeight: 25 });
+}

@@ -15,11 +15,13 @@ describe('router', () => {
     expect(resolve(routes, '/tenants/acme')?.route.title).toBe('Overview');
     expect(resolve(routes, '/audit')?.route.title).toBe('Audit');
     expect(resolve(routes, '/nope/x')).toBeNull();
+    expect(resolve(routes, '/tenants/acme/pipeline-runs/r1')?.props.params).toEqual({ tenant: 'acme', run: 'r1' });
+    expect(resolve(routes, '/tenants/acme/deployments/iris')?.route.title).toBe('Deployment');
     expect(tenantPath('acme', 'runs', 'r/1')).toBe('/tenants/acme/runs/r%2F1');
   });
 
   it('builds the navigation from the page folders', () => {
-    expect(navItems('tenant').map((r) => r.nav!.label)).toEqual(['Overview', 'Jobs', 'Notebooks', 'Experiments', 'Models']);
+    expect(navItems('tenant').map((r) => r.nav!.label)).toEqual(['Overview', 'Jobs', 'Notebooks', 'Experiments', 'Pipelines', 'Models', 'Deployments']);
     expect(navItems('global').map((r) => r.nav!.label)).toEqual(['Tenants', 'Audit', 'Admin']);
   });
 });

@@ -53,7 +53,7 @@ export function onLink(e: MouseEvent): void {
   const a = (e.target as HTMLElement).closest?.('a');
   if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
   const href = a.getAttribute('href');
-  if (!href || !href.startsWith('/') || a.target || a.hasAttribute('download') || a.dataset.external !== undefined) return;
+  if (!href || !href.startsWith('/') || a.getAttribute('target') || a.hasAttribute('download') || a.dataset.external !== undefined) return;
   e.preventDefault();
   navigate(href);
 }

@@ -1,5 +1,6 @@
 // useData is the one way a page fetches: loading, the API error's detail,
-// and a reload; a poll interval keeps live pages live.
+// and a reload; a poll interval keeps live pages live (0 stops it; a
+// change of interval fetches again and polls at the new one).
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 
 export type Data<T> = { data?: T; error?: string; status?: number; loading: boolean; reload: () => void };
@@ -22,6 +23,6 @@ export function useData<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkn
     let t: ReturnType<typeof setTimeout> | undefined;
     if (pollMs > 0) t = setTimeout(reload, pollMs);
     return () => { ac.abort(); if (t) clearTimeout(t); };
-  }, [...deps, tick]);
+  }, [...deps, tick, pollMs]);
   return { ...state, reload };
 }

@@ -1,28 +1,6 @@
-// Chart draws metric series over steps with uPlot, loaded on demand so the
-// initial bundle stays small.
-import { useEffect, useRef } from 'preact/hooks';
-
-import 'uplot/dist/uPlot.min.css';
-
-const colors = ['#0b57d0', '#c5221f', '#188038', '#e37400', '#9334e6', '#007b83', '#b0006d', '#5f6368', '#795548', '#1a237e'];
+// Chart is the comparison's metric over steps, one series per run.
+import { Chart as Plot } from '../../components/chart';
 
 export function Chart(props: { title: string; labels: string[]; data: [number[], ...(number | null)[][]] }) {
-  const el = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    let plot: { destroy(): void } | undefined;
-    let gone = false;
-    import('uplot').then(({ default: UPlot }) => {
-      if (gone || !el.current) return;
-      const width = Math.min(900, Math.max(300, el.current.clientWidth || 800));
-      plot = new UPlot({
-        title: props.title, width, height: 320,
-        scales: { x: { time: false } },
-        axes: [{ label: 'step' }, { label: props.title }],
-        series: [{ label: 'step' }, ...props.labels.map((l, i) => ({ label: l, stroke: colors[i % colors.length], width: 2, spanGaps: true }))],
-      }, props.data as never, el.current);
-      el.current.dataset.series = String(props.labels.length);
-    });
-    return () => { gone = true; plot?.destroy(); };
-  }, [props.title, props.labels.join('|'), JSON.stringify(props.data)]);
-  return <div class="chart" ref={el} role="img" aria-label={`${props.title} over steps for ${props.labels.length} runs`} data-testid="metric-chart" />;
+  return <Plot {...props} testid="metric-chart" describe={`${props.title} over steps for ${props.labels.length} runs`} />;
 }

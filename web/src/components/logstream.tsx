@@ -1,0 +1,41 @@
+// LogStream reads a text log from the API and, with follow, keeps reading
+// while the server streams it (a job replica's or a pipeline step's).
+import { useEffect, useRef, useState } from 'preact/hooks';
+
+import { raw } from '../api/client';
+
+export function LogStream(props: { url: string; label: string; follow: boolean }) {
+  const [text, setText] = useState('');
+  const [error, setError] = useState('');
+  const [done, setDone] = useState(false);
+  const pre = useRef<HTMLPreElement>(null);
+  useEffect(() => {
+    const ac = new AbortController();
+    setText(''); setError(''); setDone(false);
+    (async () => {
+      try {
+        const r = await raw('GET', props.url, undefined, ac.signal);
+        const reader = r.body!.getReader();
+        const dec = new TextDecoder();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          const chunk = dec.decode(value, { stream: true });
+          setText((t) => (t + chunk).slice(-1_000_000));
+        }
+        setDone(true);
+      } catch (e) {
+        if ((e as Error).name !== 'AbortError') setError((e as Error).message);
+      }
+    })();
+    return () => ac.abort();
+  }, [props.url]);
+  useEffect(() => { if (pre.current) pre.current.scrollTop = pre.current.scrollHeight; }, [text]);
+  return (
+    <div>
+      {error && <div role="alert" class="error">{error}</div>}
+      <pre class="log" ref={pre} tabIndex={0} aria-label={props.label} aria-live="polite" data-testid="log">{text || (done ? '(empty log)' : '')}</pre>
+      <p class="muted">{error ? '' : done ? 'End of log.' : props.follow ? 'Following…' : 'Loading…'}</p>
+    </div>
+  );
+}

@@ -4,60 +4,35 @@
 // serious or critical violations); any console error fails the run.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
-
+import { openBrowser } from './browser.mjs';
 import { seed, seedPipelines, seedServing, startServer } from './server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const bin = process.env.FERRY_BIN ?? join(root, 'bin/ferry');
 const shots = process.env.DASHBOARD_ARTIFACTS ?? join(root, 'e2e/artifacts/dashboard');
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const T = 15_000;
 
-let server, data, pipes, browser, page;
-const consoleErrors = [];
+let server, data, pipes, browser, page, check;
 let allowHTTPError = false;
 
 before(async () => {
-  mkdirSync(shots, { recursive: true });
   server = await startServer(bin);
   data = await seed(server);
   pipes = await seedPipelines(server);
   await seedServing(server, data);
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  page = await ctx.newPage();
-  page.setDefaultTimeout(T);
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    if (allowHTTPError && /Failed to load resource: the server responded with a status of 404/.test(m.text())) return;
-    consoleErrors.push(`${page.url()}: ${m.text()} (${m.location()?.url ?? ''})`);
-  });
-  page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: uncaught ${e.message}`));
+  ({ browser, page, check } = await openBrowser({
+    shots, allowed: (msg) => allowHTTPError && /Failed to load resource: the server responded with a status of 404/.test(msg),
+  }));
 });
 
 after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** check screenshots the page and fails on serious or critical axe violations. */
-async function check(name) {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-  await page.evaluate(axeSource);
-  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`), [], `axe on ${name}`);
-  const errs = consoleErrors.splice(0);
-  assert.deepEqual(errs, [], `console errors by ${name}`);
-}
 
 const text = (sel) => page.locator(sel).first().innerText();
 

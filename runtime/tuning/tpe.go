@@ -132,10 +132,13 @@ func column(obs []Observation, i int) []float64 {
 	return out
 }
 
-// parzen is a mixture of Gaussians truncated to [low, high].
+// parzen is a mixture of Gaussians truncated to [low, high]. norm and
+// inv hold what logPDF needs of each component that does not depend on x:
+// log(weight / (σ √(2π) Z)) and 1/σ.
 type parzen struct {
 	weights, mus, sigmas []float64
 	low, high            float64
+	norm, inv, terms     []float64
 }
 
 func (t TPE) newParzen(obs []float64, low, high float64) parzen {
@@ -185,6 +188,13 @@ func (t TPE) newParzen(obs []float64, low, high float64) parzen {
 	}
 	p.mus = append(slices.Clone(obs), 0.5*(low+high))
 	p.sigmas = append(sigmas, high-low)
+	const logSqrt2Pi = 0.9189385332046727
+	p.norm, p.inv, p.terms = make([]float64, len(p.mus)), make([]float64, len(p.mus)), make([]float64, len(p.mus))
+	for k, mu := range p.mus {
+		sg := p.sigmas[k]
+		p.inv[k] = 1 / sg
+		p.norm[k] = math.Log(p.weights[k]) - math.Log(sg) - logSqrt2Pi - logMass((low-mu)/sg, (high-mu)/sg)
+	}
 	return p
 }
 
@@ -225,21 +235,21 @@ func (p parzen) sample(r *rand.Rand) float64 {
 }
 
 func (p parzen) logPDF(x float64) float64 {
-	const logSqrt2Pi = 0.9189385332046727
 	best := math.Inf(-1)
-	terms := make([]float64, len(p.mus))
 	for k, mu := range p.mus {
-		s := p.sigmas[k]
-		z := (x - mu) / s
-		terms[k] = math.Log(p.weights[k]) - 0.5*z*z - math.Log(s) - logSqrt2Pi - logMass((p.low-mu)/s, (p.high-mu)/s)
-		best = math.Max(best, terms[k])
+		z := (x - mu) * p.inv[k]
+		p.terms[k] = p.norm[k] - 0.5*z*z
+		best = math.Max(best, p.terms[k])
 	}
 	if math.IsInf(best, -1) {
 		return best
 	}
 	sum := 0.0
-	for _, v := range terms {
-		sum += math.Exp(v - best)
+	for _, v := range p.terms {
+		// Terms 50 below the largest add less than e⁻⁵⁰ of it.
+		if d := v - best; d > -50 {
+			sum += math.Exp(d)
+		}
 	}
 	return best + math.Log(sum)
 }
@@ -294,19 +304,19 @@ func (t TPE) categorical(d Dim, r *rand.Rand, below, above []float64) float64 {
 		}
 		p := make([]float64, n)
 		base := t.PriorWeight / float64(kernels)
+		// Kernel k puts base on every choice and 1 more on its own
+		// (the prior kernel on none), normalized.
+		spread := 0.0
 		for k := range kernels {
-			row := make([]float64, n)
-			rowSum := 0.0
-			for c := range row {
-				row[c] = base
-				if k < len(obs) && int(obs[k]) == c {
-					row[c]++
-				}
-				rowSum += row[c]
+			rowSum := base * float64(n)
+			if k < len(obs) {
+				rowSum++
+				p[int(obs[k])] += w[k] / sum / rowSum
 			}
-			for c := range row {
-				p[c] += w[k] / sum * row[c] / rowSum
-			}
+			spread += w[k] / sum * base / rowSum
+		}
+		for c := range p {
+			p[c] += spread
 		}
 		return p
 	}

@@ -294,8 +294,9 @@ func (g *Gateway) proxy(target string) *httputil.ReverseProxy {
 		u = &url.URL{Scheme: "http", Host: "invalid"}
 	}
 	p := &httputil.ReverseProxy{
-		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.Out.Host = u.Host },
-		Transport: g.cfg.Transport,
+		Rewrite:    func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.Out.Host = u.Host },
+		Transport:  g.cfg.Transport,
+		BufferPool: copyBuffers,
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			problem(w, http.StatusBadGateway, "the revision did not answer: "+err.Error())
 		},
@@ -319,3 +320,12 @@ func (s *statusRecorder) Flush() {
 		f.Flush()
 	}
 }
+
+// copyBuffers lends the proxies their copy buffers: without a pool each
+// proxied request allocates 32 KiB.
+var copyBuffers = &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b *bufferPool) Put(x []byte) { b.p.Put(&x) }

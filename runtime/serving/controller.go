@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gocloud.dev/blob"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -33,11 +35,14 @@ type Controller struct {
 	// Now is the clock (default time.Now).
 	Now  func() time.Time
 	loop *controller.Loop
+	// keyed are the deployments ("namespace/name") whose key Secret this
+	// process made or found (Sync runs on one goroutine).
+	keyed map[string]bool
 }
 
 // NewController makes a controller; Start runs it.
 func NewController(db *store.DB, client kubernetes.Interface, pods PodConfig, log *slog.Logger) *Controller {
-	c := &Controller{DB: db, Client: client, Pods: pods, Stats: &Stats{}, Log: log, Now: time.Now}
+	c := &Controller{DB: db, Client: client, Pods: pods, Stats: &Stats{}, Log: log, Now: time.Now, keyed: map[string]bool{}}
 	c.loop = &controller.Loop{Name: "serving", Log: log, Sync: c.Sync, Options: controller.Options{Resync: time.Second, Settle: 50 * time.Millisecond}}
 	return c
 }
@@ -207,41 +212,56 @@ func ApplyDecision(ctx context.Context, tx *store.Tx, d store.Deployment, stable
 	return err
 }
 
-// ensureKey gives a deployment's pods their runtime key (made once).
+// ensureKey gives a deployment's pods their runtime key, made once. The
+// control plane may create Secrets but not read them: it mints a key and
+// creates the Secret; when the Secret is already there (made before a
+// restart) the new key is dropped again. Either way the Secret is known to
+// exist until this process removes it.
 func (c *Controller) ensureKey(ctx context.Context, d store.Deployment) error {
 	ns := tenants.Namespace(d.Tenant)
-	if _, err := c.Client.CoreV1().Secrets(ns).Get(ctx, KeySecretName(d), metav1.GetOptions{}); err == nil {
+	if c.keyed[ns+"/"+d.Name] {
 		return nil
-	} else if !apierrors.IsNotFound(err) {
-		return err
 	}
+	var key store.DeploymentKey
 	var secret string
 	if err := c.DB.Write(ctx, func(tx *store.Tx) (err error) {
-		_, secret, err = tx.CreateDeploymentKey(ctx, d.ID, RuntimeKeyName, "system", v1.APIKeyPrefix)
+		key, secret, err = tx.CreateDeploymentKey(ctx, d.ID, RuntimeKeyName, "system", v1.APIKeyPrefix)
 		return err
 	}); err != nil {
 		return err
 	}
-	_, err := controller.Apply(ctx, c.Client.CoreV1().Secrets(ns), KeySecret(d, secret))
-	return err
+	_, err := c.Client.CoreV1().Secrets(ns).Create(ctx, KeySecret(d, secret), metav1.CreateOptions{FieldManager: controller.FieldManager})
+	if err != nil {
+		if derr := c.DB.Write(ctx, func(tx *store.Tx) error { return tx.DeleteDeploymentKey(ctx, d.ID, key.ID) }); derr != nil {
+			return errors.Join(err, derr)
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	c.keyed[ns+"/"+d.Name] = true
+	return nil
 }
 
 // RuntimeKeyName names the key a deployment's own pods hold.
 const RuntimeKeyName = "ferry-runtime"
 
-// collect deletes the objects of deployments that are gone: each kind is
-// listed on its own, so a Service or key Secret whose Deployment went first
-// (or was never made) is not left behind.
+// collect deletes the objects of deployments that are gone. The control
+// plane may not read or list Secrets (the chart grants writes only), so
+// the gone deployments are found by their Deployments and Services, and
+// each one's key Secret goes first, then its Services, its Deployments
+// last: a pass cut off halfway leaves something that the next pass lists.
 func (c *Controller) collect(ctx context.Context, live map[string]bool) error {
 	sel := metav1.ListOptions{LabelSelector: DeploymentLabel}
-	gone := func(m metav1.ObjectMeta) bool {
+	type gone struct{ ns, name string }
+	var dead []gone
+	seen := map[gone]bool{}
+	mark := func(m metav1.ObjectMeta) {
 		tenant, ok := strings.CutPrefix(m.Namespace, v1.TenantNamespacePrefix)
-		return ok && m.Labels[tenants.ManagedByLabel] == tenants.ManagedBy && !live[tenant+"/"+m.Labels[DeploymentLabel]]
-	}
-	var errs []error
-	keep := func(err error) {
-		if err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, err)
+		g := gone{m.Namespace, m.Labels[DeploymentLabel]}
+		if ok && m.Labels[tenants.ManagedByLabel] == tenants.ManagedBy && !live[tenant+"/"+g.name] && !seen[g] {
+			seen[g] = true
+			dead = append(dead, g)
 		}
 	}
 	deps, err := c.Client.AppsV1().Deployments("").List(ctx, sel)
@@ -249,27 +269,45 @@ func (c *Controller) collect(ctx context.Context, live map[string]bool) error {
 		return err
 	}
 	for _, o := range deps.Items {
-		if gone(o.ObjectMeta) {
-			keep(c.Client.AppsV1().Deployments(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{}))
-		}
+		mark(o.ObjectMeta)
 	}
 	svcs, err := c.Client.CoreV1().Services("").List(ctx, sel)
 	if err != nil {
-		return errors.Join(append(errs, err)...)
+		return err
 	}
 	for _, o := range svcs.Items {
-		if gone(o.ObjectMeta) {
-			keep(c.Client.CoreV1().Services(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{}))
-		}
+		mark(o.ObjectMeta)
 	}
-	secs, err := c.Client.CoreV1().Secrets("").List(ctx, sel)
-	if err != nil {
-		return errors.Join(append(errs, err)...)
-	}
-	for _, o := range secs.Items {
-		if gone(o.ObjectMeta) {
-			keep(c.Client.CoreV1().Secrets(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{}))
+	var errs []error
+	for _, g := range dead {
+		if err := c.remove(ctx, g.ns, g.name, svcs.Items, deps.Items); err != nil {
+			errs = append(errs, fmt.Errorf("remove deployment %s/%s: %w", g.ns, g.name, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// remove deletes one gone deployment's key Secret, Services and
+// Deployments, in that order, stopping at the first failure.
+func (c *Controller) remove(ctx context.Context, ns, name string, svcs []corev1.Service, deps []appsv1.Deployment) error {
+	ok := func(err error) bool { return err == nil || apierrors.IsNotFound(err) }
+	if err := c.Client.CoreV1().Secrets(ns).Delete(ctx, KeySecretName(store.Deployment{Name: name}), metav1.DeleteOptions{}); !ok(err) {
+		return err
+	}
+	delete(c.keyed, ns+"/"+name)
+	for _, o := range svcs {
+		if o.Namespace == ns && o.Labels[DeploymentLabel] == name {
+			if err := c.Client.CoreV1().Services(ns).Delete(ctx, o.Name, metav1.DeleteOptions{}); !ok(err) {
+				return err
+			}
+		}
+	}
+	for _, o := range deps {
+		if o.Namespace == ns && o.Labels[DeploymentLabel] == name {
+			if err := c.Client.AppsV1().Deployments(ns).Delete(ctx, o.Name, metav1.DeleteOptions{}); !ok(err) {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -230,6 +230,7 @@ func TestADeletedDeploymentLeavesNoServiceOrKeySecretEvenWithoutItsDeployment(t 
 	if err := c.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
+	neverReadsSecrets(t, cs)
 	deps, _ := cs.AppsV1().Deployments("ferry-a").List(ctx, metav1.ListOptions{})
 	svcs, _ := cs.CoreV1().Services("ferry-a").List(ctx, metav1.ListOptions{})
 	secs, _ := cs.CoreV1().Secrets("ferry-a").List(ctx, metav1.ListOptions{})
@@ -239,4 +240,53 @@ func TestADeletedDeploymentLeavesNoServiceOrKeySecretEvenWithoutItsDeployment(t 
 	if _, err := cs.CoreV1().Services("default").Get(ctx, "x", metav1.GetOptions{}); err != nil {
 		t.Errorf("a Service outside ferry's namespaces was deleted: %v", err)
 	}
+}
+
+// neverReadsSecrets fails when the controller got, listed or watched a
+// Secret: the chart grants the control plane Secret writes only.
+func neverReadsSecrets(t *testing.T, cs *fake.Clientset) {
+	t.Helper()
+	for _, a := range cs.Actions() {
+		if a.GetResource().Resource == "secrets" && (a.GetVerb() == "get" || a.GetVerb() == "list" || a.GetVerb() == "watch") {
+			t.Errorf("the controller did %s on secrets in %q, which its RBAC does not allow", a.GetVerb(), a.GetNamespace())
+		}
+	}
+}
+
+func TestTheRuntimeKeySecretIsCreatedOnceAndARestartDropsTheKeyItNoLongerNeeds(t *testing.T) {
+	c, db, cs, d, _ := newTestController(t)
+	ctx := t.Context()
+	for range 3 {
+		if err := c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := func() int {
+		var n int
+		_ = db.Read(ctx, func(tx *store.Tx) error {
+			ks, err := tx.DeploymentKeys(ctx, d.ID)
+			n = len(ks)
+			return err
+		})
+		return n
+	}
+	if n := keys(); n != 1 {
+		t.Fatalf("three passes left %d keys, want 1", n)
+	}
+	neverReadsSecrets(t, cs)
+	cs.ClearActions()
+	sec, err := cs.CoreV1().Secrets("ferry-a").Get(ctx, KeySecretName(d), metav1.GetOptions{})
+	if err != nil || !strings.HasPrefix(sec.StringData[KeySecretKey], v1.APIKeyPrefix) {
+		t.Fatalf("the key Secret: %v %+v", err, sec)
+	}
+	// A restarted control plane finds the Secret there and keeps one key.
+	again := NewController(db, cs, c.Pods, c.Log)
+	cs.ClearActions()
+	if err := again.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := keys(); n != 1 {
+		t.Errorf("after a restart %d keys, want 1 (the Secret's)", n)
+	}
+	neverReadsSecrets(t, cs)
 }

@@ -75,6 +75,6 @@ func newAuditCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(list, verify)
+	cmd.AddCommand(list, verify, newAuditReadsCmd(g))
 	return cmd
 }

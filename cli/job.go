@@ -159,6 +159,9 @@ func newJobCmd(g *globals) *cobra.Command {
 			if err := g.table([]string{"RANK", "PHASE", "POD", "NODE", "RESTARTS", "EXIT", "LOG SAVED"}, rows); err != nil {
 				return err
 			}
+			if err := g.printUsage(cmd.Context(), c, tenant, v1.WorkloadJob, j.Name); err != nil {
+				return err
+			}
 			if j.Run == nil {
 				return nil
 			}

@@ -86,7 +86,23 @@ func newNotebookCmd(g *globals) *cobra.Command {
 			return g.print(v1.List[v1.Notebook]{Items: all}, notebookHeader, notebookRows(all...))
 		},
 	}
-	get := &cobra.Command{Use: "get NAME", Short: "Show a notebook", Args: cobra.ExactArgs(1), RunE: one((*client.Client).GetNotebook)}
+	get := &cobra.Command{
+		Use: "get NAME", Short: "Show a notebook and what it uses against its request", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := need()
+			if err != nil {
+				return err
+			}
+			n, err := c.GetNotebook(cmd.Context(), tenant, args[0])
+			if err != nil {
+				return err
+			}
+			if err := g.print(n, notebookHeader, notebookRows(n)); err != nil || g.output != "table" {
+				return err
+			}
+			return g.printUsage(cmd.Context(), c, tenant, v1.WorkloadNotebook, n.Name)
+		},
+	}
 	stop := &cobra.Command{Use: "stop NAME", Short: "Stop a notebook; its workspace is kept", Args: cobra.ExactArgs(1), RunE: one((*client.Client).StopNotebook)}
 	start := &cobra.Command{Use: "start NAME", Short: "Start a stopped notebook", Args: cobra.ExactArgs(1), RunE: one((*client.Client).StartNotebook)}
 	del := &cobra.Command{

@@ -100,6 +100,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newPipelineCmd(g),
 		newScheduleCmd(g),
 		newTuneCmd(g),
+		newTopCmd(g),
 		newStepCmd(g),
 		newModelCmd(g),
 		newArtifactCmd(g),

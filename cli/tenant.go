@@ -75,7 +75,15 @@ func newTenantCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.print(t, tenantHeader, tenantRows(t))
+			if err := g.print(t, tenantHeader, tenantRows(t)); err != nil || g.output != "table" {
+				return err
+			}
+			q, err := c.TenantQuota(cmd.Context(), t.Name)
+			if err != nil {
+				return fmt.Errorf("tenant %s's quota use: %w", t.Name, err)
+			}
+			fmt.Fprintln(g.stdout)
+			return g.table(quotaHeader, quotaRows(q))
 		},
 	}
 	del := &cobra.Command{
@@ -135,6 +143,20 @@ func newTenantCmd(g *globals) *cobra.Command {
 	update.Flags().StringVar(&uMemory, "memory", "", "memory quota")
 	update.Flags().Int64Var(&uGPU, "gpu", 0, "GPU quota")
 	update.Flags().DurationVar(&uIdle, "notebook-idle", 0, "stop the tenant's notebooks unused this long (0: never)")
-	cmd.AddCommand(create, list, get, update, del)
+	quota := &cobra.Command{
+		Use: "quota NAME", Short: "Show a tenant's quota against what its pods request and use, and what is queued", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			q, err := c.TenantQuota(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return g.print(q, quotaHeader, quotaRows(q))
+		},
+	}
+	cmd.AddCommand(create, list, get, update, del, quota)
 	return cmd
 }

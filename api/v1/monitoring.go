@@ -129,3 +129,22 @@ type Access struct {
 	Kind   AccessKind `json:"kind"`
 	Object string     `json:"object"`
 }
+
+// TopOptions select ferry top's objects: one tenant ("": every tenant the
+// caller is a member of, all for admins), at most Limit (server default 200).
+type TopOptions struct {
+	Tenant string
+	Limit  int
+}
+
+// UsageOptions ask a workload's series over the last Window ("": none;
+// e.g. "1h", "1d", "7d").
+type UsageOptions struct {
+	Window string
+}
+
+// ReadsFilter selects a tenant's reads.
+type ReadsFilter struct {
+	Actor string
+	Kind  AccessKind
+}

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { openBrowser } from './browser.mjs';
-import { seed, seedPipelines, seedServing, startServer } from './server.mjs';
+import { seed, seedPipelines, seedServing, seedTuning, startServer } from './server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -24,6 +24,7 @@ before(async () => {
   data = await seed(server);
   pipes = await seedPipelines(server);
   await seedServing(server, data);
+  await seedTuning(server);
   ({ browser, page, check } = await openBrowser({
     shots, allowed: (msg) => allowHTTPError && /Failed to load resource: the server responded with a status of 404/.test(msg),
   }));
@@ -178,6 +179,33 @@ test('dashboard', async (t) => {
     assert.deepEqual(await split(), ['stable:100']);
     await page.getByRole('button', { name: 'Roll back' }).waitFor();
     await check('deployment-promoted');
+  });
+
+  await t.test('tuning: the experiment, its search and trials table (no cluster: no trials), stop', async () => {
+    await page.getByRole('navigation', { name: 'Tenant' }).getByRole('link', { name: 'Tuning' }).click();
+    await page.waitForURL(/\/tenants\/acme\/tunings$/);
+    await page.getByRole('row', { name: /lr-search/ }).getByText('minimize loss').waitFor();
+    await check('tunings');
+    await page.getByRole('link', { name: 'lr-search' }).click();
+    await page.waitForURL(/\/tunings\/lr-search$/);
+    await page.getByText(/lr ∈ \[0\.001, 0\.1\] log/).waitFor();
+    await page.getByText('No trials yet: the first starts when the controller suggests it.').waitFor();
+    await check('tuning');
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Stop tuning' }).click();
+    await page.locator('dl.kv').getByText('stopped', { exact: true }).waitFor();
+  });
+
+  await t.test('usage: the quota against what is requested and queued (the seeded job waits), workloads, reads', async () => {
+    await page.getByRole('navigation', { name: 'Tenant' }).getByRole('link', { name: 'Usage' }).click();
+    await page.waitForURL(/\/tenants\/acme\/usage$/);
+    const meter = page.getByRole('meter', { name: 'CPU requested' });
+    await meter.waitFor();
+    assert.equal(await meter.getAttribute('aria-valuetext'), '0 CPU of 8 CPU', 'nothing runs without a cluster, so nothing is requested');
+    await page.getByText(/Queued: 1 job\(s\), 2 replica\(s\) asking 2 CPU, 2\.0 GiB/).waitFor();
+    await page.getByTestId('sampled').getByText(/Not sampled yet/).waitFor();
+    await page.getByText('No workload has been measured.').waitFor();
+    await check('usage');
   });
 
   await t.test('audit: filter and verify the chain', async () => {

@@ -109,3 +109,12 @@ export async function seedServing(s, { exp, runs }) {
   await s.call('POST', '/api/v1/tenants/acme/deployments', { name: 'digits', model: 'digits-clf/1', min: 1, max: 2 });
   await s.call('PATCH', '/api/v1/tenants/acme/deployments/digits', { model: 'digits-clf/2', canaryWeight: 25 });
 }
+
+/** seedTuning starts a random search; without a cluster no controller suggests trials, so it has none. */
+export async function seedTuning(s) {
+  await s.call('POST', '/api/v1/tenants/acme/tunings', { spec: {
+    apiVersion: 'ferry.dev/v1', kind: 'Tuning', name: 'lr-search', objective: { metric: 'loss', direction: 'minimize' }, algorithm: 'random', maxTrials: 4,
+    parameters: [{ name: 'lr', type: 'float', min: 0.001, max: 0.1, log: true }],
+    trial: { image: 'ferry.local/workload:1', command: ['python3', 'train.py', '--lr', '${params.lr}'], resources: { cpu: '500m', memory: '512Mi' } },
+  } });
+}

@@ -21,7 +21,7 @@ describe('router', () => {
   });
 
   it('builds the navigation from the page folders', () => {
-    expect(navItems('tenant').map((r) => r.nav!.label)).toEqual(['Overview', 'Jobs', 'Notebooks', 'Experiments', 'Pipelines', 'Models', 'Deployments']);
+    expect(navItems('tenant').map((r) => r.nav!.label)).toEqual(['Overview', 'Jobs', 'Notebooks', 'Experiments', 'Pipelines', 'Tuning', 'Models', 'Deployments', 'Usage']);
     expect(navItems('global').map((r) => r.nav!.label)).toEqual(['Tenants', 'Audit', 'Admin']);
   });
 });

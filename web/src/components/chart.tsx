@@ -9,7 +9,9 @@ const colors = ['#0b57d0', '#c5221f', '#188038', '#e37400', '#9334e6', '#007b83'
 
 export type ChartProps = {
   title: string; labels: string[]; data: [number[], ...(number | null)[][]];
-  x?: string; time?: boolean; points?: boolean; testid?: string; describe?: string;
+  x?: string; time?: boolean; testid?: string; describe?: string;
+  /** points draws a series as dots only (all series, or per series). */
+  points?: boolean | boolean[];
 };
 
 export function Chart(props: ChartProps) {
@@ -25,10 +27,13 @@ export function Chart(props: ChartProps) {
         title: props.title, width, height: 320,
         scales: { x: { time: !!props.time } },
         axes: [{ label: x }, { label: props.title }],
-        series: [{ label: x }, ...props.labels.map((l, i) => ({
-          label: l, stroke: colors[i % colors.length], width: 2, spanGaps: true, paths: props.points ? () => null : undefined,
-          points: props.points ? { show: true, size: 7, fill: colors[i % colors.length] } : undefined,
-        }))],
+        series: [{ label: x }, ...props.labels.map((l, i) => {
+          const dots = Array.isArray(props.points) ? props.points[i] : props.points;
+          return {
+            label: l, stroke: colors[i % colors.length], width: 2, spanGaps: true, paths: dots ? () => null : undefined,
+            points: dots ? { show: true, size: 7, fill: colors[i % colors.length] } : undefined,
+          };
+        })],
       }, props.data as never, el.current);
       el.current.dataset.series = String(props.labels.length);
     });

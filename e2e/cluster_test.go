@@ -176,6 +176,10 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 		testPipelines(t, c, pipelineImage(t, c))
 	})
 
+	t.Run("a TPE tuning runs its trials as jobs, stops one early by the median rule and registers the best model", func(t *testing.T) {
+		testTuning(t, c, pipelineImage(t, c))
+	})
+
 	t.Run("status reports the ready nodes, the releases and the pods", func(t *testing.T) {
 		out, err := c.ferry(t, time.Minute, "status", "--name", name, "-o", "json")
 		if err != nil || strings.Count(out, `"ready": true`) != 2 {

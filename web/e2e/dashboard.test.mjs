@@ -123,6 +123,7 @@ test('dashboard', async (t) => {
     await page.waitForURL(/\/models\/digits-clf$/);
     const run = page.getByRole('link', { name: data.runs[0].slice(0, 12) });
     await run.waitFor();
+    await page.getByText(/Served by: digits \(v1 stable 75%\), digits \(v2 canary 25%\)/).waitFor();
     await check('model');
     await run.click();
     await page.waitForURL(new RegExp(`/runs/${data.runs[0]}$`));
@@ -159,6 +160,12 @@ test('dashboard', async (t) => {
     await page.locator('a.dag-node[data-step=prep][data-state="not run"]').waitFor();
     await page.getByRole('button', { name: 'Retry from failed steps' }).waitFor();
     await check('pipeline-run-cancelled');
+    // Its tracking run links back to it.
+    const runURL = page.url().split('?')[0];
+    await page.locator('dl.kv').getByRole('link', { name: /^[0-9a-f]{32}$/ }).click();
+    await page.waitForURL(/\/runs\/[0-9a-f]{32}$/);
+    await page.locator('dl.kv').getByRole('link', { name: 'digits-train' }).click();
+    await page.waitForURL(runURL);
   });
 
   await t.test('deployments: the traffic split of stable and canary, promote', async () => {

@@ -42,3 +42,16 @@ describe('quota usage', () => {
     expect(u).toEqual({ cpu: 2.5, memory: 2.5 * 2 ** 30, gpu: 2 });
   });
 });
+
+describe('run lineage', () => {
+  it('links a pipeline step\'s run to its step in the pipeline run, and a trial to its tuning and job', async () => {
+    const { lineage } = await import('./experiments/lineage');
+    expect(lineage('acme', 'child', { 'mlflow.parentRunId': 'prun', 'ferry.pipeline': 'digits', 'ferry.pipeline.step': 'train[1]' })).toEqual([
+      { label: 'Pipeline step', text: 'digits · train[1]', href: '/tenants/acme/pipeline-runs/prun?step=train' },
+      { label: 'Parent run', text: 'prun', href: '/tenants/acme/runs/prun' },
+    ]);
+    expect(lineage('acme', 'prun', { 'ferry.pipeline': 'digits' })[0].href).toBe('/tenants/acme/pipeline-runs/prun');
+    expect(lineage('acme', 'r', { 'ferry.tuning': 'lr', 'ferry.job': 'lr-t3' }).map((l) => l.href)).toEqual(['/tenants/acme/tunings/lr', '/tenants/acme/jobs/lr-t3']);
+    expect(lineage('acme', 'r', undefined)).toEqual([]);
+  });
+});

@@ -1,8 +1,11 @@
+import { Fragment } from 'preact';
+
 import { api } from '../../api/client';
 import { useData } from '../../components/data';
 import { ErrorBox, Loading, Page, State, Table, Time } from '../../components/ui';
 import type { PageProps } from '../../router';
 import { tenantPath } from '../../router';
+import { lineage } from './lineage';
 
 export function RunDetail({ params }: PageProps) {
   const { tenant: t, run } = params;
@@ -21,6 +24,7 @@ export function RunDetail({ params }: PageProps) {
             <dt>User</dt><dd>{r.user ?? ''}</dd>
             <dt>Started</dt><dd><Time at={r.startTime} /></dd>
             <dt>Ended</dt><dd><Time at={r.endTime} /></dd>
+            {lineage(t, r.id, r.tags ?? undefined).map((l) => <Fragment key={l.label}><dt>{l.label}</dt><dd><a href={l.href}>{l.text}</a></dd></Fragment>)}
           </dl>
           <h2>Parameters</h2>
           <Table label="Parameters" head={['Key', 'Value']} rows={Object.entries(r.params ?? {}).map(([k, v]) => [k, v])} empty="No parameters." />

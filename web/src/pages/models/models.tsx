@@ -3,6 +3,7 @@ import { useData } from '../../components/data';
 import { ErrorBox, Loading, Page, State, Table, Time } from '../../components/ui';
 import type { PageProps } from '../../router';
 import { tenantPath } from '../../router';
+import { useDeployments } from '../deployments/data';
 
 const aliasText = (a: unknown) => (Array.isArray(a) ? a.join(', ') : a && typeof a === 'object' ? Object.entries(a).map(([k, v]) => `${k} → v${v}`).join(', ') : '');
 
@@ -30,6 +31,8 @@ export function Model({ params }: PageProps) {
     ]);
     return { m, versions: v.items };
   }, [t, model]);
+  const deps = useDeployments(t);
+  const served = (deps.data?.items ?? []).flatMap((d) => (d.revisions ?? []).filter((r) => r.model === model && r.role !== 'retired').map((r) => ({ d: d.name, r })));
   return (
     <Page title={`Model ${model}`}>
       <ErrorBox error={d.error} status={d.status} />
@@ -38,6 +41,9 @@ export function Model({ params }: PageProps) {
         <>
           {d.data.m.description && <p>{d.data.m.description}</p>}
           <p>Aliases: {aliasText(d.data.m.aliases) || 'none'}</p>
+          <p>Served by: {served.length ? served.map(({ d: name, r }, i) => (
+            <span key={r.name}>{i > 0 && ', '}<a href={tenantPath(t, 'deployments', name)}>{name}</a> (v{r.version} {r.role} {r.weight}%)</span>
+          )) : 'no deployment'}</p>
           <Table label="Versions" head={['Version', 'Status', 'Aliases', 'Source run', 'Job', 'Created', 'By']} empty="No versions."
             rows={d.data.versions.map((v) => [
               v.version, <State state={v.status} />, aliasText(v.aliases),

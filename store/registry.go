@@ -34,6 +34,7 @@ type ModelVersion struct {
 	Version              int64
 	Source               string
 	RunID                string
+	ModelID              string // the logged model it was made from, if any
 	RunLink              string
 	Status               string
 	StatusMessage        string

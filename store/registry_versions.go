@@ -27,6 +27,17 @@ func (tx *Tx) CreateModelVersion(ctx context.Context, v ModelVersion) (ModelVers
 			return ModelVersion{}, err
 		}
 	}
+	if v.ModelID != "" {
+		// MLflow 3: the version's files are the logged model's, and its
+		// lineage the model's source run unless a run is named.
+		m, err := tx.loggedModelRow(ctx, v.Tenant, v.ModelID, false)
+		if err != nil {
+			return ModelVersion{}, err
+		}
+		if v.RunID == "" {
+			v.RunID = m.SourceRunID
+		}
+	}
 	if v.RunID != "" {
 		if _, err := tx.runInfo(ctx, v.Tenant, v.RunID); err != nil {
 			return ModelVersion{}, invalidf("run %s of the model version: %v", v.RunID, err)
@@ -39,8 +50,8 @@ func (tx *Tx) CreateModelVersion(ctx context.Context, v ModelVersion) (ModelVers
 		return ModelVersion{}, err
 	}
 	ms := tx.now.UnixMilli()
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO model_versions (tenant, name, version, source, run_id, run_link, status, current_stage, description, user_id, creation_timestamp, last_updated_timestamp)
-		VALUES (?, ?, ?, ?, ?, ?, 'READY', 'None', ?, ?, ?, ?)`, v.Tenant, v.Name, v.Version, v.Source, v.RunID, v.RunLink, v.Description, v.UserID, ms, ms)
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO model_versions (tenant, name, version, source, run_id, model_id, run_link, status, current_stage, description, user_id, creation_timestamp, last_updated_timestamp)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'READY', 'None', ?, ?, ?, ?)`, v.Tenant, v.Name, v.Version, v.Source, v.RunID, v.ModelID, v.RunLink, v.Description, v.UserID, ms, ms)
 	if err != nil {
 		return ModelVersion{}, mapErr(err)
 	}
@@ -52,7 +63,7 @@ func (tx *Tx) CreateModelVersion(ctx context.Context, v ModelVersion) (ModelVers
 	return tx.ModelVersion(ctx, v.Tenant, v.Name, v.Version)
 }
 
-const versionCols = "tenant, name, version, source, run_id, run_link, status, status_message, current_stage, description, user_id, creation_timestamp, last_updated_timestamp"
+const versionCols = "tenant, name, version, source, run_id, model_id, run_link, status, status_message, current_stage, description, user_id, creation_timestamp, last_updated_timestamp"
 
 // ModelVersion reads one version with its tags and aliases.
 func (tx *Tx) ModelVersion(ctx context.Context, tenant, name string, version int64) (ModelVersion, error) {
@@ -228,7 +239,7 @@ func (tx *Tx) versions(ctx context.Context, where string, args ...any) ([]ModelV
 	out := []ModelVersion{}
 	for rows.Next() {
 		var v ModelVersion
-		if err := rows.Scan(&v.Tenant, &v.Name, &v.Version, &v.Source, &v.RunID, &v.RunLink, &v.Status, &v.StatusMessage, &v.CurrentStage,
+		if err := rows.Scan(&v.Tenant, &v.Name, &v.Version, &v.Source, &v.RunID, &v.ModelID, &v.RunLink, &v.Status, &v.StatusMessage, &v.CurrentStage,
 			&v.Description, &v.UserID, &v.CreationTimestamp, &v.LastUpdatedTimestamp); err != nil {
 			rows.Close()
 			return nil, err

@@ -72,6 +72,25 @@ describe('layered layout', () => {
     expect(l.edges.filter((e) => e.dashed).map((e) => e.from).sort()).toEqual(['b', 'c']);
   });
 
+  it('lays out the largest pipeline the API takes (200 steps, dense dependencies) quickly and without overlaps', () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const ns = Array.from({ length: 200 }, (_, i) => ({
+      id: `s${i}`, finally: false,
+      deps: i === 0 ? [] : [...new Set(Array.from({ length: 1 + Math.floor(rand() * 3) }, () => `s${Math.floor(rand() * i)}`))],
+    }));
+    const start = performance.now();
+    const l = layout(ns);
+    const ms = performance.now() - start;
+    expect(ms).toBeLessThan(1000);
+    const seen = new Set(l.nodes.map((n) => `${n.x},${n.y}`));
+    expect(seen.size).toBe(200);
+    for (const e of l.edges) {
+      const a = l.nodes.find((n) => n.id === e.from)!, b = l.nodes.find((n) => n.id === e.to)!;
+      expect(b.layer).toBeGreaterThan(a.layer);
+    }
+  });
+
   it('survives a cycle (the server refuses them) and an empty pipeline', () => {
     expect(layout(nodes({ a: ['b'], b: ['a'] })).nodes).toHaveLength(2);
     expect(layout([])).toMatchObject({ nodes: [], edges: [] });

@@ -67,8 +67,8 @@ export function layout(nodes: GraphNode[]): Layout {
   const pred = new Map<string, string[]>();
   const chains: { link: Link; path: string[] }[] = [];
   const join = (a: string, b: string) => {
-    succ.set(a, [...(succ.get(a) ?? []), b]);
-    pred.set(b, [...(pred.get(b) ?? []), a]);
+    (succ.get(a) ?? succ.set(a, []).get(a)!).push(b);
+    (pred.get(b) ?? pred.set(b, []).get(b)!).push(a);
   };
   let k = 0;
   for (const l of links) {

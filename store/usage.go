@@ -345,3 +345,37 @@ const MaxQueuedJobs = 10000
 func (tx *Tx) QueuedJobs(ctx context.Context, tenant string) ([]Job, error) {
 	return tx.jobs(ctx, "tenant = ? AND state = ? ORDER BY id LIMIT ?", tenant, string(JobQueued), MaxQueuedJobs)
 }
+
+// StateCount is how many of a tenant's objects are in one state.
+type StateCount struct {
+	Tenant string
+	State  string
+	N      int64
+}
+
+// JobStateCounts counts every tenant's jobs by state (for /metrics).
+func (tx *Tx) JobStateCounts(ctx context.Context) ([]StateCount, error) {
+	return tx.stateCounts(ctx, "SELECT tenant, state, count(*) FROM jobs GROUP BY tenant, state")
+}
+
+// NotebookStateCounts counts every tenant's notebooks by state.
+func (tx *Tx) NotebookStateCounts(ctx context.Context) ([]StateCount, error) {
+	return tx.stateCounts(ctx, "SELECT tenant, state, count(*) FROM notebooks GROUP BY tenant, state")
+}
+
+func (tx *Tx) stateCounts(ctx context.Context, q string) ([]StateCount, error) {
+	rows, err := tx.tx.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []StateCount
+	for rows.Next() {
+		var c StateCount
+		if err := rows.Scan(&c.Tenant, &c.State, &c.N); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/ferry-ml/ferry/runtime/metrics"
 )
 
 // Loop runs Sync, a level-based pass over everything a controller owns:
@@ -66,10 +68,12 @@ func (l *Loop) Start(ctx context.Context) error {
 		case <-wake:
 		default:
 		}
+		start := time.Now()
 		err := l.Sync(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
+		metrics.Reconciled(l.Name, start, err)
 		wait := o.Resync
 		if err != nil {
 			failures++

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/ferry-ml/ferry/runtime/metrics"
 )
 
 // Queue reconciles keys one at a time each (a key is never reconciled by
@@ -78,7 +81,11 @@ func (q *Queue[K]) work(ctx context.Context) {
 		if shutdown {
 			return
 		}
+		start := time.Now()
 		err := q.reconcile(ctx, key)
+		if ctx.Err() == nil {
+			metrics.Reconciled(q.name, start, err)
+		}
 		switch {
 		case err == nil:
 			q.q.Forget(key)

@@ -23,6 +23,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/ferry-ml/ferry/runtime/controller"
+	"github.com/ferry-ml/ferry/runtime/metrics"
+	podreason "github.com/ferry-ml/ferry/runtime/monitor/reason"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
@@ -39,6 +41,9 @@ type Controller struct {
 	Interval time.Duration
 	// Tracking gives jobs their MLflow run (set before Start).
 	Tracking Tracking
+	// Events are the Warning events about a pod, which explain reasons
+	// (nil: pod states alone).
+	Events podreason.Events
 
 	loop  *controller.Loop
 	jobs  batchlisters.JobLister
@@ -158,6 +163,11 @@ func (c *Controller) syncJob(ctx context.Context, j store.Job) (bool, error) {
 				return false, c.updateIfChanged(ctx, j, u)
 			}
 		}
+		if state == store.JobFailed {
+			if why := podreason.ForPods(pods, c.Events); why != "" {
+				reason = why + "; " + reason
+			}
+		}
 		u.State, u.Reason, u.FinishedAt = state, &reason, at
 		if kj.Status.StartTime != nil {
 			u.StartedAt = &kj.Status.StartTime.Time
@@ -172,8 +182,16 @@ func (c *Controller) syncJob(ctx context.Context, j store.Job) (bool, error) {
 		if kj.Status.StartTime != nil {
 			u.StartedAt = &kj.Status.StartTime.Time
 		}
-		empty := ""
-		u.Reason = &empty
+		// What troubles the pods that have not ended (a pull error, an
+		// unschedulable pod, a crash loop), or nothing.
+		live := make([]*corev1.Pod, 0, len(pods))
+		for _, p := range pods {
+			if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+				live = append(live, p)
+			}
+		}
+		why := podreason.ForPods(live, c.Events)
+		u.Reason = &why
 	}
 	return false, c.updateIfChanged(ctx, j, u)
 }
@@ -328,6 +346,11 @@ func (c *Controller) admit(ctx context.Context, queued []store.Job, tenantList [
 				reason = d.Reason
 			}
 			if reason != j.Reason {
+				decision := metrics.Queued
+				if d.Inadmissible {
+					decision = metrics.Inadmissible
+				}
+				metrics.JobAdmissions.WithLabelValues(j.Tenant, decision).Inc()
 				errs = append(errs, c.update(ctx, j, store.JobUpdate{Reason: &reason}))
 			}
 			continue
@@ -344,6 +367,8 @@ func (c *Controller) admit(ctx context.Context, queued []store.Job, tenantList [
 		}
 		reason := "admitted"
 		errs = append(errs, c.update(ctx, j, store.JobUpdate{State: store.JobRunning, Reason: &reason, AdmittedAt: new(time.Now())}))
+		metrics.JobAdmissions.WithLabelValues(j.Tenant, metrics.Admitted).Inc()
+		metrics.JobQueueWait.WithLabelValues(j.Tenant).Observe(time.Since(j.CreatedAt).Seconds())
 		c.Log.Info("job admitted", "tenant", j.Tenant, "job", j.Name, "replicas", j.Spec.Replicas)
 	}
 	return errors.Join(errs...)

@@ -26,6 +26,9 @@ type Controller struct {
 	Client   kubernetes.Interface
 	Log      *slog.Logger
 	Interval time.Duration
+	// Explain says what troubles a notebook's pod, in plain words ("" when
+	// nothing does); a running notebook's reason follows it. Nil: none.
+	Explain func(tenant, name string) string
 	// Activity reads the proxy's record of use: last request and whether a
 	// connection is open.
 	Activity func(tenant, name string) (time.Time, bool)
@@ -108,6 +111,16 @@ func (c *Controller) Sync(ctx context.Context) error {
 				}
 				c.forget(n.Tenant, n.Name)
 				c.Log.Info("notebook culled", "tenant", n.Tenant, "notebook", n.Name, "idle", limit)
+			}
+		}
+		if n.State == store.NotebookRunning && c.Explain != nil {
+			if why := c.Explain(n.Tenant, n.Name); why != n.Reason {
+				if err := c.DB.Write(ctx, func(tx *store.Tx) (err error) {
+					n, err = tx.SetNotebookState(ctx, n.Tenant, n.Name, store.NotebookRunning, why)
+					return err
+				}); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
 		errs = append(errs, c.apply(ctx, n))

@@ -14,6 +14,7 @@ import (
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/runtime/controller"
+	"github.com/ferry-ml/ferry/runtime/metrics"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
@@ -114,7 +115,7 @@ func (e *Engine) admit(ctx context.Context, st *runState, s v1.Step, row *store.
 	if err != nil {
 		return end(store.PipelineRunFailed, err.Error())
 	}
-	return e.DB.Write(ctx, func(tx *store.Tx) error {
+	err = e.DB.Write(ctx, func(tx *store.Tx) error {
 		if cacheable(s) {
 			imageID := pinnedDigest(s.Image)
 			if imageID == "" {
@@ -145,6 +146,23 @@ func (e *Engine) admit(ctx context.Context, st *runState, s v1.Step, row *store.
 		st.rows[row.Name] = row
 		return nil
 	})
+	if err == nil && row.CacheKey != "" {
+		result := "miss"
+		if row.State == string(v1.StepCached) {
+			result = "hit"
+		}
+		metrics.StepCache.WithLabelValues(st.r.Tenant, result).Inc()
+	}
+	return err
+}
+
+// observeStep records an ended attempt's run time (a retried attempt's
+// row is pending again and is not counted as an end).
+func observeStep(tenant, state string, pod *corev1.Pod, err error) {
+	if err != nil || pod.Status.StartTime == nil || (state != store.PipelineRunSucceeded && state != store.PipelineRunFailed) {
+		return
+	}
+	metrics.StepDuration.WithLabelValues(tenant, state).Observe(time.Since(pod.Status.StartTime.Time).Seconds())
 }
 
 // when evaluates a step's condition.
@@ -271,10 +289,14 @@ func (e *Engine) observe(ctx context.Context, st *runState, s v1.Step, row *stor
 	switch pod.Status.Phase {
 	case corev1.PodSucceeded:
 		e.saveLog(ctx, pod)
-		return e.succeed(ctx, st, s, row, pod)
+		err := e.succeed(ctx, st, s, row, pod)
+		observeStep(st.r.Tenant, row.State, pod, err)
+		return err
 	case corev1.PodFailed:
 		e.saveLog(ctx, pod)
-		return e.fail(ctx, st, s, row, pod)
+		err := e.fail(ctx, st, s, row, pod)
+		observeStep(st.r.Tenant, row.State, pod, err)
+		return err
 	}
 	return nil
 }

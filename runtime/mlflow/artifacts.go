@@ -31,10 +31,11 @@ func artifactEndpoint(method string) endpoint {
 	return endpoint{methods: []string{http.MethodGet, http.MethodPut}, write: method == http.MethodPut, runScoped: true, fn: (*Handler).artifact}
 }
 
-// artifactRef is a path of the proxy: <experiment>/<run>/artifacts/<file>.
+// artifactRef is a path of the proxy: <experiment>/<run>/artifacts/<file>,
+// or a logged model's <experiment>/models/<model_id>/artifacts/<file>.
 type artifactRef struct {
 	exp   int64
-	run   string
+	tree  store.ArtifactTree
 	rel   string
 	isDir bool
 }
@@ -51,14 +52,20 @@ func parseArtifactPath(p string, dir bool) (artifactRef, error) {
 			return artifactRef{}, invalid("artifact path %q is not allowed: no '..', '.', empty segments or absolute paths", p)
 		}
 	}
-	if len(segs) < 3 || segs[2] != "artifacts" {
-		return artifactRef{}, invalid("artifact path %q is not <experiment_id>/<run_id>/artifacts/<path>", p)
+	tree, rest := store.ArtifactTree{}, []string(nil)
+	switch {
+	case len(segs) >= 4 && segs[1] == "models" && segs[3] == "artifacts":
+		tree, rest = store.ModelTree(segs[2]), segs[4:]
+	case len(segs) >= 3 && segs[2] == "artifacts":
+		tree, rest = store.RunTree(segs[1]), segs[3:]
+	default:
+		return artifactRef{}, invalid("artifact path %q is not <experiment_id>/<run_id>/artifacts/<path> or <experiment_id>/models/<model_id>/artifacts/<path>", p)
 	}
 	exp, err := strconv.ParseInt(segs[0], 10, 64)
 	if err != nil {
 		return artifactRef{}, invalid("artifact path %q does not start with an experiment id", p)
 	}
-	ref := artifactRef{exp: exp, run: segs[1], rel: strings.Join(segs[3:], "/"), isDir: dir}
+	ref := artifactRef{exp: exp, tree: tree, rel: strings.Join(rest, "/"), isDir: dir}
 	if !dir && ref.rel == "" {
 		return artifactRef{}, invalid("artifact path %q names no file", p)
 	}
@@ -74,11 +81,12 @@ func (h *Handler) artifact(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := h.checkRun(r, ref); err != nil {
+	owner, err := h.checkTree(r, ref)
+	if err != nil {
 		return nil, err
 	}
 	if r.Method == http.MethodPut {
-		if err := r.mayWrite(ref.run); err != nil {
+		if err := r.mayWrite(owner); err != nil {
 			return nil, err
 		}
 		return h.upload(r, ref)
@@ -86,17 +94,30 @@ func (h *Handler) artifact(r *request) (any, error) {
 	return nil, h.download(r, ref)
 }
 
-func (h *Handler) checkRun(r *request, ref artifactRef) error {
-	return h.read(r, func(tx *store.Tx) error {
-		info, err := tx.RunInfo(r.Context(), r.tenant, ref.run)
-		if err != nil {
-			return err
+// checkTree makes sure the tree is in the path's experiment and returns
+// the run that owns it: the run, or the logged model's source run.
+func (h *Handler) checkTree(r *request, ref artifactRef) (owner string, err error) {
+	err = h.read(r, func(tx *store.Tx) error {
+		var exp int64
+		if ref.tree.IsModel() {
+			m, err := tx.LoggedModel(r.Context(), r.tenant, ref.tree.ID)
+			if err != nil {
+				return err
+			}
+			exp, owner = m.ExperimentID, m.SourceRunID
+		} else {
+			info, err := tx.RunInfo(r.Context(), r.tenant, ref.tree.ID)
+			if err != nil {
+				return err
+			}
+			exp, owner = info.ExperimentID, info.ID
 		}
-		if info.ExperimentID != ref.exp {
-			return notFound("run %s is not in experiment %d", ref.run, ref.exp)
+		if exp != ref.exp {
+			return notFound("%s is not in experiment %d", ref.tree, ref.exp)
 		}
 		return nil
 	})
+	return owner, err
 }
 
 func wantDigest(hd http.Header) (string, error) {
@@ -163,7 +184,7 @@ func (h *Handler) upload(r *request, ref artifactRef) (any, error) {
 		}
 	}
 	err = h.write(r, "", "", func(tx *store.Tx) error {
-		return tx.PutRunArtifact(ctx, r.tenant, ref.run, ref.rel, digest, n)
+		return tx.PutArtifact(ctx, r.tenant, ref.tree, ref.rel, digest, n)
 	})
 	if err != nil {
 		return nil, err
@@ -177,7 +198,7 @@ func (h *Handler) download(r *request, ref artifactRef) error {
 	var e store.ArtifactEntry
 	err := h.read(r, func(tx *store.Tx) error {
 		var err error
-		e, err = tx.RunArtifact(ctx, r.tenant, ref.run, ref.rel)
+		e, err = tx.Artifact(ctx, r.tenant, ref.tree, ref.rel)
 		return err
 	})
 	if err != nil {
@@ -186,7 +207,7 @@ func (h *Handler) download(r *request, ref artifactRef) error {
 	// Who read what: recorded before the bytes go out; a read that cannot
 	// be recorded is refused.
 	if err := h.db.Write(ctx, func(tx *store.Tx) error {
-		return tx.RecordAccess(ctx, store.Access{Tenant: r.tenant, Actor: r.user.Name, Kind: store.AccessArtifact, Object: "run " + ref.run + "/" + ref.rel})
+		return tx.RecordAccess(ctx, store.Access{Tenant: r.tenant, Actor: r.user.Name, Kind: store.AccessArtifact, Object: ref.tree.String() + "/" + ref.rel})
 	}); err != nil {
 		return fmt.Errorf("record the read: %w", err)
 	}
@@ -207,7 +228,7 @@ func (h *Handler) download(r *request, ref artifactRef) error {
 	r.w.WriteHeader(http.StatusOK)
 	_, err = io.Copy(r.w, rd)
 	if err != nil {
-		h.log.Warn("artifact download interrupted", "run", ref.run, "path", ref.rel, "err", err)
+		h.log.Warn("artifact download interrupted", "tree", ref.tree.String(), "path", ref.rel, "err", err)
 	}
 	return nil
 }
@@ -234,23 +255,26 @@ func toFiles(es []store.ArtifactEntry, rel func(string) string) []fileInfo {
 // listArtifacts is the proxy's list: the direct children of a directory, by base name.
 func (h *Handler) listArtifacts(r *request, p string) (any, error) {
 	out := map[string][]fileInfo{"files": {}}
-	if strings.Count(strings.Trim(p, "/"), "/") < 1 {
-		// The bucket's or an experiment's root: ferry keeps files in runs only.
+	segs := strings.Split(strings.Trim(p, "/"), "/")
+	models := len(segs) > 1 && segs[1] == "models"
+	if len(segs) < 2 || (models && len(segs) < 3) {
+		// The bucket's, an experiment's or its models' root: ferry keeps
+		// files in runs and logged models only.
 		return out, nil
 	}
-	if !strings.Contains(strings.Trim(p, "/")+"/", "/artifacts") {
+	if (models && len(segs) == 3) || (!models && len(segs) == 2) {
 		p = strings.TrimSuffix(p, "/") + "/artifacts"
 	}
 	ref, err := parseArtifactPath(p, true)
 	if err != nil {
 		return nil, err
 	}
-	if err := h.checkRun(r, ref); err != nil {
+	if _, err := h.checkTree(r, ref); err != nil {
 		return nil, err
 	}
 	var es []store.ArtifactEntry
 	err = h.read(r, func(tx *store.Tx) error {
-		es, err = tx.ListRunArtifacts(r.Context(), r.tenant, ref.run, ref.rel)
+		es, err = tx.ListArtifacts(r.Context(), r.tenant, ref.tree, ref.rel)
 		return err
 	})
 	if err != nil {

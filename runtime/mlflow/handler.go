@@ -164,7 +164,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a, ok := strings.CutPrefix(path, artifactsPath); ok && (a == "" || a[0] == '/') {
 		ep, found = artifactEndpoint(r.Method), true
 	} else {
-		ep, found = routes[strings.TrimSuffix(strings.Replace(path, "/ajax-api/", "/api/", 1), "/")]
+		ep, found = route(strings.TrimSuffix(strings.Replace(path, "/ajax-api/", "/api/", 1), "/"), r.Method)
 	}
 	id, err := h.authenticate(r)
 	if err != nil {

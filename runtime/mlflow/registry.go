@@ -22,6 +22,7 @@ type versionJSON struct {
 	Description          string   `json:"description,omitempty"`
 	Source               string   `json:"source"`
 	RunID                string   `json:"run_id,omitempty"`
+	ModelID              string   `json:"model_id,omitempty"`
 	Status               string   `json:"status"`
 	StatusMessage        string   `json:"status_message,omitempty"`
 	Tags                 []kv     `json:"tags,omitempty"`
@@ -43,7 +44,7 @@ type modelJSON struct {
 func toVersion(v store.ModelVersion) versionJSON {
 	out := versionJSON{Name: v.Name, Version: strconv.FormatInt(v.Version, 10), CreationTimestamp: v.CreationTimestamp,
 		LastUpdatedTimestamp: v.LastUpdatedTimestamp, UserID: v.UserID, CurrentStage: v.CurrentStage, Description: v.Description,
-		Source: v.Source, RunID: v.RunID, Status: v.Status, StatusMessage: v.StatusMessage, Tags: toKVs(v.Tags), RunLink: v.RunLink}
+		Source: v.Source, RunID: v.RunID, ModelID: v.ModelID, Status: v.Status, StatusMessage: v.StatusMessage, Tags: toKVs(v.Tags), RunLink: v.RunLink}
 	if len(v.Aliases) > 0 {
 		out.Aliases = v.Aliases
 	}

@@ -26,6 +26,7 @@ var routes = map[string]endpoint{
 	api + "/runs/set-tag":        runOnly(post((*Handler).setTag)),
 	api + "/runs/delete-tag":     runOnly(post((*Handler).deleteTag)),
 	api + "/runs/log-batch":      runOnly(post((*Handler).logBatch)),
+	api + "/runs/outputs":        runOnly(post((*Handler).logOutputs)),
 	api + "/metrics/get-history": get((*Handler).metricHistory),
 	api + "/artifacts/list":      get((*Handler).listRunArtifacts),
 
@@ -48,4 +49,14 @@ var routes = map[string]endpoint{
 	api + "/model-versions/get-download-uri": get((*Handler).downloadURI),
 	api + "/model-versions/set-tag":          post((*Handler).setVersionTag),
 	api + "/model-versions/delete-tag":       {methods: []string{http.MethodDelete}, write: true, fn: (*Handler).deleteVersionTag},
+}
+
+// route finds the endpoint of a path (already without a trailing slash and
+// with /ajax-api/ as /api/) for a method: the fixed paths above, then the
+// logged-models paths, which carry the model id.
+func route(path, method string) (endpoint, bool) {
+	if ep, ok := routes[path]; ok {
+		return ep, true
+	}
+	return loggedModelRoute(path, method)
 }

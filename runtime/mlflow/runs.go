@@ -33,7 +33,18 @@ type runJSON struct {
 		Params  []kv         `json:"params,omitempty"`
 		Tags    []kv         `json:"tags,omitempty"`
 	} `json:"data"`
-	Inputs struct{} `json:"inputs"`
+	Inputs  struct{}     `json:"inputs"`
+	Outputs *outputsJSON `json:"outputs,omitempty"`
+}
+
+// outputsJSON is a run's RunOutputs: the logged models it produced.
+type outputsJSON struct {
+	ModelOutputs []modelOutputJSON `json:"model_outputs"`
+}
+
+type modelOutputJSON struct {
+	ModelID string `json:"model_id"`
+	Step    int64  `json:"step"`
 }
 
 func toRunInfo(r store.RunInfo) runInfoJSON {
@@ -113,14 +124,25 @@ func (h *Handler) getRun(r *request) (any, error) {
 		return nil, err
 	}
 	var run store.Run
+	var outs []store.ModelOutput
 	err = h.read(r, func(tx *store.Tx) error {
-		run, err = tx.Run(r.Context(), r.tenant, id)
+		if run, err = tx.Run(r.Context(), r.tenant, id); err != nil {
+			return err
+		}
+		outs, err = tx.RunOutputs(r.Context(), r.tenant, id)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"run": toRun(run)}, nil
+	out := toRun(run)
+	if len(outs) > 0 {
+		out.Outputs = &outputsJSON{ModelOutputs: make([]modelOutputJSON, len(outs))}
+		for i, o := range outs {
+			out.Outputs.ModelOutputs[i] = modelOutputJSON{ModelID: o.ModelID, Step: o.Step}
+		}
+	}
+	return map[string]any{"run": out}, nil
 }
 
 func (h *Handler) updateRun(r *request) (any, error) {

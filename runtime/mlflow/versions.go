@@ -41,6 +41,7 @@ func (h *Handler) createVersion(r *request) (any, error) {
 		Tags        []kv   `json:"tags"`
 		RunLink     string `json:"run_link"`
 		Description string `json:"description"`
+		ModelID     string `json:"model_id"`
 	}
 	if err := h.decode(r, &in); err != nil {
 		return nil, err
@@ -51,17 +52,28 @@ func (h *Handler) createVersion(r *request) (any, error) {
 	if in.Source == "" {
 		return nil, missing("source")
 	}
+	if in.ModelID == "" {
+		in.ModelID = loggedModelOfSource(in.Source)
+	}
 	if r.run != "" {
-		if in.RunID == "" {
-			return nil, invalid("this token may register a version only from run %s: set run_id", r.run)
-		}
-		if err := r.mayWrite(in.RunID); err != nil {
-			return nil, err
+		switch {
+		case in.RunID != "":
+			if err := r.mayWrite(in.RunID); err != nil {
+				return nil, err
+			}
+		case in.ModelID == "":
+			return nil, invalid("this token may register a version only from run %s: set run_id, or model_id of a model the run logged", r.run)
 		}
 	}
 	return h.versionReply(r, "createModelVersion", "model-version", func(tx *store.Tx) (store.ModelVersion, error) {
+		if in.ModelID != "" {
+			// A run token may register only models its run logged.
+			if err := r.ownsModel(tx, in.ModelID); err != nil {
+				return store.ModelVersion{}, err
+			}
+		}
 		return tx.CreateModelVersion(r.Context(), store.ModelVersion{Tenant: r.tenant, Name: in.Name, Source: in.Source, RunID: in.RunID,
-			RunLink: in.RunLink, Description: in.Description, UserID: r.user.Name, Tags: fromKVs(in.Tags)})
+			ModelID: in.ModelID, RunLink: in.RunLink, Description: in.Description, UserID: r.user.Name, Tags: fromKVs(in.Tags)})
 	})
 }
 
@@ -186,8 +198,19 @@ func (h *Handler) deleteVersionTag(r *request) (any, error) {
 	})
 }
 
+// loggedModelOfSource is the model id of a models:/<model_id> source (MLflow
+// 3's form for a logged model), else "". models:/<name>/<version> is not one.
+func loggedModelOfSource(source string) string {
+	id, ok := strings.CutPrefix(source, "models:/")
+	if !ok || len(id) != 34 || !strings.HasPrefix(id, "m-") {
+		return ""
+	}
+	return id
+}
+
 // downloadURI is where the version's files are: its source. A runs:/<id>/path
-// source is resolved to the run's artifact URI, as MLflow does.
+// source is resolved to the run's artifact URI, as MLflow does, and a version
+// made from a logged model is the model's artifact location.
 func (h *Handler) downloadURI(r *request) (any, error) {
 	var in versionRef
 	if err := h.decode(r, &in); err != nil {
@@ -204,7 +227,13 @@ func (h *Handler) downloadURI(r *request) (any, error) {
 			return err
 		}
 		uri = v.Source
-		if rest, ok := strings.CutPrefix(v.Source, "runs:/"); ok {
+		if v.ModelID != "" {
+			m, err := tx.LoggedModel(r.Context(), r.tenant, v.ModelID)
+			if err != nil {
+				return err
+			}
+			uri = m.ArtifactLocation
+		} else if rest, ok := strings.CutPrefix(v.Source, "runs:/"); ok {
 			runID, path, _ := strings.Cut(rest, "/")
 			info, err := tx.RunInfo(r.Context(), r.tenant, runID)
 			if err != nil {

@@ -147,6 +147,12 @@ test('dashboard', async (t) => {
     await page.getByRole('heading', { name: 'Step train' }).waitFor();
     assert.match(await text('section.card'), /over \{\{params\.lrs\}\}/);
     await check('pipeline');
+    await page.getByLabel('Schedule name').fill('nightly');
+    await page.getByRole('button', { name: 'Add schedule' }).click();
+    const sched = page.getByRole('region', { name: 'Schedules' }).getByRole('row', { name: /nightly/ });
+    await sched.getByText('active').waitFor();
+    await sched.getByRole('button', { name: 'Pause nightly' }).click();
+    await sched.getByText('paused').waitFor();
     await page.getByRole('button', { name: 'Run v1' }).click();
     await page.waitForURL(/\/pipeline-runs\/[0-9a-f]+$/);
     await page.locator('dl.kv').getByText('pending').waitFor();
@@ -185,6 +191,10 @@ test('dashboard', async (t) => {
     await page.getByRole('region', { name: 'Rollout events' }).getByText('promoted', { exact: true }).waitFor();
     assert.deepEqual(await split(), ['stable:100']);
     await page.getByRole('button', { name: 'Roll back' }).waitFor();
+    await page.getByLabel('Key name (what it is for)').fill('batch scoring');
+    await page.getByRole('button', { name: 'Make key' }).click();
+    assert.match(await page.getByTestId('new-key').innerText(), /ferry_dk_/);
+    await page.getByRole('region', { name: 'API keys' }).getByText('batch scoring').waitFor();
     await check('deployment-promoted');
   });
 

@@ -25,3 +25,10 @@ export const live = (d: Pick<S['Deployment'], 'revisions'>) =>
 
 export const pct = (x: number) => `${(x * 100).toFixed(x < 0.1 ? 2 : 1)}%`;
 export const ms = (x: number) => (x ? `${x < 10 ? x.toFixed(1) : Math.round(x)} ms` : '—');
+
+export const useKeys = (t: string, name: string) =>
+  useData((signal) => api.get('/api/v1/tenants/{tenant}/deployments/{name}/keys', { path: { tenant: t, name }, signal }), [t, name]);
+export const createKey = (t: string, name: string, keyName: string) =>
+  call('post', '/api/v1/tenants/{tenant}/deployments/{name}/keys', { path: { tenant: t, name }, body: { name: keyName } as never });
+export const deleteKey = (t: string, name: string, id: string) =>
+  call('delete', '/api/v1/tenants/{tenant}/deployments/{name}/keys/{id}', { path: { tenant: t, name, id } });

@@ -22,6 +22,7 @@ const dep = {
 describe('deployment page', () => {
   it('shows the traffic split, revisions and events, and promotes the canary', async () => {
     const fetch = vi.fn(async (url: string, init?: RequestInit) => {
+      if (url.startsWith('/api/v1/tenants/acme/deployments/iris/keys')) return json({ items: [{ id: 'k1', name: 'ci', createdBy: 'alice', createdAt: t0 }] });
       if (url === '/api/v1/tenants/acme/deployments/iris/promote' && init?.method === 'POST') return json({ ...dep, revisions: [rev(2, 'retired', 0), rev(3, 'stable', 100)] });
       if (url.startsWith('/api/v1/tenants/acme/deployments/iris')) return json(dep);
       return json({ detail: 'unexpected ' + url }, 500);
@@ -51,6 +52,28 @@ describe('deployment page', () => {
     fireEvent.click(await screen.findByRole('button', { name: 'Roll back' }));
     await waitFor(() => expect(screen.getByRole('alert').textContent).toContain('has no canary'));
     expect(screen.queryByRole('button', { name: 'Promote canary' })).toBeNull();
+  });
+});
+
+describe('deployment keys', () => {
+  it('shows a new key\'s secret once and lists keys without secrets', async () => {
+    const { Keys } = await import('./keys');
+    let keys = [{ id: 'k1', name: 'ci', createdBy: 'alice', createdAt: t0 }];
+    vi.stubGlobal('fetch', vi.fn(async (url: string, init?: RequestInit) => {
+      if (init?.method === 'POST') {
+        const k = { id: 'k2', name: JSON.parse(String(init.body)).name, createdBy: 'alice', createdAt: t0 };
+        keys = [...keys, k];
+        return json({ ...k, secret: 'ferry_dk_s3cret' }, 201);
+      }
+      return json({ items: keys });
+    }));
+    render(<Keys tenant="acme" name="iris" url="/serve/acme/iris/" />);
+    await waitFor(() => expect(screen.getByRole('region', { name: 'API keys' }).textContent).toContain('k1'));
+    fireEvent.input(screen.getByLabelText('Key name (what it is for)'), { target: { value: 'batch' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Make key' }));
+    await waitFor(() => expect(screen.getByTestId('new-key').textContent).toContain('ferry_dk_s3cret'));
+    await waitFor(() => expect(screen.getByRole('region', { name: 'API keys' }).textContent).toContain('batch'));
+    expect(screen.getByRole('region', { name: 'API keys' }).textContent).not.toContain('s3cret');
   });
 });
 

@@ -10,6 +10,7 @@ import type { PageProps } from '../../router';
 import { tenantPath } from '../../router';
 import { live, ms, pct, promote, rollback, updateDeployment, useDeployment } from './data';
 import { add, series, type Sample } from './samples';
+import { Keys } from './keys';
 import { Traffic } from './traffic';
 
 const modelLink = (t: string, r: Pick<S['Revision'], 'model' | 'version'>) => <a href={tenantPath(t, 'models', r.model)}>{r.model} v{r.version}</a>;
@@ -101,6 +102,8 @@ export function DeploymentDetail({ params }: PageProps) {
           <h2>Rollout events</h2>
           <Table label="Rollout events" head={['When', 'Event', 'Detail']} empty="No decisions yet."
             rows={(x.events ?? []).map((e) => [<Time at={e.at} />, <State state={e.kind} />, e.message])} />
+          <h2>API keys</h2>
+          <Keys tenant={t} name={name} url={x.url} />
           <h2>New version</h2>
           {canary && <p class="muted">A canary ({canary.model} v{canary.version}) is rolling out; a new version replaces it.</p>}
           <CanaryForm tenant={t} name={name} done={d.reload} />

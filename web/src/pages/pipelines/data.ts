@@ -52,3 +52,11 @@ export const cancelRun = (t: string, run: string) => call('post', '/api/v1/tenan
 export const retryRun = (t: string, run: string) => call('post', '/api/v1/tenants/{tenant}/pipeline-runs/{run}/retry', { path: { tenant: t, run } });
 
 export { ended };
+
+export const useSchedules = (t: string) =>
+  useData((signal) => api.get('/api/v1/tenants/{tenant}/schedules', { path: { tenant: t }, query: { limit: 1000 }, signal }), [t], 15000);
+export const createSchedule = (t: string, body: Record<string, unknown>) =>
+  call('post', '/api/v1/tenants/{tenant}/schedules', { path: { tenant: t }, body: body as never });
+export const pauseSchedule = (t: string, s: string) => call('post', '/api/v1/tenants/{tenant}/schedules/{schedule}/pause', { path: { tenant: t, schedule: s } });
+export const resumeSchedule = (t: string, s: string) => call('post', '/api/v1/tenants/{tenant}/schedules/{schedule}/resume', { path: { tenant: t, schedule: s } });
+export const deleteSchedule = (t: string, s: string) => call('delete', '/api/v1/tenants/{tenant}/schedules/{schedule}', { path: { tenant: t, schedule: s } });

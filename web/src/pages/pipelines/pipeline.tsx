@@ -9,6 +9,7 @@ import { Dag } from './dag';
 import { submitRun, usePipeline } from './data';
 import { specGraph } from './graph';
 import { RunsTable } from './runs';
+import { Schedules } from './schedules';
 import { StepSpec } from './step';
 
 const text = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v));
@@ -80,6 +81,8 @@ export function PipelineDetail({ params, query }: PageProps) {
           <p class="muted">Created <Time at={d.data.pipeline.createdAt} /> by {d.data.pipeline.createdBy}; {versions.length} version(s).</p>
         </>
       )}
+      <h2>Schedules</h2>
+      <Schedules tenant={t} pipeline={name} />
       <h2>Runs</h2>
       <RunsTable tenant={t} pipeline={name} query={query} base={base} />
     </Page>

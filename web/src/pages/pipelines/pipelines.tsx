@@ -3,6 +3,7 @@ import type { PageProps } from '../../router';
 import { tenantPath } from '../../router';
 import { usePipelines } from './data';
 import { RunsTable } from './runs';
+import { Schedules } from './schedules';
 
 export function Pipelines({ params, query }: PageProps) {
   const t = params.tenant;
@@ -17,6 +18,8 @@ export function Pipelines({ params, query }: PageProps) {
             <a href={tenantPath(t, 'pipelines', p.name)}>{p.name}</a>, `v${p.latestVersion}`, p.description ?? '', <Time at={p.updatedAt} />, p.createdBy,
           ])} />
       )}
+      <h2>Schedules</h2>
+      <Schedules tenant={t} />
       <h2>Runs</h2>
       <RunsTable tenant={t} query={query} base={tenantPath(t, 'pipelines')} />
     </Page>

@@ -67,7 +67,8 @@ func (tx *Tx) AllNotebooks(ctx context.Context) ([]Notebook, error) {
 	return tx.notebooks(ctx, "1 = 1 ORDER BY tenant, name")
 }
 
-// SetNotebookState changes a notebook's state and reason.
+// SetNotebookState changes a notebook's state and reason; stopping it
+// revokes its token (see MintNotebookToken).
 func (tx *Tx) SetNotebookState(ctx context.Context, tenant, name string, state NotebookState, reason string) (Notebook, error) {
 	res, err := tx.tx.ExecContext(ctx, "UPDATE notebooks SET state = ?, reason = ?, updated_at = ? WHERE tenant = ? AND name = ?",
 		string(state), truncate(reason, MaxReason), formatTime(tx.now), tenant, name)
@@ -76,6 +77,12 @@ func (tx *Tx) SetNotebookState(ctx context.Context, tenant, name string, state N
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return Notebook{}, ErrNotFound
+	}
+	// A stopped notebook's pod is gone: so is its token's use, at once.
+	if state == NotebookStopped {
+		if err := tx.revokeNotebookToken(ctx, tenant, name); err != nil {
+			return Notebook{}, err
+		}
 	}
 	return tx.Notebook(ctx, tenant, name)
 }

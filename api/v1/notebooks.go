@@ -47,3 +47,13 @@ type Notebook struct {
 func NotebookPath(tenant, name string) string {
 	return NotebookProxyPrefix + tenant + "/notebooks/" + name + "/"
 }
+
+// Environment variables ferry sets in a notebook's pod (with EnvTrackingURI
+// and EnvTrackingToken), so that ferry.Client() and MLflow clients work there
+// without arguments: as the notebook's creator, within its tenant only.
+const (
+	EnvServer   = "FERRY_SERVER"
+	EnvToken    = "FERRY_TOKEN"
+	EnvTenant   = "FERRY_TENANT"
+	EnvNotebook = "FERRY_NOTEBOOK"
+)

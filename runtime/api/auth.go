@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -19,9 +20,14 @@ const (
 	auditKey
 )
 
-// caller is the authenticated user of a request.
+// caller is the authenticated user of a request. A token limited to one
+// tenant is never a platform admin, whoever its user is.
 func caller(ctx context.Context) store.User {
-	return identity(ctx).User
+	id := identity(ctx)
+	if id.Scope != "" {
+		id.Admin = false
+	}
+	return id.User
 }
 
 // identity is who the request acts as, with the token it authenticated by.
@@ -41,7 +47,10 @@ func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	secret, _ := auth.BearerToken(http.Header{v1.HeaderAuthorization: {ctx.Header(v1.HeaderAuthorization)}})
-	user, err := s.authn.TokenIdentity(ctx.Context(), secret)
+	user, err := s.authn.TenantTokenIdentity(ctx.Context(), secret)
+	if err == nil {
+		err = tenantTokenMay(ctx, user)
+	}
 	if err != nil {
 		status, msg := http.StatusUnauthorized, err.Error()
 		switch {
@@ -51,9 +60,12 @@ func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 		case errors.Is(err, auth.ErrInvalid):
 			s.metrics.unauthenticated.WithLabelValues("invalid").Inc()
 			ctx.SetHeader("WWW-Authenticate", `Bearer realm="ferry", error="invalid_token"`)
-		case errors.Is(err, auth.ErrScoped):
+		case errors.Is(err, auth.ErrScoped), errors.Is(err, auth.ErrTenantScoped):
 			s.metrics.unauthenticated.WithLabelValues("scoped").Inc()
 			status = http.StatusForbidden
+		case errors.Is(err, errOtherTenant):
+			s.metrics.unauthenticated.WithLabelValues("scoped").Inc()
+			status, msg = http.StatusNotFound, "tenant "+bound(ctx.Param("tenant"), maxEcho)+" not found"
 		default:
 			s.log.Error("authenticate", "err", err)
 			status, msg = http.StatusServiceUnavailable, "could not check the token"
@@ -64,19 +76,46 @@ func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 	next(huma.WithValue(ctx, callerKey, user))
 }
 
+// notForTenantTokens are the operations under /tenants/{tenant} that a
+// token limited to that tenant (a notebook's) may not call, whatever its
+// user's role: each hands out a credential that would outlive the notebook
+// (a browser session to a notebook, a deployment's API key) or changes who
+// may act in the tenant.
+var notForTenantTokens = map[string]bool{
+	"createNotebookSession": true,
+	"createDeploymentKey":   true,
+	"putMember":             true,
+	"deleteMember":          true,
+}
+
+// errOtherTenant: a tenant-scoped token on another tenant's path (404, as
+// for a non-member).
+var errOtherTenant = errors.New("another tenant")
+
+// tenantTokenMay is the one gate of a token limited to one tenant: it may
+// call only operations under /tenants/{tenant} of its own tenant, none of
+// notForTenantTokens. Everything else (users, tokens, audit, admin, UI
+// sessions, other tenants) is refused before the handler runs, and
+// authorizeTenant (auth.TenantRole) holds it to its tenant and to
+// auth.MaxScopedRole inside. An unscoped token passes.
+func tenantTokenMay(ctx huma.Context, id auth.TokenIdentity) error {
+	if id.Scope == "" {
+		return nil
+	}
+	op := ctx.Operation()
+	if op == nil || !strings.HasPrefix(op.Path, v1.PathTenant+"/") && op.Path != v1.PathTenant || notForTenantTokens[op.OperationID] {
+		return auth.ErrTenantScoped
+	}
+	if ctx.Param("tenant") != id.Tenant {
+		return errOtherTenant
+	}
+	return nil
+}
+
 // authorizeTenant checks that the caller may act on the tenant with at least
 // role need. A caller with no role gets 404, exactly as if it did not exist.
 func authorizeTenant(ctx context.Context, tx *store.Tx, tenant string, need store.Role) (store.Role, error) {
-	u := caller(ctx)
-	if u.Admin {
-		if _, err := tx.Tenant(ctx, tenant); errors.Is(err, store.ErrNotFound) {
-			return "", tenantNotFound(tenant)
-		} else if err != nil {
-			return "", err
-		}
-		return store.RoleOwner, nil
-	}
-	role, err := tx.Role(ctx, u.ID, tenant)
+	role, err := auth.TenantRole(ctx, tx, identity(ctx), tenant)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", tenantNotFound(tenant)
 	}

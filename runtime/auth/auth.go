@@ -24,6 +24,9 @@ var (
 	// ErrScoped: the token may write only to one MLflow run (a job's pods
 	// hold it) and is refused everywhere but that run's MLflow paths.
 	ErrScoped = errors.New("this token is scoped to one MLflow run and works only on /mlflow/ paths for that run")
+	// ErrTenantScoped: the token acts only within one tenant (a notebook's
+	// pod holds it) and is refused outside that tenant's API and MLflow paths.
+	ErrTenantScoped = errors.New("this token is a notebook's: it works only on its tenant's /api/v1/tenants/{tenant}/... and /mlflow/{tenant}/ paths")
 )
 
 // MaxTokenLength bounds what is looked up: ferry's tokens are 49 characters.
@@ -42,6 +45,43 @@ type TokenIdentity struct {
 	TokenExpiresAt *time.Time
 	// Scope is the token's scope ("" for none; see store.Token.Scope).
 	Scope string
+	// Tenant is the one tenant a scoped token may act in ("" for an
+	// unscoped token); Run is the run a run-scoped token may write to.
+	Tenant, Run string
+}
+
+// MaxScopedRole is the most a scoped token holds in its tenant, whatever
+// its user's role (an owner's or an admin's notebook included): every
+// editor of the tenant may open a notebook and read its token, so the token
+// must be worth no more than what they already hold.
+const MaxScopedRole = store.RoleEditor
+
+// TenantRole is the role id has in tenant, its scope applied: a platform
+// admin is owner of every tenant, anyone else has their membership's role; a
+// scoped token has none outside its tenant and at most MaxScopedRole in it.
+// No role (no membership, no tenant, another tenant's token) is
+// store.ErrNotFound, which callers answer as if the tenant did not exist.
+// This is the one place a scoped token's tenant is enforced.
+func TenantRole(ctx context.Context, tx *store.Tx, id TokenIdentity, tenant string) (store.Role, error) {
+	if id.Scope != "" && id.Tenant != tenant {
+		return "", store.ErrNotFound
+	}
+	var role store.Role
+	if id.Admin {
+		if _, err := tx.Tenant(ctx, tenant); err != nil {
+			return "", err
+		}
+		role = store.RoleOwner
+	} else {
+		var err error
+		if role, err = tx.Role(ctx, id.ID, tenant); err != nil {
+			return "", err
+		}
+	}
+	if id.Scope != "" && role.AtLeast(MaxScopedRole) {
+		role = MaxScopedRole
+	}
+	return role, nil
 }
 
 // Authenticator checks tokens against the store.
@@ -68,17 +108,35 @@ func (a *Authenticator) Token(ctx context.Context, secret string) (Identity, err
 
 // TokenIdentity authenticates one token secret and says which token it is.
 // A disabled user's tokens, expired and revoked ones are ErrInvalid; a
-// scoped token is ErrScoped (only ScopedTokenIdentity accepts it).
+// run-scoped token is ErrScoped, a tenant-scoped one ErrTenantScoped (only
+// TenantTokenIdentity and ScopedTokenIdentity accept them).
 func (a *Authenticator) TokenIdentity(ctx context.Context, secret string) (TokenIdentity, error) {
 	id, err := a.ScopedTokenIdentity(ctx, secret)
-	if err == nil && id.Scope != "" {
+	switch {
+	case err != nil:
+		return TokenIdentity{}, err
+	case id.Scope != "" && id.Run == "":
+		return TokenIdentity{}, ErrTenantScoped
+	case id.Scope != "":
+		return TokenIdentity{}, ErrScoped
+	}
+	return id, nil
+}
+
+// TenantTokenIdentity is TokenIdentity that also accepts a token limited to
+// one tenant (a notebook's; Tenant says which); a run-scoped one is still
+// ErrScoped. The caller must keep it to that tenant (TenantRole does).
+func (a *Authenticator) TenantTokenIdentity(ctx context.Context, secret string) (TokenIdentity, error) {
+	id, err := a.ScopedTokenIdentity(ctx, secret)
+	if err == nil && id.Run != "" {
 		return TokenIdentity{}, ErrScoped
 	}
 	return id, err
 }
 
 // ScopedTokenIdentity is TokenIdentity that also accepts scoped tokens; the
-// caller must enforce Scope.
+// caller must enforce Tenant (with TenantRole) and Run. A scope of a form
+// ferry does not know is ErrScoped.
 func (a *Authenticator) ScopedTokenIdentity(ctx context.Context, secret string) (TokenIdentity, error) {
 	if secret == "" {
 		return TokenIdentity{}, ErrNoCredentials
@@ -99,7 +157,14 @@ func (a *Authenticator) ScopedTokenIdentity(ctx context.Context, secret string) 
 	case err != nil:
 		return TokenIdentity{}, fmt.Errorf("check token: %w", err)
 	}
-	return TokenIdentity{User: u, TokenID: t.ID, TokenExpiresAt: t.ExpiresAt, Scope: t.Scope}, nil
+	id := TokenIdentity{User: u, TokenID: t.ID, TokenExpiresAt: t.ExpiresAt, Scope: t.Scope}
+	if t.Scope != "" {
+		var ok bool
+		if id.Tenant, id.Run, ok = store.ParseScope(t.Scope); !ok {
+			return TokenIdentity{}, ErrScoped
+		}
+	}
+	return id, nil
 }
 
 // Request authenticates a request by its bearer token or, when cookie is
@@ -118,5 +183,5 @@ func (a *Authenticator) Request(r *http.Request, cookie string) (Identity, error
 
 // Unauthenticated reports whether err means 401 (as opposed to a failure to check).
 func Unauthenticated(err error) bool {
-	return errors.Is(err, ErrNoCredentials) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrScoped)
+	return errors.Is(err, ErrNoCredentials) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrScoped) || errors.Is(err, ErrTenantScoped)
 }

@@ -171,16 +171,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, h.log, err)
 		return
 	}
-	req := &request{Request: r, w: w, tenant: tenant, user: id.User}
-	if id.Scope != "" {
-		scopeTenant, run, ok := parseRunScope(id.Scope)
-		if !ok || scopeTenant != tenant {
-			writeErr(w, h.log, notFound("tenant %s not found", tenant))
-			return
-		}
-		req.run = run
-	}
-	if req.role, err = h.authorize(r.Context(), id.User, tenant); err != nil {
+	// A scoped token's tenant and role are enforced by authorize
+	// (auth.TenantRole); a run token's run by mayWrite.
+	req := &request{Request: r, w: w, tenant: tenant, user: id.User, run: id.Run}
+	if req.role, err = h.authorize(r.Context(), id, tenant); err != nil {
 		writeErr(w, h.log, err)
 		return
 	}
@@ -226,18 +220,9 @@ func allowed(methods []string, m string) bool {
 	return false
 }
 
-// parseRunScope reads store.RunScope's form.
-func parseRunScope(s string) (tenant, run string, ok bool) {
-	rest, ok := strings.CutPrefix(s, "run:")
-	if !ok {
-		return "", "", false
-	}
-	tenant, run, ok = strings.Cut(rest, ":")
-	return tenant, run, ok && tenant != "" && run != ""
-}
-
 // authenticate reads a bearer token, or HTTP Basic with the token as
-// password; run-scoped tokens are accepted here (and only here).
+// password; scoped tokens (a job's run token, a notebook's tenant token)
+// are accepted here.
 func (h *Handler) authenticate(r *http.Request) (auth.TokenIdentity, error) {
 	secret, ok := auth.BearerToken(r.Header)
 	if !ok {
@@ -268,17 +253,12 @@ func basicAuth(h string) (string, string, bool) {
 	return user, pw, ok
 }
 
-// authorize returns the caller's role; no role (or no tenant) is 404.
-func (h *Handler) authorize(ctx context.Context, u store.User, tenant string) (store.Role, error) {
+// authorize returns the caller's role; no role (no tenant, or a scoped
+// token of another tenant) is 404.
+func (h *Handler) authorize(ctx context.Context, id auth.TokenIdentity, tenant string) (store.Role, error) {
 	var role store.Role
-	err := h.db.Read(ctx, func(tx *store.Tx) error {
-		if u.Admin {
-			_, err := tx.Tenant(ctx, tenant)
-			role = store.RoleOwner
-			return err
-		}
-		var err error
-		role, err = tx.Role(ctx, u.ID, tenant)
+	err := h.db.Read(ctx, func(tx *store.Tx) (err error) {
+		role, err = auth.TenantRole(ctx, tx, id, tenant)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {

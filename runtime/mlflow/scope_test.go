@@ -87,3 +87,62 @@ func TestARunScopedTokenWritesOnlyToItsRun(t *testing.T) {
 	}
 	e.fails("job", "POST", "/runs/set-tag", map[string]any{"run_id": mine, "key": "k", "value": "w"}, http.StatusUnauthorized, "UNAUTHENTICATED")
 }
+
+// notebookToken mints for user a token limited to team-a (what a notebook's
+// pod holds) and registers it under the name as.
+func (e *env) notebookToken(t *testing.T, user, as string) {
+	t.Helper()
+	ctx := context.Background()
+	err := e.db.Write(ctx, func(tx *store.Tx) error {
+		u, err := tx.UserByName(ctx, user)
+		if err != nil {
+			return err
+		}
+		_, e.tokens[as], err = tx.CreateScopedToken(ctx, u.ID, "notebook", store.NotebookScope("team-a", "lab"), 0)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestANotebooksTenantTokenActsAsItsUserInItsTenantOnly(t *testing.T) {
+	e := newEnv(t)
+	e.notebookToken(t, "alice", "nb")
+	e.notebookToken(t, "val", "viewer-nb")
+	e.notebookToken(t, "bob", "bob-nb") // bob is no member of team-a
+
+	// As alice (editor) in team-a: experiments, runs, logging, the registry.
+	exp := str(dig(e.ok("nb", "POST", "/experiments/create", map[string]any{"name": "from-a-notebook"}), "experiment_id"))
+	run := dig(e.ok("nb", "POST", "/runs/create", map[string]any{"experiment_id": exp}), "run", "info")
+	id := str(dig(run, "run_id"))
+	if u := str(dig(run, "user_id")); u != "alice" {
+		t.Errorf("a notebook's run is by %q, want alice", u)
+	}
+	e.ok("nb", "POST", "/runs/log-metric", map[string]any{"run_id": id, "key": "acc", "value": 0.9, "timestamp": 1})
+	e.ok("nb", "POST", "/registered-models/create", map[string]any{"name": "digits"})
+	e.ok("nb", "POST", "/model-versions/create", map[string]any{"name": "digits", "source": "mlflow-artifacts:/" + exp + "/" + id + "/artifacts", "run_id": id})
+
+	// A viewer's notebook reads and writes nothing.
+	e.ok("viewer-nb", "GET", "/runs/get", map[string]string{"run_id": id})
+	e.fails("viewer-nb", "POST", "/runs/log-metric", map[string]any{"run_id": id, "key": "acc", "value": 1, "timestamp": 2}, http.StatusForbidden, "PERMISSION_DENIED")
+
+	// Another tenant does not exist for it, even where its user is a member.
+	e.fails("nb", "GET", "/mlflow/team-b/api/2.0/mlflow/experiments/search", nil, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST")
+	err := e.db.Write(context.Background(), func(tx *store.Tx) error {
+		u, err := tx.UserByName(context.Background(), "alice")
+		if err != nil {
+			return err
+		}
+		return tx.PutMember(context.Background(), "team-b", u.ID, store.RoleEditor)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ok("alice", "GET", "/mlflow/team-b/api/2.0/mlflow/experiments/search", nil)
+	e.fails("nb", "GET", "/mlflow/team-b/api/2.0/mlflow/experiments/search", nil, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST")
+	e.fails("nb", "POST", "/mlflow/team-b/api/2.0/mlflow/experiments/create", map[string]any{"name": "x"}, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST")
+	// A token limited to team-a whose user is no member of it has nothing.
+	e.fails("bob-nb", "GET", "/experiments/search", nil, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST")
+	e.fails("bob-nb", "GET", "/mlflow/team-b/api/2.0/mlflow/experiments/search", nil, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST")
+}

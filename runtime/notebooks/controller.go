@@ -34,6 +34,10 @@ type Controller struct {
 	Activity func(tenant, name string) (time.Time, bool)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// InternalURL is how pods reach the control plane; with it, a running
+	// notebook's pod gets credentials for its tenant (see access). Empty:
+	// none.
+	InternalURL string
 
 	loop  *controller.Loop
 	mu    sync.Mutex
@@ -141,7 +145,12 @@ func spec(n store.Notebook) Spec {
 // apply writes the notebook's objects, whole, by server-side apply: they
 // are created, repaired, and scaled to its state (1 running, 0 stopped).
 func (c *Controller) apply(ctx context.Context, n store.Notebook) error {
-	svc, sts, err := Objects(spec(n), n.State == store.NotebookRunning)
+	s := spec(n)
+	var err error
+	if s.Access, err = c.access(ctx, n); err != nil {
+		return fmt.Errorf("notebook %s/%s: token: %w", n.Tenant, n.Name, err)
+	}
+	svc, sts, err := Objects(s, n.State == store.NotebookRunning)
 	if err != nil {
 		return err
 	}
@@ -248,6 +257,10 @@ func (c *Controller) Delete(ctx context.Context, tenant, name string, record fun
 		func() error { return c.Client.CoreV1().Services(ns).Delete(ctx, "nb-"+name, metav1.DeleteOptions{}) },
 		func() error {
 			return c.Client.CoreV1().PersistentVolumeClaims(ns).Delete(ctx, "workspace-nb-"+name+"-0", metav1.DeleteOptions{})
+		},
+		// Its token is revoked with its row.
+		func() error {
+			return c.Client.CoreV1().Secrets(ns).Delete(ctx, TokenSecretName(name), metav1.DeleteOptions{})
 		},
 	} {
 		if err := del(); err != nil && !apierrors.IsNotFound(err) {

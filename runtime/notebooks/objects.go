@@ -33,6 +33,13 @@ type Spec struct {
 	Memory    string
 	GPU       int64
 	Workspace string // PVC size
+	// Access gives the pod its credentials (see access); zero: none.
+	Access Access
+}
+
+// Labels are the labels of a notebook's objects and pod.
+func Labels(tenant, name string) map[string]string {
+	return map[string]string{tenants.ManagedByLabel: tenants.ManagedBy, tenants.TenantLabel: tenant, NotebookLabel: name}
 }
 
 // BasePath is the proxy path a notebook is served under; Jupyter is told
@@ -58,7 +65,7 @@ func Objects(s Spec, running bool) (*corev1.Service, *appsv1.StatefulSet, error)
 		return nil, nil, fmt.Errorf("workspace %q: %w", s.Workspace, err)
 	}
 	ns := tenants.Namespace(s.Tenant)
-	labels := map[string]string{tenants.ManagedByLabel: tenants.ManagedBy, tenants.TenantLabel: s.Tenant, NotebookLabel: s.Name}
+	labels := Labels(s.Tenant, s.Name)
 	selector := map[string]string{NotebookLabel: s.Name}
 	svc := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
@@ -84,7 +91,7 @@ func Objects(s Spec, running bool) (*corev1.Service, *appsv1.StatefulSet, error)
 				WhenScaled: appsv1.RetainPersistentVolumeClaimRetentionPolicyType, WhenDeleted: appsv1.DeletePersistentVolumeClaimRetentionPolicyType,
 			},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: accessAnnotations(s)},
 				Spec: corev1.PodSpec{
 					ServiceAccountName:           tenants.WorkloadServiceAccount,
 					AutomountServiceAccountToken: new(false),
@@ -98,6 +105,7 @@ func Objects(s Spec, running bool) (*corev1.Service, *appsv1.StatefulSet, error)
 						Command: []string{"python3", "-m", "notebook", "--ip=0.0.0.0", fmt.Sprintf("--port=%d", Port), "--no-browser",
 							"--NotebookApp.token=", "--NotebookApp.password=", "--NotebookApp.allow_origin=*", "--NotebookApp.disable_check_xsrf=True",
 							"--NotebookApp.base_url=" + BasePath(s.Tenant, s.Name), "--notebook-dir=/home/ferry/work"},
+						Env:            accessEnv(s),
 						Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: Port}},
 						Resources:      corev1.ResourceRequirements{Requests: req, Limits: req},
 						VolumeMounts:   []corev1.VolumeMount{{Name: "workspace", MountPath: "/home/ferry/work"}},

@@ -79,7 +79,8 @@ type Options struct {
 	ExternalURL string
 	// InternalURL is how pods in the cluster reach the control plane (e.g.
 	// http://ferry.ferry-system.svc:8080): training jobs get their MLflow
-	// tracking URI from it. Empty: jobs are not given one.
+	// tracking URI from it, notebooks their FERRY_SERVER and tracking URI
+	// with a token for their tenant. Empty: neither is given one.
 	InternalURL string
 	// StepImage is the platform image, whose ferry binary every pipeline
 	// step pod copies in (its init container); the chart passes its own.
@@ -224,6 +225,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		tuneCtrl = tuning.NewController(db, jobCtrl, opts.Logger.With("controller", "tuning"))
 		tuneRunner = tuneCtrl
 		nbCtrl = notebooks.NewController(db, kube, opts.Logger.With("controller", "notebooks"))
+		nbCtrl.InternalURL = opts.InternalURL
 		nbRunner = nbCtrl
 		blobs, err := serving.OpenBlobs(ctx, blobURL)
 		if err != nil {

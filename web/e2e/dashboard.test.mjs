@@ -261,6 +261,18 @@ test('dashboard', async (t) => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px at 390px`);
     await check('overview-narrow');
+    for (const [name, path, ready] of [
+      ['pipeline-run-narrow', `/tenants/acme/pipeline-runs/${pipes.run}`, 'a.dag-node'],
+      ['deployment-narrow', '/tenants/acme/deployments/digits', '[data-testid=traffic]'],
+      ['tuning-narrow', '/tenants/acme/tunings/lr-search', 'dl.kv'],
+      ['usage-narrow', '/tenants/acme/usage', '[data-testid=sampled]'],
+    ]) {
+      await page.goto(server.url + path);
+      await page.locator(ready).first().waitFor();
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(wide <= 1, `${path} scrolls sideways by ${wide}px at 390px`);
+      await check(name);
+    }
     await page.setViewportSize({ width: 1280, height: 860 });
   });
 

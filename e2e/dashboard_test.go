@@ -3,8 +3,12 @@
 package e2e
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +70,36 @@ func testDashboard(t *testing.T, c *cluster) {
 	}
 	if r, b := get("GET", server+"/api/v1/whoami", session, true); r.StatusCode != 200 || !strings.Contains(b, `"name"`) {
 		t.Fatalf("the session did not reach the API: %d %s", r.StatusCode, b)
+	}
+
+	t.Run("a running job's log streams into its page in Chromium", func(t *testing.T) {
+		testLiveLog(t, c)
+	})
+}
+
+// testLiveLog runs the dashboard's browser test of a followed job log
+// (web/e2e/live-log.test.mjs) against this cluster: a job in tenant ml
+// (made by the jobs test) prints a line every half second, and its page
+// shows the first lines while it runs and later ones without a reload.
+func testLiveLog(t *testing.T, c *cluster) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is needed for the dashboard's browser tests (hack/setup-host.sh installs it)")
+	}
+	tag, err := exec.Command(ferryBin, "workload-image", "tag").Output()
+	if err != nil {
+		t.Fatalf("workload-image tag: %v", err)
+	}
+	root, _ := filepath.Abs("..")
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test", filepath.Join(root, "web/e2e/live-log.test.mjs"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "FERRY_E2E_TENANT=ml", "FERRY_E2E_IMAGE="+strings.TrimSpace(string(tag)),
+		"FERRY_CONFIG="+c.config, "FERRY_BIN="+ferryBin, "DASHBOARD_ARTIFACTS="+filepath.Join(root, "e2e/artifacts/dashboard-live"))
+	out, err := cmd.CombinedOutput()
+	t.Logf("node --test web/e2e/live-log.test.mjs:\n%s", out)
+	if err != nil || !strings.Contains(string(out), "# pass 1") {
+		t.Fatalf("the live log browser test: %v", err)
 	}
 }

@@ -45,6 +45,9 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&opts.AuditKeySecret, "audit-key-secret", "", "with Kubernetes access: keep the audit checkpoint key in this Secret of the server's namespace (created on first start)")
 	cmd.Flags().DurationVar(&opts.AuditCheckpointInterval, "audit-checkpoint-interval", time.Minute, "how often the audit log's head is checkpointed to the blob bucket")
 	cmd.Flags().StringVar(&opts.AdminTokenNamespace, "admin-token-namespace", "", "namespace of --admin-token-secret (default $POD_NAMESPACE, else the pod's own)")
+	cmd.Flags().DurationVar(&opts.Monitor.Interval, "sample-interval", 15*time.Second, "how often every workload's CPU, memory and GPU use is sampled from the kubelets")
+	cmd.Flags().DurationVar(&opts.Monitor.Retention.Quarter, "usage-retention", 7*24*time.Hour, "how long usage series (15-minute buckets) and gone workloads are kept")
+	cmd.Flags().DurationVar(&opts.Monitor.Access.Age, "reads-retention", 90*24*time.Hour, "how long the log of who read artifacts, models and logs is kept (at most 1,000,000 rows)")
 	_ = cmd.MarkFlagRequired("data-dir")
 
 	var dataDir, to string

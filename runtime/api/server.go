@@ -126,7 +126,13 @@ func New(cfg Config) (*Server, error) {
 	})
 	s.router.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	s.router.Get("/readyz", s.ready)
-	s.router.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	// Read-only: GET and HEAD; other methods are 405. Unauthenticated, so
+	// that an existing Prometheus scrapes it by annotation; it carries
+	// counts, durations and amounts labelled by route template, tenant,
+	// controller and state, never tokens, users, object names or paths.
+	metricsHandler := promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})
+	s.router.Method(http.MethodGet, "/metrics", metricsHandler)
+	s.router.Method(http.MethodHead, "/metrics", metricsHandler)
 
 	hc := huma.DefaultConfig("ferry control plane", cfg.Version)
 	hc.OpenAPIPath = strings.TrimSuffix(v1.PathOpenAPI, ".json")

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"k8s.io/client-go/kubernetes"
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
@@ -23,7 +25,9 @@ import (
 	"github.com/ferry-ml/ferry/runtime/auth"
 	"github.com/ferry-ml/ferry/runtime/dashboard"
 	"github.com/ferry-ml/ferry/runtime/jobs"
+	"github.com/ferry-ml/ferry/runtime/metrics"
 	"github.com/ferry-ml/ferry/runtime/mlflow"
+	"github.com/ferry-ml/ferry/runtime/monitor"
 	"github.com/ferry-ml/ferry/runtime/notebooks"
 	"github.com/ferry-ml/ferry/runtime/pipelines"
 	"github.com/ferry-ml/ferry/runtime/seed"
@@ -100,6 +104,9 @@ type Options struct {
 	// AuditCheckpointInterval is how often the audit head is checkpointed
 	// to the blob bucket (default 1m); one is also written at shutdown.
 	AuditCheckpointInterval time.Duration
+	// Monitor tunes the usage sampler (interval, retention of the series
+	// and of the reads log); defaults in monitor.Config.
+	Monitor monitor.Config
 }
 
 // Validate fills defaults and rejects unusable options.
@@ -135,6 +142,9 @@ func (o *Options) Validate() error {
 			return errors.New("server: --admin-token-secret needs a namespace: set POD_NAMESPACE or --admin-token-namespace")
 		}
 	}
+	if err := o.Monitor.Validate(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -152,6 +162,7 @@ type Server struct {
 	anchor  *auditanchor.Anchor
 	serve   *serving.Controller
 	tune    *tuning.Controller
+	mon     *monitor.Sampler
 }
 
 // New opens the store, bootstraps the admin and binds the listener.
@@ -207,6 +218,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	var tuneCtrl *tuning.Controller
 	var tuneRunner api.TuningRunner
 	onTenant := func(string) {}
+	var mon *monitor.Sampler
 	if kube != nil {
 		ctrl = tenants.NewController(&tenants.Reconciler{Store: db, Client: kube}, opts.Logger, opts.Resync)
 		blobURL := opts.BlobURL
@@ -235,12 +247,22 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 			opts.Logger.With("controller", "serving"))
 		serveCtrl.Blobs = blobs
 		serveRunner = serveCtrl
+		if mon, err = monitor.New(db, kube, opts.Logger.With("component", "monitor"), opts.Monitor); err != nil {
+			return nil, errors.Join(err, db.Close())
+		}
+		jobCtrl.Events = mon.Events
+		nbCtrl.Explain = func(tenant, name string) string { return mon.Explain(tenant, store.WorkloadNotebook, name) }
 		onTenant = func(name string) { ctrl.Enqueue(name); jobCtrl.Poke(); nbCtrl.Poke() }
 	} else {
 		opts.Logger.Warn("no Kubernetes access: tenants and jobs are stored but not reconciled", "kube", opts.Kube)
 	}
 	authn := &auth.Authenticator{DB: db}
-	h, err := api.New(api.Config{Store: db, Logger: opts.Logger, Version: opts.Version, OnTenantChange: onTenant, Jobs: runner, Notebooks: nbRunner, Pipelines: pipeRunner, Serving: serveRunner, Tuning: tuneRunner,
+	// /metrics: the API's HTTP metrics, the controllers' events and the
+	// platform's state from the store (runtime/monitor.Collector).
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), monitor.NewCollector(ctx, db, mon, opts.Logger.Warn))
+	reg.MustRegister(metrics.All()...)
+	h, err := api.New(api.Config{Store: db, Registry: reg, Logger: opts.Logger, Version: opts.Version, OnTenantChange: onTenant, Jobs: runner, Notebooks: nbRunner, Pipelines: pipeRunner, Serving: serveRunner, Tuning: tuneRunner,
 		Seed: seedStore, Authn: authn, BaseURL: opts.ExternalURL})
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
@@ -269,7 +291,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	mux.Handle("/", ui)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, jobs: jobCtrl, nbs: nbCtrl, pipes: pipes, kube: kube, anchor: anchor, serve: serveCtrl, tune: tuneCtrl}, nil
+	return &Server{opts: opts, db: db, ln: ln, http: hs, tenants: ctrl, jobs: jobCtrl, nbs: nbCtrl, pipes: pipes, kube: kube, anchor: anchor, serve: serveCtrl, tune: tuneCtrl, mon: mon}, nil
 }
 
 // Addr is the address the server listens on (useful with port 0).
@@ -307,6 +329,12 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { serveDone <- s.serve.Start(ctrlCtx) }()
 	} else {
 		serveDone <- nil
+	}
+	monDone := make(chan error, 1)
+	if s.mon != nil {
+		go func() { monDone <- s.mon.Start(ctrlCtx) }()
+	} else {
+		monDone <- nil
 	}
 	tuneDone := make(chan error, 1)
 	if s.tune != nil {
@@ -347,9 +375,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	stopCtrl()
 	ctrlErr, jobsErr, nbsErr, pipesErr, servingErr, tuneErr := <-ctrlDone, <-jobsDone, <-nbsDone, <-pipesDone, <-serveDone, <-tuneDone
+	monErr := <-monDone
 	stopAnchor()
 	anchorErr := <-anchorDone
-	return errors.Join(serveErr, ctrlErr, jobsErr, nbsErr, pipesErr, servingErr, tuneErr, anchorErr, s.db.Close())
+	return errors.Join(serveErr, ctrlErr, jobsErr, nbsErr, pipesErr, servingErr, tuneErr, monErr, anchorErr, s.db.Close())
 }
 
 // bootstrapAdmin creates the platform admin and writes its token once.

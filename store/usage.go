@@ -379,3 +379,20 @@ func (tx *Tx) stateCounts(ctx context.Context, q string) ([]StateCount, error) {
 	}
 	return out, rows.Err()
 }
+
+// UsedBytes is the space the database's pages hold, free pages left out
+// (page size × (page count − freelist count)), as a read sees it.
+func (tx *Tx) UsedBytes(ctx context.Context) (int64, error) {
+	var pages, free, size int64
+	for q, dst := range map[string]*int64{"PRAGMA page_count": &pages, "PRAGMA freelist_count": &free, "PRAGMA page_size": &size} {
+		if err := tx.tx.QueryRowContext(ctx, q).Scan(dst); err != nil {
+			return 0, err
+		}
+	}
+	return (pages - free) * size, nil
+}
+
+// CountUsagePoints counts the stored points of every tier.
+func (tx *Tx) CountUsagePoints(ctx context.Context, n *int64) error {
+	return tx.tx.QueryRowContext(ctx, "SELECT count(*) FROM usage_points").Scan(n)
+}

@@ -264,9 +264,10 @@ func toAmount(a store.UsageAmount) v1.ResourceAmount {
 	return v1.ResourceAmount{CPUMillicores: a.CPU, MemoryBytes: a.Memory, GPU: a.GPU}
 }
 
-// toUse maps a sample (nanocores) onto the contract (millicores).
+// toUse maps a sample (nanocores) onto the contract (millicores, rounded
+// up as kubectl top does: any use shows as at least 1m).
 func toUse(a store.UsageAmount) v1.ResourceUse {
-	return v1.ResourceUse{CPUMillicores: a.CPU / 1e6, MemoryBytes: a.Memory, GPUPercent: a.GPU}
+	return v1.ResourceUse{CPUMillicores: (a.CPU + 999_999) / 1e6, MemoryBytes: a.Memory, GPUPercent: a.GPU}
 }
 
 func toAccess(a store.Access) v1.Access {

@@ -141,3 +141,18 @@ func TestMonitorConfigDefaultsAndBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestsCountAsTheResourceQuotaDoes: the larger of the containers'
+// sum and the largest init container, GPUs from limits when not requested.
+func TestRequestsCountAsTheResourceQuotaDoes(t *testing.T) {
+	t.Parallel()
+	p := pod("ferry-ml", "p", "u", "n", nil, "250m", "256Mi", corev1.PodRunning)
+	p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "side", Resources: corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m")},
+		Limits:   corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}}})
+	p.Spec.InitContainers = []corev1.Container{{Name: "init", Resources: corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("1Gi")}}}}
+	if got, want := Requests(p), (store.UsageAmount{CPU: 500, Memory: 1 << 30, GPU: 1}); got != want {
+		t.Errorf("Requests = %+v, want %+v", got, want)
+	}
+}

@@ -47,23 +47,35 @@ func ended(p *corev1.Pod) bool {
 	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
 }
 
-// Requests is what a pod's containers ask for: millicores, bytes, GPUs.
-// Init containers are left out: they have ended by the time a pod runs.
+// Requests is what a pod holds against its tenant's quota, as the
+// ResourceQuota counts it: per resource, the larger of its containers' sum
+// and its largest init container (millicores, bytes, GPUs).
 func Requests(p *corev1.Pod) store.UsageAmount {
-	var a store.UsageAmount
+	var sum, initMax store.UsageAmount
 	for _, c := range p.Spec.Containers {
-		r := c.Resources.Requests
-		if q, ok := r[corev1.ResourceCPU]; ok {
-			a.CPU += q.MilliValue()
-		}
-		if q, ok := r[corev1.ResourceMemory]; ok {
-			a.Memory += q.Value()
-		}
-		if q, ok := r[tenants.GPUResource]; ok {
-			a.GPU += q.Value()
-		} else if q, ok := c.Resources.Limits[tenants.GPUResource]; ok {
-			a.GPU += q.Value() // extended resources: the limit is the request
-		}
+		r := containerRequests(c)
+		sum.CPU, sum.Memory, sum.GPU = sum.CPU+r.CPU, sum.Memory+r.Memory, sum.GPU+r.GPU
+	}
+	for _, c := range p.Spec.InitContainers {
+		r := containerRequests(c)
+		initMax.CPU, initMax.Memory, initMax.GPU = max(initMax.CPU, r.CPU), max(initMax.Memory, r.Memory), max(initMax.GPU, r.GPU)
+	}
+	return store.UsageAmount{CPU: max(sum.CPU, initMax.CPU), Memory: max(sum.Memory, initMax.Memory), GPU: max(sum.GPU, initMax.GPU)}
+}
+
+func containerRequests(c corev1.Container) store.UsageAmount {
+	var a store.UsageAmount
+	r := c.Resources.Requests
+	if q, ok := r[corev1.ResourceCPU]; ok {
+		a.CPU = q.MilliValue()
+	}
+	if q, ok := r[corev1.ResourceMemory]; ok {
+		a.Memory = q.Value()
+	}
+	if q, ok := r[tenants.GPUResource]; ok {
+		a.GPU = q.Value()
+	} else if q, ok := c.Resources.Limits[tenants.GPUResource]; ok {
+		a.GPU = q.Value() // extended resources: the limit is the request
 	}
 	return a
 }

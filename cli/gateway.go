@@ -16,7 +16,7 @@ import (
 )
 
 func newGatewayCmd(g *globals) *cobra.Command {
-	var server, tokenFile, listen string
+	var server, tokenFile, listen, metrics string
 	var hold time.Duration
 	var maxHeld int
 	cmd := &cobra.Command{
@@ -48,6 +48,23 @@ func newGatewayCmd(g *globals) *cobra.Command {
 				<-ctx.Done()
 				return hs.Close()
 			})
+			if metrics != "" {
+				mln, err := net.Listen("tcp", metrics)
+				if err != nil {
+					return errors.Join(err, ln.Close())
+				}
+				ms := &http.Server{Handler: gw.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+				eg.Go(func() error {
+					if err := ms.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+						return err
+					}
+					return nil
+				})
+				eg.Go(func() error {
+					<-ctx.Done()
+					return ms.Close()
+				})
+			}
 			g.logger().Info("gateway serving", "addr", ln.Addr().String(), "server", server)
 			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err
@@ -58,6 +75,7 @@ func newGatewayCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&server, "server", "", "the control plane's URL (e.g. http://ferry.ferry-system.svc:8080)")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "file holding the token the gateway authenticates with")
 	cmd.Flags().StringVar(&listen, "listen", ":8081", "address to serve on")
+	cmd.Flags().StringVar(&metrics, "metrics-listen", ":9091", "address of /metrics (Prometheus), apart from the serving port: its series name every tenant's deployments; empty: none")
 	cmd.Flags().DurationVar(&hold, "hold-timeout", 30*time.Second, "how long a request waits for a revision at zero to start")
 	cmd.Flags().IntVar(&maxHeld, "max-held", 100, "requests held per revision at most")
 	return cmd

@@ -94,7 +94,7 @@ func start(t *testing.T) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	e := &env{db: db}
-	if _, err := seed.Bootstrap(ctx, db, func(s string) error { e.seed = s; return nil }); err != nil {
+	if _, err := seed.Bootstrap(ctx, db, func() bool { return false }, func(s string) error { e.seed = s; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	var admin string

@@ -100,3 +100,34 @@ func (tx *Tx) DeleteDeploymentKey(ctx context.Context, deploymentID int64, id st
 	}
 	return nil
 }
+
+// DeploymentKeyHashesNamed lists the hashes of a deployment's keys of one
+// name (the runtime's own key, which alone may fetch model files).
+func (tx *Tx) DeploymentKeyHashesNamed(ctx context.Context, deploymentID int64, name string) ([]string, error) {
+	rows, err := tx.tx.QueryContext(ctx, "SELECT hash FROM deployment_keys WHERE deployment_id = ? AND name = ? ORDER BY hash", deploymentID, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// PruneDeploymentKeys deletes a deployment's keys of one name but the
+// newest keep (by creation, then id); it reports how many went.
+func (tx *Tx) PruneDeploymentKeys(ctx context.Context, deploymentID int64, name string, keep int) (int64, error) {
+	res, err := tx.tx.ExecContext(ctx, `DELETE FROM deployment_keys WHERE deployment_id = ? AND name = ? AND id NOT IN (
+		SELECT id FROM deployment_keys WHERE deployment_id = ? AND name = ? ORDER BY created_at DESC, rowid DESC LIMIT ?)`,
+		deploymentID, name, deploymentID, name, keep)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return res.RowsAffected()
+}

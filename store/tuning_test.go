@@ -88,6 +88,10 @@ func TestTuningTrialsAreJobsWithChildRunsAndKeepTheirSuggestion(t *testing.T) {
 		if err != nil || none.Points != 0 {
 			t.Errorf("an unlogged metric: %+v, %v", none, err)
 		}
+		// An infinite value is no objective (and no JSON): not kept.
+		if inf, err := tx.UpdateTrial(ctx, tu.ID, 0, TrialUpdate{Value: new(math.Inf(1)), Step: new(int64(1))}); err != nil || inf.Value != nil {
+			t.Errorf("a trial took +Inf as its value: %+v, %v", inf, err)
+		}
 		if _, err := tx.UpdateTrial(ctx, tu.ID, 0, TrialUpdate{State: TrialPruned, Reason: new("median"), Value: new(0.4), Step: new(int64(1))}); err != nil {
 			return err
 		}

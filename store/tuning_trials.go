@@ -138,7 +138,9 @@ func (tx *Tx) UpdateTrial(ctx context.Context, tuningID int64, number int, u Tri
 			tr.Reason = truncate(*u.Reason, MaxReason)
 		}
 	}
-	if u.Value != nil && !math.IsNaN(*u.Value) {
+	// Only finite values: MLflow takes "Infinity" as a metric, but it is no
+	// objective, and JSON has no way to answer it.
+	if u.Value != nil && !math.IsNaN(*u.Value) && !math.IsInf(*u.Value, 0) {
 		tr.Value = u.Value
 	}
 	if u.Step != nil {

@@ -79,11 +79,17 @@ func (s *Server) authMiddleware(ctx huma.Context, next func(huma.Context)) {
 // notForTenantTokens are the operations under /tenants/{tenant} that a
 // token limited to that tenant (a notebook's) may not call, whatever its
 // user's role: each hands out a credential that would outlive the notebook
-// (a browser session to a notebook, a deployment's API key) or changes who
-// may act in the tenant.
+// (a browser session to a notebook, a deployment's API key, a new or
+// restarted notebook whose pod gets a fresh token of its own, a schedule
+// that keeps starting runs as the user) or changes who may act in the
+// tenant.
 var notForTenantTokens = map[string]bool{
 	"createNotebookSession": true,
 	"createDeploymentKey":   true,
+	"createNotebook":        true,
+	"startNotebook":         true,
+	"createSchedule":        true,
+	"resumeSchedule":        true,
 	"putMember":             true,
 	"deleteMember":          true,
 }

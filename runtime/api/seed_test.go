@@ -75,10 +75,10 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { db.Close() })
 	f := &fixture{db: db}
-	if _, err := seed.Bootstrap(ctx, db, func(s string) error { f.agent = s; return nil }); err != nil {
+	if _, err := seed.Bootstrap(ctx, db, func() bool { return false }, func(s string) error { f.agent = s; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if created, err := seed.Bootstrap(ctx, db, func(string) error { t.Fatal("second bootstrap made a token"); return nil }); err != nil || created {
+	if created, err := seed.Bootstrap(ctx, db, func() bool { return true }, func(string) error { t.Fatal("second bootstrap made a token"); return nil }); err != nil || created {
 		t.Fatalf("second bootstrap: %v %v", created, err)
 	}
 	err = db.Write(ctx, func(tx *store.Tx) error {

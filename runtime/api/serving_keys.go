@@ -125,7 +125,9 @@ func (s *Server) servingKeyRoutes() {
 				if err != nil {
 					return huma.Error404NotFound("no such revision")
 				}
-				hashes, err := tx.DeploymentKeyHashes(ctx, d.ID)
+				// Only the runtime's own key: keys made for callers of the
+				// model may infer, not download its weights.
+				hashes, err := tx.DeploymentKeyHashesNamed(ctx, d.ID, serving.RuntimeKeyName)
 				if err != nil {
 					return err
 				}

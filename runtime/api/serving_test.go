@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -116,6 +117,14 @@ func TestDeploymentsRefuseBadInputCanaryPromoteRollbackAndIsolateTenants(t *test
 		t.Errorf("routing table lacks the key's hash or shows the key: %s", rt.raw)
 	}
 	e.must(404, "GET", base+"/iris/revisions/1/artifact", "", nil)
+	// A key made for callers of the model may not download its weights.
+	req, _ := http.NewRequest("GET", e.url+base+"/iris/revisions/1/artifact", nil)
+	req.Header.Set("X-Ferry-Key", secret)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 404 {
+		t.Errorf("a caller's key fetched the model file: %v %v", err, resp.StatusCode)
+	} else {
+		resp.Body.Close()
+	}
 
 	actions := map[string]bool{}
 	for _, a := range e.audit() {

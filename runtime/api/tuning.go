@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -111,6 +112,9 @@ func validateTrial(root string, spec *v1.TuningSpec) (store.JobSpec, error) {
 }
 
 func toTrial(tr store.Trial) v1.Trial {
+	if tr.Value != nil && (math.IsNaN(*tr.Value) || math.IsInf(*tr.Value, 0)) {
+		tr.Value = nil // JSON cannot carry it (the store no longer keeps one)
+	}
 	return v1.Trial{Number: tr.Number, Params: tr.Params, State: v1.TrialState(tr.State), Reason: tr.Reason, Job: tr.Job, RunID: tr.RunID,
 		Value: tr.Value, Step: tr.Step, CreatedAt: tr.CreatedAt, FinishedAt: tr.FinishedAt}
 }

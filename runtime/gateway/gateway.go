@@ -162,12 +162,19 @@ func (g *Gateway) report(ctx context.Context) {
 	}
 }
 
-// Handler serves /serve/..., /metrics and /healthz.
+// Handler serves /serve/... and /healthz: what callers reach.
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(g.cfg.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle(v1.ServePrefix, http.HandlerFunc(g.serve))
+	return mux
+}
+
+// MetricsHandler serves /metrics, on a listener of its own: its series
+// name every tenant's deployments, which callers of one may not learn.
+func (g *Gateway) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(g.cfg.Registry, promhttp.HandlerOpts{}))
 	return mux
 }
 

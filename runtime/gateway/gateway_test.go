@@ -151,7 +151,12 @@ func TestRoutesByPathAuthenticatesAndSplitsThroughTheProxy(t *testing.T) {
 	if total < 1000 {
 		t.Errorf("reported %d requests, want ≥ 1000", total)
 	}
-	metrics, _ := http.Get(s.URL + "/metrics")
+	if pub, err := http.Get(s.URL + "/metrics"); err != nil || pub.StatusCode != 404 {
+		t.Errorf("the serving port answers /metrics (every tenant's deployment names): %v %v", err, pub.StatusCode)
+	}
+	ms := httptest.NewServer(g.MetricsHandler())
+	t.Cleanup(ms.Close)
+	metrics, _ := http.Get(ms.URL + "/metrics")
 	b, _ := io.ReadAll(metrics.Body)
 	if !strings.Contains(string(b), `ferry_gateway_requests_total{code="2xx",deployment="iris",revision="iris-r2",tenant="a"}`) ||
 		!strings.Contains(string(b), "ferry_gateway_request_duration_seconds_bucket") {

@@ -35,7 +35,8 @@ func (c *tokenCache) get(key string, now time.Time) (ok, hit bool) {
 }
 
 // put stores an answer; at size it first drops expired answers, and if
-// none were, drops everything (answers are cheap to ask for again).
+// that freed nothing, a tenth of the others chosen at random (Go's map
+// order), so a flood of made-up tokens cannot flush every good answer.
 func (c *tokenCache) put(key string, ok bool, exp time.Time, size int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -49,8 +50,11 @@ func (c *tokenCache) put(key string, ok bool, exp time.Time, size int) {
 				delete(c.m, k)
 			}
 		}
-		if len(c.m) >= size {
-			clear(c.m)
+		for k := range c.m {
+			if len(c.m) < size-size/10 {
+				break
+			}
+			delete(c.m, k)
 		}
 	}
 	c.m[key] = tokenAnswer{ok: ok, exp: exp}

@@ -9,7 +9,8 @@ import (
 )
 
 // Bootstrap creates the agents' account and token once, writing the token
-// through write; it reports whether it created them.
-func Bootstrap(ctx context.Context, db *store.DB, write func(secret string) error) (bool, error) {
-	return auth.BootstrapAccount(ctx, db, v1.SeedUser, "node-agents", "bootstrapSeedUser", write)
+// through write; it reports whether it created them. written says whether
+// an earlier start kept the token (see auth.BootstrapAccount).
+func Bootstrap(ctx context.Context, db *store.DB, written func() bool, write func(secret string) error) (bool, error) {
+	return auth.BootstrapAccount(ctx, db, v1.SeedUser, "node-agents", "bootstrapSeedUser", written, write)
 }

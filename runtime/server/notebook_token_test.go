@@ -92,6 +92,11 @@ func TestANotebooksTokenActsAsItsUserInItsTenantAndNowhereElse(t *testing.T) {
 		{403, "POST", "/api/v1/tenants/a/deployments/d/keys", nb, map[string]any{"name": "k"}},
 		{403, "PUT", "/api/v1/tenants/a/members/bob", nb, map[string]any{"role": "owner"}},
 		{403, "DELETE", "/api/v1/tenants/a/members/vic", nb, nil},
+		// A new or restarted notebook, or a schedule, would run on with a credential of its own.
+		{403, "POST", "/api/v1/tenants/a/notebooks", nb, map[string]any{"name": "escape", "image": "evil:1"}},
+		{403, "POST", "/api/v1/tenants/a/notebooks/lab/start", nb, nil},
+		{403, "POST", "/api/v1/tenants/a/schedules", nb, map[string]any{"name": "s", "pipeline": "p", "cron": "* * * * *"}},
+		{403, "POST", "/api/v1/tenants/a/schedules/s/resume", nb, nil},
 		// Owner's and admin's powers: the token holds at most editor, and is no admin.
 		{403, "PATCH", "/api/v1/tenants/a", nb, map[string]any{"displayName": "mine"}},
 		{403, "GET", "/api/v1/tenants/a/reads", nb, nil},

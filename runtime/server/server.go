@@ -188,12 +188,15 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("server: seed store: %w", err), db.Close())
 	}
-	if _, err := seed.Bootstrap(ctx, db, func(secret string) error {
+	exists := func(file string) func() bool {
+		return func() bool { _, err := os.Stat(filepath.Join(opts.DataDir, file)); return err == nil }
+	}
+	if _, err := seed.Bootstrap(ctx, db, exists(SeedTokenFile), func(secret string) error {
 		return writeSecret(filepath.Join(opts.DataDir, SeedTokenFile), secret)
 	}); err != nil {
 		return nil, errors.Join(fmt.Errorf("server: bootstrap seed account: %w", err), db.Close())
 	}
-	if _, err := auth.BootstrapAccount(ctx, db, v1.GatewayUser, "gateway", "bootstrapGatewayUser", func(secret string) error {
+	if _, err := auth.BootstrapAccount(ctx, db, v1.GatewayUser, "gateway", "bootstrapGatewayUser", exists(GatewayTokenFile), func(secret string) error {
 		return writeSecret(filepath.Join(opts.DataDir, GatewayTokenFile), secret)
 	}); err != nil {
 		return nil, errors.Join(fmt.Errorf("server: bootstrap gateway account: %w", err), db.Close())

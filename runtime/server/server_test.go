@@ -556,3 +556,20 @@ func TestTheGatewaysAccountReadsRoutesAndNothingElse(t *testing.T) {
 		t.Error("restart replaced the gateway's token")
 	}
 }
+
+func TestAUserNamedLikeTheGatewaysAccountThatFerryDidNotMakeStopsTheStart(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	if err := e.stop(); err != nil {
+		t.Fatal(err)
+	}
+	// As if an admin had made the user before the name was reserved: the
+	// account exists, but no start of ferry kept its token.
+	if err := os.Remove(filepath.Join(e.dir, GatewayTokenFile)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(t.Context(), Options{DataDir: e.dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err == nil || !strings.Contains(err.Error(), "ferry-gateway exists but ferry did not make it") {
+		t.Fatalf("start with a foreign ferry-gateway user: %v, want a refusal naming it", err)
+	}
+}

@@ -35,14 +35,14 @@ type Controller struct {
 	// Now is the clock (default time.Now).
 	Now  func() time.Time
 	loop *controller.Loop
-	// keyed are the deployments ("namespace/name") whose key Secret this
-	// process made or found (Sync runs on one goroutine).
-	keyed map[string]bool
+	// keyed are the deployments ("namespace/name" to "id@created") whose
+	// key Secret this process applied (Sync runs on one goroutine).
+	keyed map[string]string
 }
 
 // NewController makes a controller; Start runs it.
 func NewController(db *store.DB, client kubernetes.Interface, pods PodConfig, log *slog.Logger) *Controller {
-	c := &Controller{DB: db, Client: client, Pods: pods, Stats: &Stats{}, Log: log, Now: time.Now, keyed: map[string]bool{}}
+	c := &Controller{DB: db, Client: client, Pods: pods, Stats: &Stats{}, Log: log, Now: time.Now, keyed: map[string]string{}}
 	c.loop = &controller.Loop{Name: "serving", Log: log, Sync: c.Sync, Options: controller.Options{Resync: time.Second, Settle: 50 * time.Millisecond}}
 	return c
 }
@@ -212,36 +212,44 @@ func ApplyDecision(ctx context.Context, tx *store.Tx, d store.Deployment, stable
 	return err
 }
 
-// ensureKey gives a deployment's pods their runtime key, made once. The
-// control plane may create Secrets but not read them: it mints a key and
-// creates the Secret; when the Secret is already there (made before a
-// restart) the new key is dropped again. Either way the Secret is known to
-// exist until this process removes it.
+// ensureKey gives a deployment's pods their runtime key, once per process.
+// The control plane may write Secrets but not read them: it mints a key and
+// applies the Secret (overwriting one left by a deleted deployment of the
+// same name, or by this server before a restart), then drops all but the
+// newest few runtime keys, so pods that started with the previous value
+// can still fetch their model.
 func (c *Controller) ensureKey(ctx context.Context, d store.Deployment) error {
 	ns := tenants.Namespace(d.Tenant)
-	if c.keyed[ns+"/"+d.Name] {
+	// A deployment deleted and made again may get the same id back (SQLite
+	// reuses a freed rowid); its creation time tells the two apart.
+	made := fmt.Sprintf("%d@%d", d.ID, d.CreatedAt.UnixNano())
+	if c.keyed[ns+"/"+d.Name] == made {
 		return nil
 	}
 	var key store.DeploymentKey
 	var secret string
 	if err := c.DB.Write(ctx, func(tx *store.Tx) (err error) {
+		if _, err = tx.PruneDeploymentKeys(ctx, d.ID, RuntimeKeyName, keptRuntimeKeys-1); err != nil {
+			return err
+		}
 		key, secret, err = tx.CreateDeploymentKey(ctx, d.ID, RuntimeKeyName, "system", v1.APIKeyPrefix)
 		return err
 	}); err != nil {
 		return err
 	}
-	_, err := c.Client.CoreV1().Secrets(ns).Create(ctx, KeySecret(d, secret), metav1.CreateOptions{FieldManager: controller.FieldManager})
-	if err != nil {
+	if _, err := controller.Apply(ctx, c.Client.CoreV1().Secrets(ns), KeySecret(d, secret)); err != nil {
 		if derr := c.DB.Write(ctx, func(tx *store.Tx) error { return tx.DeleteDeploymentKey(ctx, d.ID, key.ID) }); derr != nil {
 			return errors.Join(err, derr)
 		}
-		if !apierrors.IsAlreadyExists(err) {
-			return err
-		}
+		return err
 	}
-	c.keyed[ns+"/"+d.Name] = true
+	c.keyed[ns+"/"+d.Name] = made
 	return nil
 }
+
+// keptRuntimeKeys is how many runtime keys a deployment keeps: the newest
+// (in its Secret) and the ones before it, for pods started with them.
+const keptRuntimeKeys = 3
 
 // RuntimeKeyName names the key a deployment's own pods hold.
 const RuntimeKeyName = "ferry-runtime"
@@ -277,6 +285,16 @@ func (c *Controller) collect(ctx context.Context, live map[string]bool) error {
 	}
 	for _, o := range svcs.Items {
 		mark(o.ObjectMeta)
+	}
+	// A deployment deleted before any of its objects were made has only
+	// its Secret: this process knows it from applying it.
+	for k := range c.keyed {
+		ns, name, _ := strings.Cut(k, "/")
+		tenant, _ := strings.CutPrefix(ns, v1.TenantNamespacePrefix)
+		if g := (gone{ns, name}); !live[tenant+"/"+name] && !seen[g] {
+			seen[g] = true
+			dead = append(dead, g)
+		}
 	}
 	var errs []error
 	for _, g := range dead {

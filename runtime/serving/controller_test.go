@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -253,7 +254,7 @@ func neverReadsSecrets(t *testing.T, cs *fake.Clientset) {
 	}
 }
 
-func TestTheRuntimeKeySecretIsCreatedOnceAndARestartDropsTheKeyItNoLongerNeeds(t *testing.T) {
+func TestTheRuntimeKeyIsAppliedOncePerProcessAndARecreatedDeploymentGetsALiveOne(t *testing.T) {
 	c, db, cs, d, _ := newTestController(t)
 	ctx := t.Context()
 	for range 3 {
@@ -261,32 +262,56 @@ func TestTheRuntimeKeySecretIsCreatedOnceAndARestartDropsTheKeyItNoLongerNeeds(t
 			t.Fatal(err)
 		}
 	}
-	keys := func() int {
-		var n int
+	neverReadsSecrets(t, cs)
+	// secretKeyWorks says whether the key in the Secret is one of the
+	// runtime keys the store holds for the deployment named iris now.
+	secretKeyWorks := func() (bool, int) {
+		sec, err := cs.CoreV1().Secrets("ferry-a").Get(ctx, "ferry-serve-iris", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hashes []string
 		_ = db.Read(ctx, func(tx *store.Tx) error {
-			ks, err := tx.DeploymentKeys(ctx, d.ID)
-			n = len(ks)
+			cur, err := tx.Deployment(ctx, "a", "iris")
+			if err != nil {
+				return err
+			}
+			hashes, err = tx.DeploymentKeyHashesNamed(ctx, cur.ID, RuntimeKeyName)
 			return err
 		})
-		return n
+		return slices.Contains(hashes, store.HashKey(sec.StringData[KeySecretKey])), len(hashes)
 	}
-	if n := keys(); n != 1 {
-		t.Fatalf("three passes left %d keys, want 1", n)
+	if ok, n := secretKeyWorks(); !ok || n != 1 {
+		t.Fatalf("after three passes: the Secret's key is live %v, %d runtime keys (want true, 1)", ok, n)
 	}
-	neverReadsSecrets(t, cs)
-	cs.ClearActions()
-	sec, err := cs.CoreV1().Secrets("ferry-a").Get(ctx, KeySecretName(d), metav1.GetOptions{})
-	if err != nil || !strings.HasPrefix(sec.StringData[KeySecretKey], v1.APIKeyPrefix) {
-		t.Fatalf("the key Secret: %v %+v", err, sec)
+	// Restarts mint and apply a new key each and keep at most 3.
+	for range 4 {
+		cs.ClearActions()
+		if err := NewController(db, cs, c.Pods, c.Log).Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		neverReadsSecrets(t, cs)
 	}
-	// A restarted control plane finds the Secret there and keeps one key.
-	again := NewController(db, cs, c.Pods, c.Log)
-	cs.ClearActions()
-	if err := again.Sync(ctx); err != nil {
+	if ok, n := secretKeyWorks(); !ok || n != keptRuntimeKeys {
+		t.Errorf("after 4 restarts: the Secret's key is live %v, %d runtime keys (want true, %d)", ok, n, keptRuntimeKeys)
+	}
+	// Deleted and made again under the same name within one pass.
+	spec, _ := json.Marshal(v1.DeploymentSpec{Runtime: v1.RuntimeSklearn, Port: RuntimePort, Min: 1, Max: 1, Concurrency: 2, IdleSeconds: 60,
+		Resources: v1.Resources{CPU: "1", Memory: "1Gi"}, Rollout: v1.RolloutPolicy{StepWeight: 20, BakeSeconds: 10}})
+	if err := db.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteDeployment(ctx, "a", "iris"); err != nil {
+			return err
+		}
+		_, err := tx.CreateDeployment(ctx, store.Deployment{Tenant: "a", Name: "iris", Spec: spec, CreatedBy: "alice"}, store.Revision{Model: "iris", Version: 3, Digest: "d3"})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if n := keys(); n != 1 {
-		t.Errorf("after a restart %d keys, want 1 (the Secret's)", n)
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
 	}
-	neverReadsSecrets(t, cs)
+	if ok, _ := secretKeyWorks(); !ok {
+		t.Error("the re-created deployment's pods would hold the deleted one's key")
+	}
+	_ = d
 }

@@ -56,7 +56,7 @@ func (c *Controller) observe(ctx context.Context, t store.Tuning, spec v1.Tuning
 	switch {
 	case jobGone:
 		u.State, u.Reason = store.TrialFailed, reason("its job "+tr.Job+" was deleted")
-	case job.State == store.JobSucceeded && (sum.Points == 0 || math.IsNaN(sum.Last.Value)):
+	case job.State == store.JobSucceeded && (sum.Points == 0 || math.IsNaN(sum.Last.Value) || math.IsInf(sum.Last.Value, 0)):
 		logged := "nothing"
 		if len(keys) > 0 {
 			logged = strings.Join(keys, ", ")

@@ -168,6 +168,10 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 		testJobs(t, c)
 	})
 
+	t.Run("monitoring: OOMKilled and pull-error reasons, ferry top with a running notebook, quota use matching the pods, reads listed", func(t *testing.T) {
+		testMonitoring(t, c)
+	})
+
 	t.Run("the dashboard is served by the platform and ferry ui logs a browser in with a CSRF-safe session", func(t *testing.T) {
 		testDashboard(t, c)
 	})

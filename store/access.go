@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -94,7 +95,7 @@ func (tx *Tx) ListAccess(ctx context.Context, f AccessFilter) ([]Access, error) 
 type AccessRetention struct {
 	// Age: rows older are deleted (default 90 days).
 	Age time.Duration
-	// Rows: at most this many are kept, the newest (default 1,000,000).
+	// Rows: at most this many are kept per tenant, the newest (default 1,000,000).
 	Rows int64
 }
 
@@ -120,10 +121,32 @@ func (tx *Tx) PruneAccess(ctx context.Context, now time.Time, r AccessRetention)
 		return 0, fmt.Errorf("prune access log: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	res, err = tx.tx.ExecContext(ctx, "DELETE FROM access_log WHERE id <= (SELECT max(id) FROM access_log) - ?", r.Rows)
+	// The row bound is per tenant: one tenant's flood of reads cannot push
+	// another's history out.
+	rows, err := tx.tx.QueryContext(ctx, "SELECT tenant FROM access_log GROUP BY tenant HAVING count(*) > ?", r.Rows)
 	if err != nil {
 		return 0, fmt.Errorf("prune access log: %w", err)
 	}
-	m, _ := res.RowsAffected()
-	return n + m, nil
+	var over []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		over = append(over, t)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return 0, fmt.Errorf("prune access log: %w", err)
+	}
+	for _, t := range over {
+		res, err := tx.tx.ExecContext(ctx, `DELETE FROM access_log WHERE tenant = ? AND id < (
+			SELECT id FROM access_log WHERE tenant = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, t, t, r.Rows-1)
+		if err != nil {
+			return 0, fmt.Errorf("prune access log of %s: %w", t, err)
+		}
+		m, _ := res.RowsAffected()
+		n += m
+	}
+	return n, nil
 }

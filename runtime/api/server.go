@@ -16,7 +16,6 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/runtime/auth"
@@ -126,11 +125,13 @@ func New(cfg Config) (*Server, error) {
 	})
 	s.router.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	s.router.Get("/readyz", s.ready)
-	// Read-only: GET and HEAD; other methods are 405. Unauthenticated, so
-	// that an existing Prometheus scrapes it by annotation; it carries
-	// counts, durations and amounts labelled by route template, tenant,
-	// controller and state, never tokens, users, object names or paths.
-	metricsHandler := promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})
+	// Read-only: GET and HEAD; other methods are 405. Without credentials
+	// (a Prometheus scraping by annotation) it carries counts, durations
+	// and amounts labelled by route template, controller and state; the
+	// series labelled by tenant need a platform admin's token (tenant names
+	// are what the API hides from non-members). Never tokens, users, object
+	// names or paths.
+	metricsHandler := s.metricsHandler()
 	s.router.Method(http.MethodGet, "/metrics", metricsHandler)
 	s.router.Method(http.MethodHead, "/metrics", metricsHandler)
 

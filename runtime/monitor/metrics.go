@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,7 +25,16 @@ type Collector struct {
 	queuedJobs, queuedReq            *prometheus.Desc
 	lastPass, passSeconds, workloads *prometheus.Desc
 	kubeletFailures, scrapeErrors    *prometheus.Desc
+
+	// The last scrape's metrics, replayed for cacheFor: scrapes cost a read
+	// of every tenant, and /metrics answers anyone.
+	mu     sync.Mutex
+	at     time.Time
+	cached []prometheus.Metric
 }
+
+// cacheFor is how long one scrape's reading of the store is reused.
+const cacheFor = 5 * time.Second
 
 // MaxMetricTenants bounds the tenants one scrape reports.
 const MaxMetricTenants = 10000
@@ -59,12 +69,25 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect reads the store once (one read transaction, 5 s at most).
+// Collect reads the store once (one read transaction, 5 s at most), or
+// replays the reading of a scrape less than cacheFor ago.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.at) >= cacheFor {
+		c.cached, c.at = c.collect(), time.Now()
+	}
+	for _, m := range c.cached {
+		ch <- m
+	}
+}
+
+func (c *Collector) collect() []prometheus.Metric {
 	ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
 	defer cancel()
+	var out []prometheus.Metric
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+		out = append(out, prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...))
 	}
 	err := c.db.Read(ctx, func(tx *store.Tx) error {
 		jobs, err := tx.JobStateCounts(ctx)
@@ -140,4 +163,5 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.kubeletFailures, float64(last.failed))
 		}
 	}
+	return out
 }

@@ -3,32 +3,44 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/ferry-ml/ferry/store"
 )
 
-// BootstrapAccount creates a system account (not an admin) and one token
-// for it, once: on the first start it writes the token through write, inside
-// the same transaction, and reports true; later starts change nothing. The
-// seed agents and the serving gateway authenticate with such accounts, so
-// neither holds the admin token. written says whether that token was kept
-// by an earlier start: a user of that name without it was not made here
-// (an admin made it before the name was reserved) and is refused, since the
-// account's name is what grants its rights.
+// BootstrapAccount keeps a system account (not an admin) with one token
+// whose secret only ferry holds. The seed agents and the serving gateway
+// authenticate with such accounts, so neither holds the admin token.
+//
+// On the first start it creates the user and a token, writes the token
+// through write inside the same transaction, and reports true. On later
+// starts written says whether the token an earlier start wrote is still
+// kept; when it is not (a data directory restored from a backup, or a user
+// of that name made by an admin before the name was reserved) every token
+// of the user is revoked and a fresh one is written: the account's name is
+// what grants its rights, so no credential ferry did not write may keep them.
 func BootstrapAccount(ctx context.Context, db *store.DB, user, tokenName, action string, written func() bool, write func(secret string) error) (bool, error) {
 	created := false
 	err := db.Write(ctx, func(tx *store.Tx) error {
-		if _, err := tx.UserByName(ctx, user); err == nil {
-			if !written() {
-				return fmt.Errorf("a user named %s exists but ferry did not make it (its token file is missing): rename or delete that user, since the name grants the rights of ferry's own account", user)
-			}
+		u, err := tx.UserByName(ctx, user)
+		switch {
+		case err == nil && written():
 			return nil
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		u, err := tx.CreateUser(ctx, user, false)
-		if err != nil {
+		case err == nil:
+			tokens, err := tx.ListTokens(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			for _, t := range tokens {
+				if err := tx.RevokeTokenID(ctx, t.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			}
+			action += "Rekeyed"
+		case errors.Is(err, store.ErrNotFound):
+			if u, err = tx.CreateUser(ctx, user, false); err != nil {
+				return err
+			}
+		default:
 			return err
 		}
 		_, secret, err := tx.CreateToken(ctx, u.ID, tokenName, 0)

@@ -16,6 +16,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/store"
 )
 
 // env is a control plane running in-process on 127.0.0.1:0 with a real store.
@@ -557,19 +560,35 @@ func TestTheGatewaysAccountReadsRoutesAndNothingElse(t *testing.T) {
 	}
 }
 
-func TestAUserNamedLikeTheGatewaysAccountThatFerryDidNotMakeStopsTheStart(t *testing.T) {
+func TestAGatewayAccountWhoseTokenFerryNoLongerHoldsIsRekeyed(t *testing.T) {
 	t.Parallel()
 	e := start(t)
+	// A token of the account that someone else holds (as when an admin
+	// made the user before the name was reserved, and minted one).
+	var foreign string
+	if err := e.srv.Store().Write(t.Context(), func(tx *store.Tx) error {
+		u, err := tx.UserByName(t.Context(), v1.GatewayUser)
+		if err != nil {
+			return err
+		}
+		_, foreign, err = tx.CreateToken(t.Context(), u.ID, "someone's", 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.must(200, "GET", "/api/v1/serving/routes", foreign, nil)
 	if err := e.stop(); err != nil {
 		t.Fatal(err)
 	}
-	// As if an admin had made the user before the name was reserved: the
-	// account exists, but no start of ferry kept its token.
+	// The token file gone: a restored data directory, or a user ferry did not make.
 	if err := os.Remove(filepath.Join(e.dir, GatewayTokenFile)); err != nil {
 		t.Fatal(err)
 	}
-	_, err := New(t.Context(), Options{DataDir: e.dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err == nil || !strings.Contains(err.Error(), "ferry-gateway exists but ferry did not make it") {
-		t.Fatalf("start with a foreign ferry-gateway user: %v, want a refusal naming it", err)
+	e2 := restart(t, e.dir)
+	b, err := os.ReadFile(filepath.Join(e.dir, GatewayTokenFile))
+	if err != nil {
+		t.Fatalf("the restart wrote no gateway token: %v", err)
 	}
+	e2.must(200, "GET", "/api/v1/serving/routes", strings.TrimSpace(string(b)), nil)
+	e2.must(401, "GET", "/api/v1/serving/routes", foreign, nil)
 }

@@ -3,8 +3,8 @@
 package e2e
 
 import (
-	"os"
 	"context"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"

@@ -38,6 +38,15 @@ type Decision struct {
 	Reason string
 }
 
+// MinP99DeltaMs is the p99 difference below which a canary is never
+// judged slow, whatever the ratio: over the few dozen requests a canary is
+// first judged on, p99 is close to the maximum, and at millisecond scale a
+// ratio is noise (a 3 ms canary against a 1 ms stable is no regression).
+// A new process's first answers can be slower by far more on a loaded
+// node (seen on the cluster: 465 ms against stable's 55 ms); a policy that
+// must not judge latency at all sets MaxP99Ratio high.
+const MinP99DeltaMs = 50
+
 // WithDefaults fills a policy's zero fields.
 func WithDefaults(p v1.RolloutPolicy) v1.RolloutPolicy {
 	if p.BakeSeconds == 0 {
@@ -69,7 +78,7 @@ func Decide(p v1.RolloutPolicy, weight int32, since, now time.Time, stable, cana
 			return Decision{Action: Rollback, Weight: 0, Reason: fmt.Sprintf("error rate %.1f%% against stable's %.1f%% (allowed +%.1f%%) over %d requests",
 				100*cr, 100*sr, 100*p.MaxErrorRateDelta, canary.Requests)}
 		}
-		if stable.P99Ms > 0 && canary.P99Ms > p.MaxP99Ratio*stable.P99Ms {
+		if stable.P99Ms > 0 && canary.P99Ms > p.MaxP99Ratio*stable.P99Ms && canary.P99Ms-stable.P99Ms > MinP99DeltaMs {
 			return Decision{Action: Rollback, Weight: 0, Reason: fmt.Sprintf("p99 %.1f ms against stable's %.1f ms (allowed %.1f×)", canary.P99Ms, stable.P99Ms, p.MaxP99Ratio)}
 		}
 	}

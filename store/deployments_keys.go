@@ -73,20 +73,7 @@ func (tx *Tx) DeploymentKeys(ctx context.Context, deploymentID int64) ([]Deploym
 
 // DeploymentKeyHashes lists the hashes of a deployment's keys (the gateway's table).
 func (tx *Tx) DeploymentKeyHashes(ctx context.Context, deploymentID int64) ([]string, error) {
-	rows, err := tx.tx.QueryContext(ctx, "SELECT hash FROM deployment_keys WHERE deployment_id = ? ORDER BY hash", deploymentID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return tx.keyHashes(ctx, "SELECT hash FROM deployment_keys WHERE deployment_id = ? ORDER BY hash", deploymentID)
 }
 
 // DeleteDeploymentKey revokes a key.
@@ -104,7 +91,12 @@ func (tx *Tx) DeleteDeploymentKey(ctx context.Context, deploymentID int64, id st
 // DeploymentKeyHashesNamed lists the hashes of a deployment's keys of one
 // name (the runtime's own key, which alone may fetch model files).
 func (tx *Tx) DeploymentKeyHashesNamed(ctx context.Context, deploymentID int64, name string) ([]string, error) {
-	rows, err := tx.tx.QueryContext(ctx, "SELECT hash FROM deployment_keys WHERE deployment_id = ? AND name = ? ORDER BY hash", deploymentID, name)
+	return tx.keyHashes(ctx, "SELECT hash FROM deployment_keys WHERE deployment_id = ? AND name = ? ORDER BY hash", deploymentID, name)
+}
+
+// keyHashes runs a query of one hash column.
+func (tx *Tx) keyHashes(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := tx.tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ test: ## unit and integration tests with -race, the Python SDK's tests, then lin
 python-test: build ## the Python SDK (python/): mypy --strict, then its tests against a real ferry server from bin/ferry
 	mypy --strict python/ferry
 	FERRY_BIN=$(CURDIR)/bin/ferry python3 -m unittest discover -s python/tests -v
-	python3 -m unittest discover -s runtime/serving/oip -p 'test_*.py' -v
+	python3 -m unittest discover -s python/serving -p 'test_*.py' -v
 
 lint: ## gofmt, go vet, staticcheck (also the e2e code, behind -tags e2e)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -66,7 +66,7 @@ bench: ## benchmarks (API and store throughput, audit paging at 1M rows)
 clean: ## remove build outputs
 	rm -rf bin
 
-e2e: build ## end-to-end: real kind clusters from ferry's node image (builds it if needed)
+e2e: build web-deps ## end-to-end: real kind clusters from ferry's node image (builds it if needed; web-deps for the browser tests)
 	./bin/ferry node-image build
 	FERRY_BIN=$(CURDIR)/bin/ferry $(GO) test $(BUILDFLAGS) -tags e2e -count=1 -timeout 80m -v ./e2e/
 

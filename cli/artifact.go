@@ -16,11 +16,7 @@ func newArtifactCmd(g *globals) *cobra.Command {
 	ls := &cobra.Command{
 		Use: "ls RUN_ID [DIR]", Short: "List a directory of a run's artifacts", Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := tenant()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			t, c, err := tenantClient(g, tenant)
 			if err != nil {
 				return err
 			}
@@ -47,11 +43,7 @@ func newArtifactCmd(g *globals) *cobra.Command {
 	get := &cobra.Command{
 		Use: "get RUN_ID PATH", Short: "Download an artifact file, checking its sha256", Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := tenant()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			t, c, err := tenantClient(g, tenant)
 			if err != nil {
 				return err
 			}

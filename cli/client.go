@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/client"
 )
 
@@ -27,4 +29,15 @@ func (g *globals) client() (*client.Client, error) {
 
 func newClient(server, token string, timeout time.Duration) *client.Client {
 	return client.New(server, client.WithToken(token), client.WithHTTPClient(&http.Client{Timeout: timeout}))
+}
+
+// page prints, under a table, the link to the object's dashboard page
+// (v1.PagePath with the tenant, then the name or id). Nothing is printed
+// for JSON or YAML output, which stay one document.
+func (g *globals) page(p v1.Page, values ...string) {
+	c, err := g.apiContext()
+	if g.output != "table" || err != nil {
+		return
+	}
+	fmt.Fprintf(g.stdout, "\nDASHBOARD  %s\n", v1.PageURL(c.Server, p, values...))
 }

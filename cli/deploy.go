@@ -10,7 +10,7 @@ import (
 	v1 "github.com/ferry-ml/ferry/api/v1"
 )
 
-var deployHeader = []string{"NAME", "REVISION", "MODEL", "ROLE", "WEIGHT", "REPLICAS", "RPS", "ERRORS", "P50", "P99"}
+var deployHeader = []string{"NAME", "REVISION", "MODEL", "ROLE", "WEIGHT", "REPLICAS", "RPS", "ERRORS", "P50", "P99", "REASON"}
 
 func deployRows(ds ...v1.Deployment) [][]string {
 	var rows [][]string
@@ -21,7 +21,7 @@ func deployRows(ds ...v1.Deployment) [][]string {
 			}
 			rows = append(rows, []string{d.Name, r.Name, fmt.Sprintf("%s/%d", r.Model, r.Version), r.Role, fmt.Sprintf("%d%%", r.Weight),
 				fmt.Sprintf("%d/%d", r.ReadyReplicas, r.Replicas), fmt.Sprintf("%.1f", r.Stats.RPS), fmt.Sprintf("%.1f%%", 100*r.Stats.ErrorRate),
-				fmt.Sprintf("%.1fms", r.Stats.P50Ms), fmt.Sprintf("%.1fms", r.Stats.P99Ms)})
+				fmt.Sprintf("%.1fms", r.Stats.P50Ms), fmt.Sprintf("%.1fms", r.Stats.P99Ms), r.Reason})
 		}
 	}
 	return rows
@@ -43,6 +43,7 @@ func newDeployCmd(g *globals) *cobra.Command {
 		}
 		if g.output == "table" {
 			fmt.Fprintf(g.stdout, "\nURL  %s\n", deployURL(g, d))
+			g.page(v1.PageDeployment, d.Tenant, d.Name)
 		}
 		if g.output == "table" && len(d.Events) > 0 {
 			fmt.Fprintln(g.stdout, "\nEVENTS")

@@ -23,17 +23,25 @@ func tenantFlag(cmd *cobra.Command) func() (string, error) {
 	}
 }
 
+// tenantClient is the preamble of a tenant-scoped command: the tenant from
+// its --tenant flag (tenantFlag) and a client of the API the CLI is logged
+// in to.
+func tenantClient(g *globals, tenant func() (string, error)) (string, *client.Client, error) {
+	t, err := tenant()
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := g.client()
+	return t, c, err
+}
+
 func newExperimentCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "experiment", Short: "Experiments of a tenant's tracking (MLflow-compatible)", Aliases: []string{"experiments"}}
 	tenant := tenantFlag(cmd)
 	list := &cobra.Command{
 		Use: "list", Short: "List the tenant's active experiments, newest first", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := tenant()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			t, c, err := tenantClient(g, tenant)
 			if err != nil {
 				return err
 			}

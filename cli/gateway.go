@@ -12,13 +12,13 @@ import (
 
 	"github.com/ferry-ml/ferry/client"
 	"github.com/ferry-ml/ferry/runtime/gateway"
-	"github.com/ferry-ml/ferry/runtime/serving/oip"
 )
 
 func newGatewayCmd(g *globals) *cobra.Command {
 	var server, tokenFile, listen, metrics string
 	var hold time.Duration
-	var maxHeld int
+	var maxHeld, lookupBurst int
+	var lookupRate float64
 	cmd := &cobra.Command{
 		Use:   "gateway",
 		Short: "Run the serving gateway (stateless: routes /serve/<tenant>/<deployment>/ from the control plane's table)",
@@ -33,7 +33,8 @@ func newGatewayCmd(g *globals) *cobra.Command {
 			}
 			cp := client.New(server, client.WithTokenFunc(token))
 			host, _ := os.Hostname()
-			gw, err := gateway.New(gateway.Config{ControlPlane: cp, Logger: g.logger(), Name: host, HoldTimeout: hold, MaxHeld: maxHeld})
+			gw, err := gateway.New(gateway.Config{ControlPlane: cp, Logger: g.logger(), Name: host, HoldTimeout: hold, MaxHeld: maxHeld,
+				LookupRate: lookupRate, LookupBurst: lookupBurst})
 			if err != nil {
 				return err
 			}
@@ -78,6 +79,8 @@ func newGatewayCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&metrics, "metrics-listen", ":9091", "address of /metrics (Prometheus), apart from the serving port: its series name every tenant's deployments; empty: none")
 	cmd.Flags().DurationVar(&hold, "hold-timeout", 30*time.Second, "how long a request waits for a revision at zero to start")
 	cmd.Flags().IntVar(&maxHeld, "max-held", 100, "requests held per revision at most")
+	cmd.Flags().Float64Var(&lookupRate, "lookup-rate", 10, "credential lookups per second per client address for tokens the gateway has not cached; over it: 429")
+	cmd.Flags().IntVar(&lookupBurst, "lookup-burst", 20, "burst of --lookup-rate per client address")
 	return cmd
 }
 
@@ -86,11 +89,4 @@ func trimNL(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
-}
-
-func newServeRuntimeCmd(_ *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "serve-runtime", Short: "The built-in serving runtimes (used by revision pods)", Hidden: true}
-	cmd.AddCommand(&cobra.Command{Use: "install DIR", Short: "Write the scikit-learn Open Inference Protocol runtime into DIR", Args: cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error { return oip.Install(args[0]) }})
-	return cmd
 }

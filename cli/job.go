@@ -147,6 +147,7 @@ func newJobCmd(g *globals) *cobra.Command {
 			if err := g.table(jobHeader, jobRows(j)); err != nil {
 				return err
 			}
+			g.page(v1.PageJob, tenant, j.Name)
 			fmt.Fprintln(g.stdout)
 			rows := [][]string{}
 			for _, r := range j.Replicas {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -236,6 +237,13 @@ func TestCLILoginTenantsMembersAndAuditVerify(t *testing.T) {
 	}
 	if code, out, _ := run(t, cfg, "job", "get", "train", "--tenant", "team-a", "-o", "json"); code != 0 || !strings.Contains(out, `"EPOCHS": "3"`) || !strings.Contains(out, `"train.py"`) {
 		t.Fatalf("job get: %s", out)
+	}
+	// The table names the job's dashboard page; JSON stays one document.
+	if code, out, _ := run(t, cfg, "job", "get", "train", "--tenant", "team-a"); code != 0 || !regexp.MustCompile(`DASHBOARD  http://\S+/tenants/team-a/jobs/train\n`).MatchString(out) {
+		t.Fatalf("job get names no dashboard page: %s", out)
+	}
+	if code, out, _ := run(t, cfg, "tenant", "get", "team-a", "-o", "json"); code != 0 || strings.Contains(out, "DASHBOARD") {
+		t.Fatalf("tenant get -o json printed the dashboard link: %s", out)
 	}
 	if code, _, e := run(t, cfg, "job", "logs", "train", "--tenant", "team-a"); code == 0 || !strings.Contains(e, "no jobs") {
 		t.Fatalf("logs without Kubernetes: %d %s", code, e)

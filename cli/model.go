@@ -33,14 +33,33 @@ func modelRows(ms ...v1.RegisteredModel) [][]string {
 	return rows
 }
 
-var versionHeader = []string{"VERSION", "STATUS", "RUN", "JOB", "ALIASES", "SOURCE", "CREATED"}
+var versionHeader = []string{"VERSION", "STATUS", "RUN", "JOB", "STEP", "ALIASES", "SOURCE", "CREATED"}
 
 func versionRows(vs ...v1.ModelVersion) [][]string {
 	rows := make([][]string, 0, len(vs))
 	for _, v := range vs {
-		rows = append(rows, []string{fmt.Sprint(v.Version), v.Status, v.RunID, dash(v.Job), strings.Join(v.Aliases, ","), v.Source, v.CreatedAt.Format(time.RFC3339)})
+		step := "-"
+		if v.Step != "" {
+			step = v.Step + " (pipeline run " + v.PipelineRun + ")"
+		}
+		rows = append(rows, []string{fmt.Sprint(v.Version), v.Status, v.RunID, dash(v.Job), step, strings.Join(v.Aliases, ","), v.Source, v.CreatedAt.Format(time.RFC3339)})
 	}
 	return rows
+}
+
+// modelVersionArg reads NAME/VERSION (as deploy --model names a version):
+// ok when the text after the last slash is a number, which must then be a
+// positive one. Anything else is a model's name (names may hold slashes).
+func modelVersionArg(arg string) (name string, version int64, ok bool, err error) {
+	i := strings.LastIndex(arg, "/")
+	if i <= 0 || strings.Trim(arg[i+1:], "+-0123456789") != "" || arg[i+1:] == "" {
+		return arg, 0, false, nil
+	}
+	version, err = strconv.ParseInt(arg[i+1:], 10, 64)
+	if err != nil || version < 1 {
+		return "", 0, false, fmt.Errorf("version %q of model %s is not a positive number", arg[i+1:], arg[:i])
+	}
+	return arg[:i], version, true, nil
 }
 
 func newModelCmd(g *globals) *cobra.Command {
@@ -49,11 +68,7 @@ func newModelCmd(g *globals) *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List registered models by name", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := tenant()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			t, c, err := tenantClient(g, tenant)
 			if err != nil {
 				return err
 			}
@@ -76,15 +91,25 @@ func newModelCmd(g *globals) *cobra.Command {
 		})
 	}
 	get := &cobra.Command{
-		Use: "get NAME", Short: "Show a registered model and its versions", Args: cobra.ExactArgs(1),
+		Use: "get NAME[/VERSION]", Short: "Show a registered model and its versions, or one version", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := tenant()
+			t, c, err := tenantClient(g, tenant)
 			if err != nil {
 				return err
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
+			if name, version, ok, err := modelVersionArg(args[0]); ok || err != nil {
+				if err != nil {
+					return err
+				}
+				v, err := c.GetModelVersion(cmd.Context(), t, name, version)
+				if err != nil {
+					return err
+				}
+				if err := g.print(v, versionHeader, versionRows(v)); err != nil {
+					return err
+				}
+				g.page(v1.PageModelVersion, t, name, strconv.FormatInt(version, 10))
+				return nil
 			}
 			m, err := c.GetModel(cmd.Context(), t, args[0])
 			if err != nil {
@@ -100,6 +125,7 @@ func newModelCmd(g *globals) *cobra.Command {
 			if err := g.table(modelHeader, modelRows(m)); err != nil {
 				return err
 			}
+			g.page(v1.PageModel, t, m.Name)
 			fmt.Fprintln(g.stdout)
 			return g.table(versionHeader, versionRows(vs...))
 		},
@@ -122,11 +148,7 @@ func newModelCmd(g *globals) *cobra.Command {
 	register := &cobra.Command{
 		Use: "register NAME --run RUN_ID", Short: "Register a run's model directory as a new version (the model is created when missing)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := tenant()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			t, c, err := tenantClient(g, tenant)
 			if err != nil {
 				return err
 			}
@@ -167,11 +189,7 @@ func newModelCmd(g *globals) *cobra.Command {
 	del := &cobra.Command{
 		Use: "delete NAME ALIAS", Short: "Remove an alias", Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := tenant()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			t, c, err := tenantClient(g, tenant)
 			if err != nil {
 				return err
 			}

@@ -100,6 +100,7 @@ func newNotebookCmd(g *globals) *cobra.Command {
 			if err := g.print(n, notebookHeader, notebookRows(n)); err != nil || g.output != "table" {
 				return err
 			}
+			g.page(v1.PageNotebook, tenant, n.Name)
 			return g.printUsage(cmd.Context(), c, tenant, v1.WorkloadNotebook, n.Name)
 		},
 	}

@@ -61,11 +61,7 @@ func newPipelineCmd(g *globals) *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List a tenant's pipelines", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := tenant()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			t, c, err := tenantClient(g, tenant)
 			if err != nil {
 				return err
 			}
@@ -81,11 +77,7 @@ func newPipelineCmd(g *globals) *cobra.Command {
 	get := &cobra.Command{
 		Use: "get NAME", Short: "Show a pipeline", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := tenant()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			t, c, err := tenantClient(g, tenant)
 			if err != nil {
 				return err
 			}
@@ -93,17 +85,17 @@ func newPipelineCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.print(p, pipelineHeader, pipelineRows(p))
+			if err := g.print(p, pipelineHeader, pipelineRows(p)); err != nil {
+				return err
+			}
+			g.page(v1.PagePipeline, t, p.Name)
+			return nil
 		},
 	}
 	versions := &cobra.Command{
 		Use: "versions NAME", Short: "List a pipeline's versions, newest first", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := tenant()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			t, c, err := tenantClient(g, tenant)
 			if err != nil {
 				return err
 			}

@@ -186,6 +186,7 @@ func printPipelineRun(g *globals, r v1.PipelineRun) error {
 		[][]string{{r.ID, r.Pipeline, strconv.FormatInt(r.Version, 10), string(r.State), d, r.Reason}}); err != nil {
 		return err
 	}
+	g.page(v1.PagePipelineRun, r.Tenant, r.ID)
 	if len(r.Steps) == 0 {
 		return nil
 	}

@@ -103,12 +103,12 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newTopCmd(g),
 		newStepCmd(g),
 		newModelCmd(g),
+		newLineageCmd(g),
 		newArtifactCmd(g),
 		newWorkloadImageCmd(g),
 		newExportCmd(g),
 		newDeployCmd(g),
 		newGatewayCmd(g),
-		newServeRuntimeCmd(g),
 	)
 	return root
 }

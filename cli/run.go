@@ -33,11 +33,7 @@ func newRunCmd(g *globals) *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List an experiment's active runs, newest first", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := tenant()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			t, c, err := tenantClient(g, tenant)
 			if err != nil {
 				return err
 			}
@@ -54,11 +50,7 @@ func newRunCmd(g *globals) *cobra.Command {
 	get := &cobra.Command{
 		Use: "get RUN_ID", Short: "Show a run with its params, tags and latest metrics", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := tenant()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			t, c, err := tenantClient(g, tenant)
 			if err != nil {
 				return err
 			}
@@ -72,6 +64,7 @@ func newRunCmd(g *globals) *cobra.Command {
 			if err := g.table(runHeader, runRows(r)); err != nil {
 				return err
 			}
+			g.page(v1.PageRun, t, r.ID)
 			rows := [][]string{}
 			for _, k := range sortedKeys(r.Params) {
 				rows = append(rows, []string{"param", k, r.Params[k], ""})

@@ -26,11 +26,7 @@ func newRunCompareCmd(g *globals, tenant func() (string, error)) *cobra.Command 
 		Use: "compare RUN_ID RUN_ID [RUN_ID...]", Short: "Line up 2-10 runs: params (differences marked *), final metrics, and --metric's series by step",
 		Args: cobra.RangeArgs(2, 10),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := tenant()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			t, c, err := tenantClient(g, tenant)
 			if err != nil {
 				return err
 			}

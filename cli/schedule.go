@@ -65,11 +65,7 @@ func newScheduleCmd(g *globals) *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List a tenant's schedules", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := tenant()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			t, c, err := tenantClient(g, tenant)
 			if err != nil {
 				return err
 			}
@@ -85,11 +81,7 @@ func newScheduleCmd(g *globals) *cobra.Command {
 	verb := func(use, short string, f func(c *client.Client, ctx context.Context, t, name string) (v1.Schedule, error)) *cobra.Command {
 		return &cobra.Command{Use: use + " NAME", Short: short, Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				t, err := tenant()
-				if err != nil {
-					return err
-				}
-				c, err := g.client()
+				t, c, err := tenantClient(g, tenant)
 				if err != nil {
 					return err
 				}

@@ -40,6 +40,7 @@ func newServerCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&opts.StepImage, "step-image", "", "the platform image, whose ferry binary pipeline step pods copy in (the chart passes its own)")
 	cmd.Flags().StringVar(&opts.ServeImage, "serve-image", workloadimage.Tag(), "the image of the built-in scikit-learn serving runtime (the workload image)")
 	cmd.Flags().StringVar(&opts.InternalURL, "internal-url", "", "how pods in the cluster reach the server (e.g. http://ferry.ferry-system.svc:8080); jobs get their MLflow tracking URI from it")
+	cmd.Flags().StringVar(&opts.GatewayInternalURL, "gateway-internal-url", "", "how pods in the cluster reach the serving gateway (e.g. http://ferry-gateway.ferry-system.svc:8081); notebooks get it as FERRY_GATEWAY")
 	cmd.Flags().BoolVar(&opts.TrustForwardedProto, "trust-forwarded-proto", false, "believe X-Forwarded-Proto for notebook cookies' Secure flag (only behind a proxy that sets it)")
 	cmd.Flags().StringVar(&opts.AuditKeyFile, "audit-key-file", "", "key that signs audit checkpoints, created 0600 if missing (default audit.key beside --data-dir)")
 	cmd.Flags().StringVar(&opts.AuditKeySecret, "audit-key-secret", "", "with Kubernetes access: keep the audit checkpoint key in this Secret of the server's namespace (created on first start)")

@@ -78,6 +78,7 @@ func newTenantCmd(g *globals) *cobra.Command {
 			if err := g.print(t, tenantHeader, tenantRows(t)); err != nil || g.output != "table" {
 				return err
 			}
+			g.page(v1.PageTenant, t.Name)
 			q, err := c.TenantQuota(cmd.Context(), t.Name)
 			if err != nil {
 				return fmt.Errorf("tenant %s's quota use: %w", t.Name, err)

@@ -65,11 +65,7 @@ func newTuneCmd(g *globals) *cobra.Command {
 	// withClient runs fn with the tenant and a client.
 	withClient := func(fn func(ctx context.Context, c *client.Client, tenant string) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, _ []string) error {
-			t, err := tenant()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			t, c, err := tenantClient(g, tenant)
 			if err != nil {
 				return err
 			}
@@ -117,7 +113,11 @@ func newTuneCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.print(tu, tuningHeader, tuningRows(tu))
+			if err := g.print(tu, tuningHeader, tuningRows(tu)); err != nil {
+				return err
+			}
+			g.page(v1.PageTuning, t, tu.Name)
+			return nil
 		})(cmd, args)
 	}
 	trials := &cobra.Command{Use: "trials NAME", Short: "List a tuning's trials: parameters, state, value, job and run", Args: cobra.ExactArgs(1)}

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"net/http"
+	"strconv"
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
 )
@@ -45,4 +46,11 @@ func (c *Client) GetModel(ctx context.Context, tenant, name string) (v1.Register
 func (c *Client) ListModelVersions(ctx context.Context, tenant, name string, o v1.ListOptions) (v1.List[v1.ModelVersion], error) {
 	var out v1.List[v1.ModelVersion]
 	return out, c.do(ctx, http.MethodGet, Path(v1.PathModelVersions, tenant, name), listQuery(o), nil, &out)
+}
+
+// GetModelVersion reads one version of a model, with the job or pipeline
+// step that made it.
+func (c *Client) GetModelVersion(ctx context.Context, tenant, model string, version int64) (v1.ModelVersion, error) {
+	var out v1.ModelVersion
+	return out, c.do(ctx, http.MethodGet, Path(v1.PathModelVersion, tenant, model, strconv.FormatInt(version, 10)), nil, nil, &out)
 }

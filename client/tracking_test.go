@@ -70,6 +70,15 @@ func TestClientReadsExperimentsRunsAndModels(t *testing.T) {
 	if err != nil || len(vs.Items) != 2 || vs.Items[0].Version != 2 || vs.Items[1].RunID != runIDs[0] || vs.Items[1].Aliases[0] != "champion" {
 		t.Fatalf("versions: %+v %v", vs, err)
 	}
+	if v, err := e.admin.GetModelVersion(ctx, "ml", "clf", 1); err != nil || v.Version != 1 || v.RunID != runIDs[0] || len(v.Aliases) != 1 || v.Aliases[0] != "champion" {
+		t.Fatalf("version 1: %+v %v", v, err)
+	}
+	if _, err := e.admin.GetModelVersion(ctx, "ml", "clf", 3); !client.IsStatus(err, http.StatusNotFound) {
+		t.Fatalf("missing version: %v", err)
+	}
+	if _, err := e.admin.GetModelVersion(ctx, "ml", "clf", 0); !client.IsStatus(err, http.StatusUnprocessableEntity) {
+		t.Fatalf("version 0: %v", err)
+	}
 	if ms, err := e.admin.ListModels(ctx, "ml", v1.ListOptions{}); err != nil || len(ms.Items) != 1 {
 		t.Fatalf("models: %+v %v", ms, err)
 	}

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -170,7 +169,6 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 	})
 
 	t.Run("monitoring: OOMKilled and pull-error reasons, ferry top with a running notebook, quota use matching the pods, reads listed", func(t *testing.T) {
-		notYetRun(t)
 		testMonitoring(t, c)
 	})
 
@@ -183,7 +181,6 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 	})
 
 	t.Run("a TPE tuning runs its trials as jobs, stops one early by the median rule and registers the best model", func(t *testing.T) {
-		notYetRun(t)
 		testTuning(t, c, pipelineImage(t, c))
 	})
 
@@ -226,14 +223,4 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 			t.Errorf("kubeconfig still has %s", kind.ContextName(name))
 		}
 	})
-}
-
-// notYetRun skips a subtest written for a feature whose cluster run has
-// not passed yet, unless FERRY_E2E_NEW=1: CI runs what has been seen to
-// pass on a cluster; `FERRY_E2E_NEW=1 make e2e` runs these too.
-func notYetRun(t *testing.T) {
-	t.Helper()
-	if os.Getenv("FERRY_E2E_NEW") == "" {
-		t.Skip("not yet run on a cluster: FERRY_E2E_NEW=1 runs it")
-	}
 }

@@ -5,15 +5,20 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/runtime/jobs"
+	"github.com/ferry-ml/ferry/runtime/monitor"
+	"github.com/ferry-ml/ferry/runtime/tenants"
 )
 
 // testMonitoring checks issue 21 on the real cluster, in a tenant of its
@@ -155,10 +160,154 @@ func testMonitoring(t *testing.T, c *cluster) {
 		}
 	})
 
-	if _, err := job("cancel", "nopull"); err != nil {
-		t.Errorf("cancel nopull: %v", err)
+	t.Run("FIGURE the control plane's CPU and memory with 100 more ferry pods sampled", func(t *testing.T) {
+		controlPlaneFigure(t, c, "mon", 100)
+	})
+
+	// Clean-up: nopull may have ended by itself (then there is nothing to cancel).
+	if out, err := job("cancel", "nopull"); err != nil && !strings.Contains(out, "already") {
+		t.Errorf("cancel nopull: %v\n%s", err, out)
 	}
-	if _, err := c.ferry(t, time.Minute, "notebook", "--tenant", "mon", "delete", "top"); err != nil {
-		t.Errorf("notebook delete: %v", err)
+	if out, err := c.ferry(t, time.Minute, "notebook", "--tenant", "mon", "delete", "top"); err != nil {
+		t.Errorf("notebook delete: %v\n%s", err, out)
+	}
+}
+
+// pauseImage is the sandbox image every node of ferry's node image holds
+// (bootstrap/nodeimage/versions.go).
+const pauseImage = "registry.k8s.io/pause:3.10.2"
+
+// controlPlaneFigure measures the control plane's CPU and memory (from its
+// node's kubelet summary through the API server, as the sampler reads
+// use) before and while n more pause pods, labelled as the pods of n ferry
+// jobs, run in tenant's namespace across the nodes: the sampler sums and
+// stores each of them every pass. It prints the figures and checks only
+// sane bounds, then deletes the pods.
+func controlPlaneFigure(t *testing.T, c *cluster, tenant string, n int) {
+	ctx := context.Background()
+	ns := tenants.Namespace(tenant)
+	const figureLabel = "ferry.io/e2e-figure"
+	cps, err := c.cs.CoreV1().Pods(platformNS).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=control-plane"})
+	if err != nil || len(cps.Items) != 1 || cps.Items[0].Spec.NodeName == "" {
+		t.Fatalf("control-plane pod: %v (%d)", err, len(cps.Items))
+	}
+	cp := cps.Items[0]
+	read := func() (cpuMilli, memMiB float64, ok bool) {
+		raw, err := c.cs.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", cp.Spec.NodeName, "proxy/stats/summary").DoRaw(ctx)
+		if err != nil {
+			t.Logf("summary of %s: %v", cp.Spec.NodeName, err)
+			return 0, 0, false
+		}
+		pods, err := monitor.ParseSummary(strings.NewReader(string(raw)))
+		if err != nil {
+			t.Logf("summary of %s: %v", cp.Spec.NodeName, err)
+			return 0, 0, false
+		}
+		for _, p := range pods {
+			if p.Namespace == cp.Namespace && p.Name == cp.Name {
+				return float64(p.CPU) / 1e6, float64(p.Memory) / (1 << 20), true
+			}
+		}
+		return 0, 0, false
+	}
+	// measure reads every 15 s (the sampling interval) for d: mean and
+	// peak CPU, peak memory.
+	measure := func(d time.Duration) (meanCPU, peakCPU, peakMem float64) {
+		k := 0
+		for end := time.Now().Add(d); ; {
+			if cpu, mem, ok := read(); ok {
+				k++
+				meanCPU += cpu
+				peakCPU, peakMem = max(peakCPU, cpu), max(peakMem, mem)
+			}
+			if time.Now().After(end) {
+				break
+			}
+			time.Sleep(15 * time.Second)
+		}
+		if k == 0 {
+			t.Fatalf("no reading of the control plane's use from its kubelet")
+		}
+		return meanCPU / float64(k), peakCPU, peakMem
+	}
+	baseCPU, basePeak, baseMem := measure(30 * time.Second)
+
+	nodes, err := c.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil || len(nodes.Items) == 0 {
+		t.Fatalf("nodes: %v", err)
+	}
+	small := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("5m"), corev1.ResourceMemory: resource.MustParse("8Mi")}
+	t.Cleanup(func() {
+		_ = c.cs.CoreV1().Pods(ns).DeleteCollection(context.Background(), metav1.DeleteOptions{GracePeriodSeconds: new(int64)},
+			metav1.ListOptions{LabelSelector: figureLabel})
+	})
+	for i := range n {
+		name := fmt.Sprintf("figure-%03d", i)
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{
+				tenants.ManagedByLabel: tenants.ManagedBy, tenants.TenantLabel: tenant, jobs.JobLabel: name, figureLabel: "1"}},
+			Spec: corev1.PodSpec{
+				NodeName:                      nodes.Items[i%len(nodes.Items)].Name,
+				Tolerations:                   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+				AutomountServiceAccountToken:  new(false),
+				TerminationGracePeriodSeconds: new(int64),
+				Containers: []corev1.Container{{Name: "main", Image: pauseImage, ImagePullPolicy: corev1.PullNever,
+					Resources: corev1.ResourceRequirements{Requests: small, Limits: small}}},
+			},
+		}
+		if _, err := c.cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("pod %s: %v", name, err)
+		}
+	}
+	err = wait.PollUntilContextTimeout(ctx, 3*time.Second, 4*time.Minute, true, func(ctx context.Context) (bool, error) {
+		l, err := c.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: figureLabel, FieldSelector: "status.phase=Running"})
+		return err == nil && len(l.Items) == n, nil
+	})
+	if err != nil {
+		t.Fatalf("the %d pause pods are not all running: %v", n, err)
+	}
+	// The sampler sees them (every 15 s): wait for one pass with them all.
+	err = wait.PollUntilContextTimeout(ctx, 5*time.Second, 2*time.Minute, true, func(context.Context) (bool, error) {
+		out, err := c.ferry(t, time.Minute, "top", "--tenant", tenant, "--limit", "1000", "-o", "json")
+		var top v1.Top
+		if err != nil || json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &top) != nil {
+			return false, nil
+		}
+		seen := 0
+		for _, u := range top.Items {
+			if u.Kind == v1.WorkloadJob && strings.HasPrefix(u.Name, "figure-") {
+				seen++
+			}
+		}
+		return seen == n, nil
+	})
+	if err != nil {
+		t.Fatalf("ferry top does not list the %d pause pods' jobs", n)
+	}
+	all, _ := c.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: tenants.ManagedByLabel + "=" + tenants.ManagedBy})
+	loadCPU, loadPeak, loadMem := measure(60 * time.Second)
+	t.Logf("FIGURE control plane before: CPU mean %.0fm (peak %.0fm), memory peak %.0f MiB", baseCPU, basePeak, baseMem)
+	t.Logf("FIGURE control plane with %d more pause pods (%d ferry pods in all), sampled every 15 s for 60 s: CPU mean %.0fm (peak %.0fm), memory peak %.0f MiB; extra: CPU %+.0fm, memory %+.0f MiB",
+		n, len(all.Items), loadCPU, loadPeak, loadMem, loadCPU-baseCPU, loadMem-baseMem)
+	if loadMem <= 0 || loadMem >= 512 {
+		t.Errorf("control plane memory %.0f MiB, want within (0, 512)", loadMem)
+	}
+	if loadCPU >= 1000 {
+		t.Errorf("control plane CPU %.0fm on average, want under one core", loadCPU)
+	}
+	// One DeleteCollection of 100 pods can outlast the API server's
+	// request (a reset HTTP/2 stream on a loaded machine): delete again
+	// until none is left, and name the last error if some stay.
+	var delErr error
+	err = wait.PollUntilContextTimeout(ctx, 3*time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		l, err := c.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: figureLabel})
+		if err != nil || len(l.Items) > 0 {
+			delErr = c.cs.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}, metav1.ListOptions{LabelSelector: figureLabel})
+			return false, nil
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Errorf("the pause pods are not gone: %v (last delete: %v)", err, delErr)
 	}
 }

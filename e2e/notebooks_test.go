@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -88,8 +89,10 @@ func execute(ctx context.Context, t *testing.T, wsURL, tok, code string) string 
 				MsgID string `json:"msg_id"`
 			} `json:"parent_header"`
 			Content struct {
-				Data  map[string]string `json:"data"`
-				Ename string            `json:"ename"`
+				Data      map[string]string `json:"data"`
+				Ename     string            `json:"ename"`
+				Evalue    string            `json:"evalue"`
+				Traceback []string          `json:"traceback"`
 			} `json:"content"`
 		}
 		if json.Unmarshal(data, &m) != nil || m.ParentHeader.MsgID != id {
@@ -99,7 +102,7 @@ func execute(ctx context.Context, t *testing.T, wsURL, tok, code string) string 
 		case "execute_result":
 			return m.Content.Data["text/plain"]
 		case "error":
-			t.Fatalf("kernel error %s", m.Content.Ename)
+			t.Fatalf("kernel error %s: %s\n%s", m.Content.Ename, m.Content.Evalue, strings.Join(m.Content.Traceback, "\n"))
 		}
 	}
 }
@@ -158,6 +161,9 @@ func testNotebooks(t *testing.T, c *cluster, img string, alice, vic, eve []strin
 	if got := execute(ctx, t, wsURL, tok, "1+1"); got != "2" {
 		t.Fatalf("1+1 = %q", got)
 	}
+	t.Run("a cell tracks a run with ferry.start_run and registers a model with the notebook's own credentials", func(t *testing.T) {
+		testNotebookTracking(ctx, t, strings.Split(base, "/t/")[0], wsURL, tok)
+	})
 	kept := fmt.Sprintf("kept-%d", time.Now().UnixNano())
 	if code, body := request(t, "PUT", base+"api/contents/hello.txt", tok, `{"type":"file","format":"text","content":"`+kept+`"}`); code != 201 && code != 200 {
 		t.Fatalf("write a workspace file: %d %s", code, body)
@@ -189,8 +195,19 @@ func testNotebooks(t *testing.T, c *cluster, img string, alice, vic, eve []strin
 		t.Fatalf("the idle notebook was not stopped:\n%s", out)
 	}
 	t.Logf("notebook culled %s after the last request", time.Since(start).Round(time.Second))
-	if sts, err := c.cs.AppsV1().StatefulSets("ferry-ml").Get(ctx, "nb-lab", metav1.GetOptions{}); err != nil || *sts.Spec.Replicas != 0 {
-		t.Fatalf("culled notebook's StatefulSet: %v", err)
+	// The controller records the state, then scales the StatefulSet in the
+	// same pass: wait (bounded) for the scale, not a read between the two.
+	var replicas int32 = -1
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		sts, err := c.cs.AppsV1().StatefulSets("ferry-ml").Get(ctx, "nb-lab", metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		replicas = *sts.Spec.Replicas
+		return replicas == 0, nil
+	})
+	if err != nil {
+		t.Fatalf("culled notebook's StatefulSet still at %d replicas 30 s after the notebook was stopped", replicas)
 	}
 	if _, err := c.cs.CoreV1().PersistentVolumeClaims("ferry-ml").Get(ctx, "workspace-nb-lab-0", metav1.GetOptions{}); err != nil {
 		t.Fatalf("the workspace went with the pod: %v", err)
@@ -205,5 +222,86 @@ func testNotebooks(t *testing.T, c *cluster, img string, alice, vic, eve []strin
 	}
 	if out, err := ferry(t, 2*time.Minute, alice, "notebook", "--tenant", "ml", "delete", "lab"); err != nil {
 		t.Errorf("delete: %v %s", err, out)
+	}
+}
+
+// notebookCell trains nothing but tracks like a notebook user would: a run
+// in experiment nb with a metric and a model file, registered; a second run
+// whose block raises; the answer is "RUN STATUS VERSION FAILED-RUN GATEWAY".
+const notebookCell = `
+import os, tempfile, ferry
+with ferry.start_run(experiment="nb", run_name="cell") as r:
+    r.log_metric("acc", 0.9)
+    p = os.path.join(tempfile.mkdtemp(), "model.txt")
+    with open(p, "w") as f:
+        f.write("weights")
+    r.log_artifact(p, "model/model.txt")
+    v = r.register_model(%q)
+try:
+    with ferry.start_run(experiment="nb", run_name="broken") as bad:
+        raise ValueError("diverged")
+except ValueError:
+    pass
+gw = ferry.Client().gateway
+assert gw == os.environ.get("FERRY_GATEWAY"), (gw, os.environ.get("FERRY_GATEWAY"))
+f"{r.run_id} {r.status} {v} {bad.run_id} {gw}"
+`
+
+// testNotebookTracking runs notebookCell on the notebook's kernel (over the
+// proxy's WebSocket) and checks through ferry's API, as the notebook's
+// creator, that the runs, the metric, the artifact and the model version
+// are in the tenant, and that the pod had the gateway's in-cluster URL.
+func testNotebookTracking(ctx context.Context, t *testing.T, server, wsURL, tok string) {
+	model := fmt.Sprintf("nb-model-%d", time.Now().UnixNano())
+	got := strings.Trim(execute(ctx, t, wsURL, tok, fmt.Sprintf(notebookCell, model)), `'"`)
+	f := strings.Fields(got)
+	if len(f) != 5 || f[1] != "FINISHED" || f[2] != "1" {
+		t.Fatalf("the cell answered %q, want RUN FINISHED 1 FAILED-RUN GATEWAY", got)
+	}
+	runID, failed, gateway := f[0], f[3], f[4]
+	if !strings.HasPrefix(gateway, "http://ferry-gateway.ferry-system.svc:") {
+		t.Errorf("the notebook's FERRY_GATEWAY = %q, want the gateway Service's in-cluster URL", gateway)
+	}
+	api := client.New(server, client.WithToken(tok))
+	run, err := api.GetRun(ctx, "ml", runID)
+	if err != nil {
+		t.Fatalf("the cell's run %s: %v", runID, err)
+	}
+	if run.Status != "FINISHED" || run.Name != "cell" || run.EndTime == nil || run.Tags["mlflow.source.type"] != "NOTEBOOK" {
+		t.Errorf("the cell's run: status %s, name %q, end %v, tags %v", run.Status, run.Name, run.EndTime, run.Tags)
+	}
+	var acc any
+	for _, m := range run.Metrics {
+		if m.Key == "acc" {
+			acc = m.Value
+		}
+	}
+	if acc != 0.9 {
+		t.Errorf("the run's acc = %v, want 0.9 (metrics %v)", acc, run.Metrics)
+	}
+	exps, err := api.ListExperiments(ctx, "ml", v1.ListOptions{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := ""
+	for _, e := range exps.Items {
+		if e.ID == run.ExperimentID {
+			named = e.Name
+		}
+	}
+	if named != "nb" {
+		t.Errorf("the run is in experiment %s named %q, want nb", run.ExperimentID, named)
+	}
+	arts, err := api.ListRunArtifacts(ctx, "ml", runID, "model")
+	if err != nil || len(arts.Items) != 1 || arts.Items[0].Path != "model/model.txt" ||
+		arts.Items[0].Digest != fmt.Sprintf("%x", sha256.Sum256([]byte("weights"))) {
+		t.Errorf("the run's model directory: %+v %v", arts.Items, err)
+	}
+	versions, err := api.ListModelVersions(ctx, "ml", model, v1.ListOptions{})
+	if err != nil || len(versions.Items) != 1 || versions.Items[0].RunID != runID || versions.Items[0].Version != 1 {
+		t.Errorf("model %s versions: %+v %v, want version 1 from run %s", model, versions.Items, err, runID)
+	}
+	if bad, err := api.GetRun(ctx, "ml", failed); err != nil || bad.Status != "FAILED" {
+		t.Errorf("the run whose block raised: %s %v, want FAILED", bad.Status, err)
 	}
 }

@@ -6,17 +6,25 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/client"
 )
 
 // pipelineSpec prepares the digits data set, trains a logistic regression
@@ -60,6 +68,49 @@ steps:
     cache: false
 `
 
+// registerSpec is pipelineSpec whose pick step also writes the best C as a
+// model file and registers it (ferry SDK, with the step's own run token) as
+// a version of digits-best.
+var registerSpec = strings.Replace(pipelineSpec,
+	`print('best', b, s[b])"]`,
+	`print('best', b, s[b]); import ferry; open('/tmp/best.json', 'w').write(json.dumps({'index': b, 'accuracy': s[b]})); ferry.log_artifact('/tmp/best.json', 'model/best.json'); print('registered version', ferry.register_model('digits-best', 'model'))"]`, 1)
+
+// slowSpec's one step outlasts a minute, so a schedule ticking every
+// minute finds its previous run still running.
+const slowSpec = `apiVersion: ferry.dev/v1
+kind: Pipeline
+steps:
+  - name: slow
+    image: IMAGE
+    resources: {cpu: 100m, memory: 64Mi}
+    command: [sh, -c, "echo slow-start; sleep 80; echo slow-end"]
+    cache: false
+`
+
+// resumeSpec runs a quick step, a 60 s one after it and a quick one after
+// that: the control plane is killed while the middle one runs.
+const resumeSpec = `apiVersion: ferry.dev/v1
+kind: Pipeline
+steps:
+  - name: first
+    image: IMAGE
+    resources: {cpu: 100m, memory: 64Mi}
+    command: [sh, -c, "echo first"]
+    cache: false
+  - name: middle
+    image: IMAGE
+    resources: {cpu: 100m, memory: 64Mi}
+    command: [sh, -c, "echo middle-start; sleep 60; echo middle-end"]
+    dependsOn: [first]
+    cache: false
+  - name: last
+    image: IMAGE
+    resources: {cpu: 100m, memory: 64Mi}
+    command: [sh, -c, "echo last"]
+    dependsOn: [middle]
+    cache: false
+`
+
 // pipelineImage is the workload image, loaded into the nodes only when the
 // training-jobs subtest has not already done so (a load costs minutes).
 func pipelineImage(t *testing.T, c *cluster) string {
@@ -87,6 +138,73 @@ func pipelineImage(t *testing.T, c *cluster) string {
 		return workloadImage(t, c)
 	}
 	return tag
+}
+
+// stepPodLog counts the step pods created in a namespace (distinct UIDs
+// under each name, per pipeline run) from a watch that outlives the
+// control plane; pods deleted once their step ended are still counted.
+type stepPodLog struct {
+	mu    sync.Mutex
+	byRun map[string]map[string]map[types.UID]bool
+}
+
+func watchStepPods(t *testing.T, c *cluster, ns string) *stepPodLog {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	l := &stepPodLog{byRun: map[string]map[string]map[types.UID]bool{}}
+	started := make(chan struct{})
+	go func() {
+		rv, once := "", sync.Once{}
+		for ctx.Err() == nil {
+			w, err := c.cs.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: "ferry.io/pipeline-run", ResourceVersion: rv})
+			if err != nil {
+				rv = ""
+				time.Sleep(time.Second)
+				continue
+			}
+			once.Do(func() { close(started) })
+			for ev := range w.ResultChan() {
+				if ev.Type == watch.Error {
+					rv = ""
+					break
+				}
+				pod, ok := ev.Object.(*corev1.Pod)
+				if !ok {
+					continue
+				}
+				rv = pod.ResourceVersion
+				run := pod.Labels["ferry.io/pipeline-run"]
+				l.mu.Lock()
+				if l.byRun[run] == nil {
+					l.byRun[run] = map[string]map[types.UID]bool{}
+				}
+				if l.byRun[run][pod.Name] == nil {
+					l.byRun[run][pod.Name] = map[types.UID]bool{}
+				}
+				l.byRun[run][pod.Name][pod.UID] = true
+				l.mu.Unlock()
+			}
+			w.Stop()
+		}
+	}()
+	select {
+	case <-started:
+	case <-time.After(time.Minute):
+		t.Fatal("could not watch the step pods")
+	}
+	return l
+}
+
+// created maps each pod name of run to the number of pods made under it.
+func (l *stepPodLog) created(run string) map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]int{}
+	for name, uids := range l.byRun[run] {
+		out[name] = len(uids)
+	}
+	return out
 }
 
 // testPipelines runs pipelines on the cluster with the workload image: a
@@ -214,5 +332,267 @@ func testPipelines(t *testing.T, c *cluster, img string) {
 			t.Fatalf("the failed step's log after its pods are gone: %v\n%s", err, out)
 		}
 		fmt.Fprintln(os.Stderr, "pipelines: failing step retried once and its log kept")
+	})
+	steps := func(r v1.PipelineRun) map[string]v1.StepRun {
+		m := map[string]v1.StepRun{}
+		for _, s := range r.Steps {
+			m[s.Name] = s
+		}
+		return m
+	}
+	decode := func(t *testing.T, out string, v any) {
+		t.Helper()
+		i := strings.Index(out, "{")
+		if i < 0 || json.NewDecoder(strings.NewReader(out[i:])).Decode(v) != nil {
+			t.Fatalf("not JSON: %s", out)
+		}
+	}
+	// tryRun reads a run, false while the control plane does not answer.
+	tryRun := func(id string) (v1.PipelineRun, bool) {
+		out, err := pf(time.Minute, "run", "get", id, "-o", "json")
+		var r v1.PipelineRun
+		i := strings.Index(out, "{")
+		if err != nil || i < 0 || json.Unmarshal([]byte(out[i:]), &r) != nil {
+			return r, false
+		}
+		return r, true
+	}
+
+	t.Run("the fan-out pipeline's pick step registers the best model, shown with its lineage to the train steps", func(t *testing.T) {
+		if out, err := pf(time.Minute, "pipeline", "create", "digits-reg", "-f", write("digits-reg.yaml", registerSpec)); err != nil {
+			t.Fatalf("pipeline create: %v\n%s", err, out)
+		}
+		r, err := submit(t, "digits-reg", 5*time.Minute)
+		if err != nil || r.State != v1.PipelineRunSucceeded {
+			table, _ := pf(time.Minute, "run", "get", r.ID)
+			logs, _ := pf(time.Minute, "run", "logs", r.ID, "pick")
+			t.Fatalf("run %s: %v\n%s\n%s", r.State, err, table, logs)
+		}
+		byName := steps(getRun(t, r.ID))
+		pick, data := byName["pick"], byName["prepare"].Outputs["data"]
+		if pick.State != v1.PipelineRunSucceeded || pick.RunID == "" || !strings.HasPrefix(data, "sha256:") {
+			t.Fatalf("pick %+v, data %q", pick, data)
+		}
+		out, err := pf(time.Minute, "model", "get", "digits-best")
+		if err != nil || !strings.Contains(out, pick.RunID) || !strings.Contains(out, "pick (pipeline run "+r.ID+")") {
+			t.Fatalf("model get does not show the version made by step pick of run %s (its run %s): %v\n%s", r.ID, pick.RunID, err, out)
+		}
+		out, err = pf(time.Minute, "lineage", "model", "digits-best/1", "-o", "json")
+		if err != nil {
+			t.Fatalf("lineage model: %v\n%s", err, out)
+		}
+		var l v1.ModelVersionLineage
+		decode(t, out, &l)
+		if l.MadeBy.Step != "pick" || l.MadeBy.PipelineRun != r.ID || l.MadeBy.RunID != pick.RunID {
+			t.Fatalf("made by %+v", l.MadeBy)
+		}
+		trains := map[string]bool{}
+		for _, s := range l.Steps {
+			if s.PipelineRun == r.ID && s.Depth == 1 && strings.HasPrefix(s.Step, "train[") {
+				trains[s.Step] = true
+			}
+		}
+		if len(trains) != 3 || !slices.Contains(l.Artifacts, data) {
+			t.Fatalf("the lineage reaches train steps %v (want train[0..2] at depth 1) and artifacts %v (want the data %s):\n%s", trains, l.Artifacts, data, out)
+		}
+		if table, err := pf(time.Minute, "lineage", "model", "digits-best/1"); err != nil || !strings.Contains(table, "made by run "+pick.RunID+" of step pick") || !strings.Contains(table, "train[2]") {
+			t.Errorf("lineage model table: %v\n%s", err, table)
+		}
+		// The other way: the data was produced by a prepare step and consumed by train steps.
+		out, err = pf(time.Minute, "lineage", "artifact", data, "-o", "json")
+		var a v1.ArtifactLineage
+		decode(t, out, &a)
+		produced := slices.ContainsFunc(a.ProducedBy, func(r v1.LineageRun) bool { return r.Step == "prepare" && r.Path == "outputs/data" })
+		consumed := slices.ContainsFunc(a.ConsumedBy, func(r v1.LineageRun) bool { return strings.HasPrefix(r.Step, "train[") && r.Path == "inputs/data" })
+		if err != nil || !produced || !consumed {
+			t.Errorf("lineage artifact %s: %v\n%s", data, err, out)
+		}
+	})
+
+	t.Run("changing one parameter re-runs only the steps downstream of it", func(t *testing.T) {
+		pods := watchStepPods(t, c, "ferry-pipes")
+		if out, err := pf(time.Minute, "pipeline", "create", "digits", "-f", write("digits.yaml", pipelineSpec)); err != nil {
+			t.Fatalf("pipeline create: %v\n%s", err, out)
+		}
+		// The defaults once more (cached when the first subtest ran), then one C changed.
+		if r, err := submit(t, "digits", 4*time.Minute); err != nil || r.State != v1.PipelineRunSucceeded {
+			t.Fatalf("run with the defaults: %s %v", r.State, err)
+		}
+		// C = 0.0001 regularises so hard that train[2]'s score differs
+		// from C = 1's, so pick's input changes too. (The cluster run with
+		// C = 0.5 scored the same as C = 1, and pick was, rightly, a cache
+		// hit: the key is on input values.)
+		r, err := submit(t, "digits", 4*time.Minute, "-p", "cs=[0.01,0.1,0.0001]")
+		if err != nil || r.State != v1.PipelineRunSucceeded {
+			t.Fatalf("run with cs=[0.01,0.1,0.0001]: %s %v", r.State, err)
+		}
+		byName := steps(getRun(t, r.ID))
+		for _, name := range []string{"prepare", "train[0]", "train[1]"} {
+			if s := byName[name]; s.State != v1.StepCached || s.Pod != "" {
+				t.Errorf("step %s upstream of the change or beside it: %s, pod %q (want cached, no pod)", name, s.State, s.Pod)
+			}
+		}
+		want := map[string]int{}
+		for _, name := range []string{"train[2]", "pick"} {
+			s := byName[name]
+			if s.State != v1.PipelineRunSucceeded || s.Pod == "" || s.CachedFrom != "" {
+				t.Errorf("step %s downstream of the change: %s, pod %q, cached from %q (want run again)", name, s.State, s.Pod, s.CachedFrom)
+			}
+			want[s.Pod] = 1
+		}
+		if got := pods.created(r.ID); !maps.Equal(got, want) {
+			t.Errorf("pods created for the run: %v, want one each of %v", got, want)
+		}
+		t.Logf("FIGURE one changed fan-out item: %d of %d steps ran a pod", len(pods.created(r.ID)), len(byName))
+	})
+
+	t.Run("a schedule every minute with Forbid whose run outlasts a minute starts runs and never two at once", func(t *testing.T) {
+		_, server, token := c.login(t, "pipes-watcher")
+		if out, err := c.ferry(t, time.Minute, "member", "add", "pipes", "pipes-watcher", "--role", "viewer"); err != nil {
+			t.Fatalf("member add: %v\n%s", err, out)
+		}
+		api := client.New(server, client.WithToken(token))
+		if out, err := pf(time.Minute, "pipeline", "create", "slow", "-f", write("slow.yaml", slowSpec)); err != nil {
+			t.Fatalf("pipeline create: %v\n%s", err, out)
+		}
+		if out, err := pf(time.Minute, "schedule", "create", "slow-minutely", "--pipeline", "slow", "--cron", "* * * * *", "--policy", "Forbid"); err != nil {
+			t.Fatalf("schedule create: %v\n%s", err, out)
+		}
+		runs := func() []v1.PipelineRun {
+			all, err := client.Collect(ctx, func(ctx context.Context, o v1.ListOptions) (v1.List[v1.PipelineRun], error) {
+				return api.ListPipelineRuns(ctx, "pipes", v1.PipelineRunListOptions{Pipeline: "slow", ListOptions: o})
+			})
+			if err != nil {
+				t.Logf("list runs: %v", err)
+			}
+			return all
+		}
+		t.Cleanup(func() {
+			_, _ = pf(time.Minute, "schedule", "delete", "slow-minutely")
+			for _, r := range runs() {
+				if !r.State.Done() {
+					_, _ = pf(time.Minute, "run", "cancel", r.ID)
+				}
+			}
+		})
+		maxActive := 0
+		for end := time.Now().Add(150 * time.Second); time.Now().Before(end); time.Sleep(3 * time.Second) {
+			var active []string
+			for _, r := range runs() {
+				if !r.State.Done() {
+					active = append(active, r.ID)
+				}
+			}
+			maxActive = max(maxActive, len(active))
+			if len(active) > 1 {
+				t.Errorf("%s: %d runs of the Forbid schedule at once: %v", time.Now().Format(time.TimeOnly), len(active), active)
+			}
+		}
+		all := runs()
+		sort.Slice(all, func(i, j int) bool { return all[i].CreatedAt.Before(all[j].CreatedAt) })
+		for i, r := range all {
+			if r.Schedule != "slow-minutely" {
+				t.Errorf("run %s was not started by the schedule: %q", r.ID, r.Schedule)
+			}
+			if i > 0 && (all[i-1].FinishedAt == nil || r.CreatedAt.Before(*all[i-1].FinishedAt)) {
+				t.Errorf("run %s was started at %s before run %s ended (%v)", r.ID, r.CreatedAt, all[i-1].ID, all[i-1].FinishedAt)
+			}
+		}
+		// Three ticks in 150 s: the one during the first 80 s run is skipped.
+		if len(all) < 1 || len(all) > 2 || maxActive != 1 {
+			t.Fatalf("%d runs in 150 s, at most %d at once (want 1 or 2, one at a time)", len(all), maxActive)
+		}
+		t.Logf("FIGURE Forbid schedule every minute, 80 s runs, 150 s watched: %d runs, never two at once", len(all))
+	})
+
+	t.Run("the control plane killed mid-run resumes the run without re-running or duplicating a step", func(t *testing.T) {
+		pods := watchStepPods(t, c, "ferry-pipes")
+		if out, err := pf(time.Minute, "pipeline", "create", "resume", "-f", write("resume.yaml", resumeSpec)); err != nil {
+			t.Fatalf("pipeline create: %v\n%s", err, out)
+		}
+		out, err := pf(time.Minute, "run", "submit", "resume", "-o", "json")
+		var r v1.PipelineRun
+		decode(t, out, &r)
+		if err != nil || r.ID == "" {
+			t.Fatalf("run submit: %v\n%s", err, out)
+		}
+		// Wait for the middle step's pod to run, the first step done.
+		var before map[string]v1.StepRun
+		err = wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(context.Context) (bool, error) {
+			got, ok := tryRun(r.ID)
+			if !ok {
+				return false, nil
+			}
+			before = steps(got)
+			m := before["middle"]
+			if before["first"].State != v1.PipelineRunSucceeded || m.State != v1.PipelineRunRunning || m.Pod == "" {
+				return false, nil
+			}
+			pod, err := c.cs.CoreV1().Pods("ferry-pipes").Get(ctx, m.Pod, metav1.GetOptions{})
+			return err == nil && pod.Status.Phase == corev1.PodRunning, nil
+		})
+		if err != nil {
+			t.Fatalf("the middle step did not start running: %+v", before)
+		}
+		cp, err := c.cs.CoreV1().Pods(platformNS).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=control-plane"})
+		if err != nil || len(cp.Items) != 1 {
+			t.Fatalf("control-plane pods: %v %d", err, len(cp.Items))
+		}
+		killed := cp.Items[0]
+		zero := int64(0)
+		killedAt := time.Now()
+		// kubectl delete pod --grace-period=0 --force: no SIGTERM grace, the kubelet kills it.
+		if err := c.cs.CoreV1().Pods(platformNS).Delete(ctx, killed.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+			t.Fatalf("delete the control-plane pod: %v", err)
+		}
+		err = wait.PollUntilContextTimeout(ctx, 2*time.Second, 4*time.Minute, true, func(context.Context) (bool, error) {
+			ps, err := c.cs.CoreV1().Pods(platformNS).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=control-plane"})
+			if err != nil {
+				return false, nil
+			}
+			for _, p := range ps.Items {
+				if p.UID == killed.UID {
+					continue
+				}
+				for _, cond := range p.Status.Conditions {
+					if cond.Type == corev1.PodReady && cond.Status == corev1.ConditionTrue {
+						_, ok := tryRun(r.ID)
+						return ok, nil
+					}
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			t.Fatalf("no new control plane answered after the kill")
+		}
+		t.Logf("FIGURE control plane killed → a new one answering: %s", time.Since(killedAt).Round(100*time.Millisecond))
+		var after v1.PipelineRun
+		err = wait.PollUntilContextTimeout(ctx, 2*time.Second, 4*time.Minute, true, func(context.Context) (bool, error) {
+			got, ok := tryRun(r.ID)
+			after = got
+			return ok && got.State.Done(), nil
+		})
+		if err != nil || after.State != v1.PipelineRunSucceeded {
+			table, _ := pf(time.Minute, "run", "get", r.ID)
+			t.Fatalf("the run after the restart: %s (%s) %v\n%s", after.State, after.Reason, err, table)
+		}
+		final := steps(after)
+		for _, name := range []string{"first", "middle"} {
+			if s := final[name]; s.Attempt != 0 || s.Pod != before[name].Pod || s.State != v1.PipelineRunSucceeded {
+				t.Errorf("step %s: attempt %d, pod %q, %s (before the kill: pod %q): want the same pod, attempt 0", name, s.Attempt, s.Pod, s.State, before[name].Pod)
+			}
+		}
+		if s := final["last"]; s.Attempt != 0 || s.State != v1.PipelineRunSucceeded {
+			t.Errorf("step last: attempt %d, %s", s.Attempt, s.State)
+		}
+		created := pods.created(r.ID)
+		want := map[string]int{before["first"].Pod: 1, before["middle"].Pod: 1, final["last"].Pod: 1}
+		if !maps.Equal(created, want) {
+			t.Errorf("pods created for the run: %v, want one each of %v (none re-created or duplicated)", created, want)
+		}
+		if out, err := pf(time.Minute, "run", "logs", r.ID, "middle"); err != nil || !strings.Contains(out, "middle-start") || !strings.Contains(out, "middle-end") {
+			t.Errorf("the middle step's log across the restart: %v\n%s", err, out)
+		}
 	})
 }

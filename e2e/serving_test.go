@@ -255,9 +255,23 @@ func testServing(t *testing.T, c *cluster, se servingEnv) {
 		if !rolled {
 			t.Errorf("no rolledBack event naming the error rate: %+v", get().Events)
 		}
+		// The gateway polls the routing table, so the control plane's weight 0
+		// reaches it a poll later: wait (bounded) for the first answer from
+		// stable, then every answer must come from stable.
+		caughtUp := time.Now().Add(20 * time.Second)
+		for {
+			code, _, rev := infer(se.token, inferBody)
+			if code == 200 && rev == stable {
+				break
+			}
+			if time.Now().After(caughtUp) {
+				t.Fatalf("the gateway still routes to %q 20 s after the rollback (status %d), want stable %s", rev, code, stable)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 		for range 20 {
 			if code, body, rev := infer(se.token, inferBody); code != 200 || rev != stable {
-				t.Fatalf("after the rollback: %d from %q: %s, want stable %s", code, rev, body, stable)
+				t.Fatalf("after the rollback reached the gateway: %d from %q: %s, want stable %s", code, rev, body, stable)
 			}
 		}
 	})
@@ -279,6 +293,7 @@ func testServing(t *testing.T, c *cluster, se servingEnv) {
 			t.Fatalf("the request at zero: %d from %q: %s", code, rev, body)
 		}
 		t.Logf("FIGURE scale from zero → first answer: %s (goal ≤ 5 s with the image present)", time.Since(start).Round(100*time.Millisecond))
+		t.Logf("FIGURE scale from zero, where the time went (second resolution, from the request): %s", podTimeline(ctx, c, "ferry-"+se.tenant, "ferry.io/deployment=digits", start))
 	})
 
 	if out, err := cli(time.Minute, "deploy", "delete", "digits"); err != nil {
@@ -293,4 +308,31 @@ func testServing(t *testing.T, c *cluster, se servingEnv) {
 	if err != nil {
 		t.Errorf("the deleted deployment left objects in ferry-%s", se.tenant)
 	}
+}
+
+// podTimeline says when, after start, the newest pod matching selector was
+// created, scheduled, initialised, its containers started and ready, from
+// the pod's own timestamps (the API server's, to the second).
+func podTimeline(ctx context.Context, c *cluster, ns, selector string, start time.Time) string {
+	pods, err := c.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil || len(pods.Items) == 0 {
+		return fmt.Sprintf("no pod (%v)", err)
+	}
+	p := pods.Items[0]
+	for _, q := range pods.Items[1:] {
+		if q.CreationTimestamp.After(p.CreationTimestamp.Time) {
+			p = q
+		}
+	}
+	at := func(t time.Time) string { return t.Sub(start).Round(time.Second).String() }
+	parts := []string{"created +" + at(p.CreationTimestamp.Time)}
+	for _, cond := range p.Status.Conditions {
+		parts = append(parts, string(cond.Type)+" +"+at(cond.LastTransitionTime.Time))
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Running != nil {
+			parts = append(parts, cs.Name+" started +"+at(cs.State.Running.StartedAt.Time))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

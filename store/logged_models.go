@@ -56,6 +56,9 @@ type LoggedModel struct {
 	LifecycleStage       string
 	Tags                 []KV
 	Params               []KV
+	// Metrics are the points linked to the model: the latest of each
+	// (key, dataset, run).
+	Metrics []LoggedModelMetric
 	// Registrations are the registry versions made from the model.
 	Registrations []ModelRegistration
 }
@@ -192,6 +195,9 @@ func (tx *Tx) withModelData(ctx context.Context, ms []LoggedModel) ([]LoggedMode
 			return nil, err
 		}
 		if m.Params, err = tx.kvs(ctx, "SELECT key, value FROM logged_model_params WHERE model_id = ? ORDER BY key", m.ID); err != nil {
+			return nil, err
+		}
+		if m.Metrics, err = tx.loggedModelMetrics(ctx, m.ID); err != nil {
 			return nil, err
 		}
 		regs, err := tx.kvs(ctx, "SELECT name, CAST(version AS TEXT) FROM model_versions WHERE tenant = ? AND model_id = ? ORDER BY name, version", m.Tenant, m.ID)

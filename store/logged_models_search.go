@@ -27,12 +27,16 @@ func LoggedModelAttributeIsNumeric(key string) (numeric, ok bool) {
 }
 
 // LoggedModelQuery is a search over logged models of some experiments of
-// one tenant: Filters on attributes, tags and params (ANDed), Orders on
-// attributes.
+// one tenant: Filters on attributes, tags, params and metrics (ANDed),
+// Orders on attributes and metrics (an order's Dataset narrows its metric
+// to a dataset). Datasets, when given, narrow every metric filter to
+// metrics of those datasets (any of them), and without a metric filter
+// keep only the models with a metric on one of them.
 type LoggedModelQuery struct {
 	Tenant        string
 	ExperimentIDs []int64
 	Filters       []Filter
+	Datasets      []DatasetRef
 	Orders        []Order
 	Offset        int
 	Limit         int
@@ -73,7 +77,7 @@ func (tx *Tx) SearchLoggedModels(ctx context.Context, q LoggedModelQuery) ([]Log
 			}
 			cond, a, err = compare(attr.col, f, attr.numeric)
 		case FilterMetric:
-			return nil, invalidf("logged models cannot be filtered on metrics here: ferry does not link metrics to logged models yet")
+			cond, a, err = modelMetricFilter(f, q.Datasets)
 		default:
 			return nil, invalidf("unknown filter kind %q", f.Kind)
 		}
@@ -82,8 +86,27 @@ func (tx *Tx) SearchLoggedModels(ctx context.Context, q LoggedModelQuery) ([]Log
 		}
 		where, args = append(where, cond), append(args, a...)
 	}
-	var order []string
-	for _, o := range q.Orders {
+	if err := checkDatasets(q.Datasets); err != nil {
+		return nil, err
+	}
+	if len(q.Datasets) > 0 && !hasKind(q.Filters, FilterMetric) {
+		dc, da := datasetClause("x", q.Datasets)
+		where, args = append(where, "EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = m.model_id AND "+dc+")"), append(args, da...)
+	}
+	var joins, order []string
+	var jargs []any
+	for i, o := range q.Orders {
+		if o.Kind == FilterMetric {
+			if len(o.Dataset.Name) > MaxDatasetName || len(o.Dataset.Digest) > MaxDatasetDigest {
+				return nil, invalidf("order_by[%d]: a dataset name is at most %d characters and a digest %d", i, MaxDatasetName, MaxDatasetDigest)
+			}
+			alias := fmt.Sprintf("o%d", i)
+			j, a := modelMetricOrder(alias, o)
+			joins, jargs = append(joins, j), append(jargs, a...)
+			// As for runs: numbers, then NaN, then models without the metric.
+			order = append(order, alias+".model_id IS NULL", "coalesce("+alias+".is_nan, 0)", alias+".value"+dir(o.Desc))
+			continue
+		}
 		attr, ok := loggedModelAttrs[o.Key]
 		if o.Kind != FilterAttribute || !ok {
 			return nil, invalidf("logged models cannot be ordered by %s %q", o.Kind, o.Key)
@@ -91,8 +114,8 @@ func (tx *Tx) SearchLoggedModels(ctx context.Context, q LoggedModelQuery) ([]Log
 		order = append(order, attr.col+dir(o.Desc))
 	}
 	order = append(order, "m.creation_timestamp DESC", "m.model_id ASC")
-	rows, err := tx.tx.QueryContext(ctx, "SELECT "+prefixCols("m.", loggedModelCols)+" FROM logged_models m WHERE "+strings.Join(where, " AND ")+
-		" ORDER BY "+strings.Join(order, ", ")+" LIMIT ? OFFSET ?", append(args, q.Limit, q.Offset)...)
+	rows, err := tx.tx.QueryContext(ctx, "SELECT "+prefixCols("m.", loggedModelCols)+" FROM logged_models m "+strings.Join(joins, " ")+" WHERE "+strings.Join(where, " AND ")+
+		" ORDER BY "+strings.Join(order, ", ")+" LIMIT ? OFFSET ?", append(append(jargs, args...), q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, fmt.Errorf("search logged models: %w", err)
 	}
@@ -112,6 +135,31 @@ func (tx *Tx) SearchLoggedModels(ctx context.Context, q LoggedModelQuery) ([]Log
 		return []LoggedModel{}, nil
 	}
 	return tx.withModelData(ctx, out)
+}
+
+func hasKind(fs []Filter, kind string) bool {
+	for _, f := range fs {
+		if f.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// checkDatasets bounds the datasets of a search: how many, their names and digests.
+func checkDatasets(ds []DatasetRef) error {
+	if len(ds) > MaxSearchDatasets {
+		return invalidf("datasets: a search names at most %d, not %d", MaxSearchDatasets, len(ds))
+	}
+	for i, d := range ds {
+		if len(d.Name) > MaxDatasetName {
+			return invalidf("datasets[%d].dataset_name is %d characters, more than the limit of %d", i, len(d.Name), MaxDatasetName)
+		}
+		if len(d.Digest) > MaxDatasetDigest {
+			return invalidf("datasets[%d].dataset_digest is %d characters, more than the limit of %d", i, len(d.Digest), MaxDatasetDigest)
+		}
+	}
+	return nil
 }
 
 // statusFilter turns the statuses of a filter (READY, LOGGED_MODEL_READY)

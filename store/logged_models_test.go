@@ -153,16 +153,16 @@ func TestSearchLoggedModelsFiltersAttributesTagsAndParamsAndPages(t *testing.T) 
 		{"param and attribute", []Filter{{FilterParam, "C", "!=", "2"}, {FilterAttribute, "model_type", "=", "Classifier"}}, "svm"},
 		{"numeric attribute", []Filter{{FilterAttribute, "creation_timestamp", ">", float64(0)}}, "svm,tree"},
 	} {
-		got, err := search(tc.fs, []Order{{FilterAttribute, "name", false}}, 0, 10)
+		got, err := search(tc.fs, []Order{{Kind: FilterAttribute, Key: "name"}}, 0, 10)
 		if err != nil || strings.Join(got, ",") != tc.want {
 			t.Errorf("%s: %v %v, want %s", tc.name, got, err, tc.want)
 		}
 	}
-	if got, _ := search(nil, []Order{{FilterAttribute, "name", true}}, 1, 1); strings.Join(got, ",") != "svm" {
+	if got, _ := search(nil, []Order{{Kind: FilterAttribute, Key: "name", Desc: true}}, 1, 1); strings.Join(got, ",") != "svm" {
 		t.Errorf("second page of name DESC: %v", got)
 	}
 	for _, fs := range [][]Filter{
-		{{FilterMetric, "acc", ">", 0.5}},
+		{{FilterMetric, "acc", ">", "high"}},
 		{{FilterAttribute, "nope", "=", "x"}},
 		{{FilterAttribute, "status", "=", "DONE"}},
 		{{FilterTag, "team", ">", "x"}},
@@ -171,7 +171,7 @@ func TestSearchLoggedModelsFiltersAttributesTagsAndParamsAndPages(t *testing.T) 
 			t.Errorf("filter %v: %v, want ErrInvalid", fs, err)
 		}
 	}
-	if _, err := search(nil, []Order{{FilterTag, "team", false}}, 0, 10); !errors.Is(err, ErrInvalid) {
+	if _, err := search(nil, []Order{{Kind: FilterTag, Key: "team"}}, 0, 10); !errors.Is(err, ErrInvalid) {
 		t.Errorf("order by a tag: %v, want ErrInvalid", err)
 	}
 	_ = a

@@ -199,3 +199,21 @@ func (tx *Tx) RetryPipelineRun(ctx context.Context, r PipelineRun, by string) (P
 	}
 	return tx.SetPipelineRunState(ctx, r, PipelineRunPending, "retried by "+by)
 }
+
+// ActivePipelineRunsByUUID reads the runs among uuids that are not yet
+// finished, oldest first.
+func (tx *Tx) ActivePipelineRunsByUUID(ctx context.Context, uuids []string) ([]PipelineRun, error) {
+	if len(uuids) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(uuids)
+	if err != nil {
+		return nil, err
+	}
+	return tx.pipelineRuns(ctx, "r.run_uuid IN (SELECT value FROM json_each(?)) AND r.state IN ('pending', 'running') ORDER BY r.id", string(b))
+}
+
+// PendingPipelineRuns lists the runs not yet started (new or retried), oldest first.
+func (tx *Tx) PendingPipelineRuns(ctx context.Context) ([]PipelineRun, error) {
+	return tx.pipelineRuns(ctx, "r.state IN ('pending', 'running') AND r.state = 'pending' ORDER BY r.id")
+}

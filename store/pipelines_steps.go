@@ -65,36 +65,45 @@ func (tx *Tx) PutPipelineStep(ctx context.Context, s PipelineStep) error {
 	return nil
 }
 
+const pipelineStepCols = `run_id, name, step, item, item_value, state, reason, attempt, pod, child_run, token_id,
+	cache_key, cached_from, outputs, image_id, log_saved, retry_at, started_at, finished_at, updated_at`
+
 // PipelineSteps lists a run's steps by name.
 func (tx *Tx) PipelineSteps(ctx context.Context, runID int64) ([]PipelineStep, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT run_id, name, step, item, item_value, state, reason, attempt, pod, child_run, token_id,
-		cache_key, cached_from, outputs, image_id, log_saved, retry_at, started_at, finished_at, updated_at
-		FROM pipeline_steps WHERE run_id = ? ORDER BY name`, runID)
+	rows, err := tx.tx.QueryContext(ctx, `SELECT `+pipelineStepCols+` FROM pipeline_steps WHERE run_id = ? ORDER BY name`, runID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []PipelineStep
 	for rows.Next() {
-		var s PipelineStep
-		var item sql.NullInt32
-		var outputs, updated string
-		var retry, started, finished sql.NullString
-		if err := rows.Scan(&s.RunID, &s.Name, &s.Step, &item, &s.ItemValue, &s.State, &s.Reason, &s.Attempt, &s.Pod, &s.ChildRun, &s.TokenID,
-			&s.CacheKey, &s.CachedFrom, &outputs, &s.ImageID, &s.LogSaved, &retry, &started, &finished, &updated); err != nil {
+		s, err := scanPipelineStep(rows)
+		if err != nil {
 			return nil, err
 		}
-		if item.Valid {
-			i := item.Int32
-			s.Item = &i
-		}
-		if err := json.Unmarshal([]byte(outputs), &s.Outputs); err != nil {
-			return nil, fmt.Errorf("step %s outputs: %w", s.Name, err)
-		}
-		s.RetryAt, s.StartedAt, s.FinishedAt, s.UpdatedAt = timePtr(retry), timePtr(started), timePtr(finished), parseTime(updated)
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+func scanPipelineStep(rows *sql.Rows) (PipelineStep, error) {
+	var s PipelineStep
+	var item sql.NullInt32
+	var outputs, updated string
+	var retry, started, finished sql.NullString
+	if err := rows.Scan(&s.RunID, &s.Name, &s.Step, &item, &s.ItemValue, &s.State, &s.Reason, &s.Attempt, &s.Pod, &s.ChildRun, &s.TokenID,
+		&s.CacheKey, &s.CachedFrom, &outputs, &s.ImageID, &s.LogSaved, &retry, &started, &finished, &updated); err != nil {
+		return s, err
+	}
+	if item.Valid {
+		i := item.Int32
+		s.Item = &i
+	}
+	if err := json.Unmarshal([]byte(outputs), &s.Outputs); err != nil {
+		return s, fmt.Errorf("step %s outputs: %w", s.Name, err)
+	}
+	s.RetryAt, s.StartedAt, s.FinishedAt, s.UpdatedAt = timePtr(retry), timePtr(started), timePtr(finished), parseTime(updated)
+	return s, nil
 }
 
 // CacheEntry is a cached step result.
@@ -218,4 +227,30 @@ func (tx *Tx) EndStepRun(ctx context.Context, tenant, runID, status string) erro
 		return nil
 	}
 	return err
+}
+
+// PipelineStepsOfRuns lists the steps of several runs in one query, by run id.
+func (tx *Tx) PipelineStepsOfRuns(ctx context.Context, runIDs []int64) (map[int64][]PipelineStep, error) {
+	out := map[int64][]PipelineStep{}
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	ids, err := json.Marshal(runIDs)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.tx.QueryContext(ctx, `SELECT `+pipelineStepCols+` FROM pipeline_steps
+		WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY run_id, name`, string(ids))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		s, err := scanPipelineStep(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[s.RunID] = append(out[s.RunID], s)
+	}
+	return out, rows.Err()
 }

@@ -42,6 +42,10 @@ type Tenant struct {
 	Generation          int64     `json:"generation"`
 	CreatedAt           time.Time `json:"createdAt"`
 	UpdatedAt           time.Time `json:"updatedAt"`
+	// UnlabelledNamespace: the tenant predates the namespace owner label
+	// (it existed before migration 0031), so its namespace may lack it.
+	// Cleared by SetNamespaceLabelled; never set on a new tenant.
+	UnlabelledNamespace bool `json:"-"`
 }
 
 // Member is one user's role in one tenant.
@@ -51,16 +55,17 @@ type Member struct {
 	Role   Role   `json:"role"`
 }
 
-const tenantCols = "name, display_name, quota_cpu, quota_memory, quota_gpu, generation, created_at, updated_at, notebook_idle_seconds"
+const tenantCols = "name, display_name, quota_cpu, quota_memory, quota_gpu, generation, created_at, updated_at, notebook_idle_seconds, unlabelled_namespace"
 
 // CreateTenant inserts a tenant; a taken name is ErrConflict.
 func (tx *Tx) CreateTenant(ctx context.Context, t Tenant) (Tenant, error) {
 	t.CreatedAt, t.UpdatedAt, t.Generation = tx.now, tx.now, 1
+	t.UnlabelledNamespace = false
 	t.DisplayName = truncate(t.DisplayName, MaxDisplayName)
 	if t.NotebookIdleSeconds == 0 {
 		t.NotebookIdleSeconds = 3600
 	}
-	_, err := tx.tx.ExecContext(ctx, "INSERT INTO tenants ("+tenantCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	_, err := tx.tx.ExecContext(ctx, "INSERT INTO tenants ("+tenantCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
 		t.Name, t.DisplayName, t.Quota.CPU, t.Quota.Memory, t.Quota.GPU, t.Generation, formatTime(t.CreatedAt), formatTime(t.UpdatedAt), t.NotebookIdleSeconds)
 	if err != nil {
 		return Tenant{}, fmt.Errorf("create tenant %s: %w", t.Name, mapErr(err))
@@ -131,7 +136,7 @@ func (tx *Tx) ListTenants(ctx context.Context, userID int64, after string, limit
 	return scanTenants(rows)
 }
 
-const tenantColsT = "name, t.display_name, t.quota_cpu, t.quota_memory, t.quota_gpu, t.generation, t.created_at, t.updated_at, t.notebook_idle_seconds"
+const tenantColsT = "name, t.display_name, t.quota_cpu, t.quota_memory, t.quota_gpu, t.generation, t.created_at, t.updated_at, t.notebook_idle_seconds, t.unlabelled_namespace"
 
 func scanTenants(rows *sql.Rows) ([]Tenant, error) {
 	defer rows.Close()
@@ -139,13 +144,21 @@ func scanTenants(rows *sql.Rows) ([]Tenant, error) {
 	for rows.Next() {
 		var t Tenant
 		var created, updated string
-		if err := rows.Scan(&t.Name, &t.DisplayName, &t.Quota.CPU, &t.Quota.Memory, &t.Quota.GPU, &t.Generation, &created, &updated, &t.NotebookIdleSeconds); err != nil {
+		if err := rows.Scan(&t.Name, &t.DisplayName, &t.Quota.CPU, &t.Quota.Memory, &t.Quota.GPU, &t.Generation, &created, &updated, &t.NotebookIdleSeconds, &t.UnlabelledNamespace); err != nil {
 			return nil, err
 		}
 		t.CreatedAt, t.UpdatedAt = parseTime(created), parseTime(updated)
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// SetNamespaceLabelled clears a tenant's UnlabelledNamespace flag: its
+// namespace carries the owner label now. It changes nothing else (no new
+// generation: the tenant's objects are the same).
+func (tx *Tx) SetNamespaceLabelled(ctx context.Context, name string) error {
+	_, err := tx.tx.ExecContext(ctx, "UPDATE tenants SET unlabelled_namespace = 0 WHERE name = ?", name)
+	return err
 }
 
 // Role returns the user's role in the tenant, or ErrNotFound when it has none.

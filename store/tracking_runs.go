@@ -24,11 +24,17 @@ type RunInfo struct {
 }
 
 // Metric is one point of a metric's series. Value may be NaN or ±Inf.
+// ModelID links a logged point to a logged model as well (MLflow 3), and
+// DatasetName and DatasetDigest name the data it was measured on; without
+// a ModelID they are checked and not kept, as MLflow does.
 type Metric struct {
-	Key       string
-	Value     float64
-	Timestamp int64
-	Step      int64
+	Key           string
+	Value         float64
+	Timestamp     int64
+	Step          int64
+	ModelID       string
+	DatasetName   string
+	DatasetDigest string
 }
 
 // Run is a run with its data: params, tags and the latest value of each metric.
@@ -304,7 +310,10 @@ func (tx *Tx) LogBatch(ctx context.Context, tenant, runID string, metrics []Metr
 		}
 	}
 	if len(metrics) > 0 {
-		return tx.logMetrics(ctx, runID, metrics)
+		if err := tx.logMetrics(ctx, runID, metrics); err != nil {
+			return err
+		}
+		return tx.linkModelMetrics(ctx, tenant, runID, metrics)
 	}
 	return nil
 }
@@ -321,8 +330,11 @@ func ValidateBatch(metrics []Metric, params, tags []KV) error {
 	case len(metrics)+len(params)+len(tags) > MaxBatchTotal:
 		return invalidf("a batch has at most %d metrics, params and tags in all, not %d", MaxBatchTotal, len(metrics)+len(params)+len(tags))
 	}
-	for _, m := range metrics {
+	for i, m := range metrics {
 		if err := validKey("metric", m.Key); err != nil {
+			return err
+		}
+		if err := checkMetricLink(pointPath(len(metrics), i), m); err != nil {
 			return err
 		}
 	}
@@ -447,22 +459,51 @@ func (tx *Tx) logMetrics(ctx context.Context, runID string, metrics []Metric) er
 
 // MetricHistory lists a run's points of one metric by step then timestamp, from offset.
 func (tx *Tx) MetricHistory(ctx context.Context, tenant, runID, key string, offset, limit int) ([]Metric, error) {
-	if _, err := tx.runInfo(ctx, tenant, runID); err != nil {
-		return nil, err
-	}
-	rows, err := tx.tx.QueryContext(ctx, `SELECT key, value, is_nan, timestamp, step FROM metrics INDEXED BY metrics_history WHERE run_uuid = ? AND key = ?
-		ORDER BY step, timestamp, value, is_nan LIMIT ? OFFSET ?`, runID, key, limit, offset)
+	out := []Metric{}
+	err := tx.EachMetricPoint(ctx, tenant, runID, key, offset, limit, func(m Metric) { out = append(out, m) })
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []Metric{}
-	for rows.Next() {
-		m, err := scanMetric(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
+	return out, nil
+}
+
+// historySQL reads one series in the order of the covering index
+// metrics_history, so that SQLite walks the index once and never sorts or
+// visits the table. It selects only what changes from point to point: the
+// key is the one asked for, and NaN is a NULL value (is_nan orders it).
+const historySQL = `SELECT value, timestamp, step FROM metrics INDEXED BY metrics_history WHERE run_uuid = ? AND key = ?
+	ORDER BY step, timestamp, value, is_nan LIMIT ? OFFSET ?`
+
+// EachMetricPoint hands a run's points of one metric to fn in MetricHistory's
+// order, without building a slice (get-history writes them as they come).
+// The values are scanned into interfaces: database/sql then copies the
+// driver's values instead of converting each through reflection.
+func (tx *Tx) EachMetricPoint(ctx context.Context, tenant, runID, key string, offset, limit int, fn func(Metric)) error {
+	if _, err := tx.runInfo(ctx, tenant, runID); err != nil {
+		return err
 	}
-	return out, rows.Err()
+	rows, err := tx.tx.QueryContext(ctx, historySQL, runID, key, limit, offset)
+	if err != nil {
+		return err
+	}
+	var v, ts, step any
+	m := Metric{Key: key}
+	for rows.Next() {
+		if err := rows.Scan(&v, &ts, &step); err != nil {
+			rows.Close()
+			return err
+		}
+		switch x := v.(type) {
+		case float64:
+			m.Value = x
+		case int64: // a REAL column keeps integral values as REAL; be safe
+			m.Value = float64(x)
+		default: // NULL: NaN
+			m.Value = math.NaN()
+		}
+		m.Timestamp, _ = ts.(int64)
+		m.Step, _ = step.(int64)
+		fn(m)
+	}
+	return errJoinClose(rows)
 }

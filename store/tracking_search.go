@@ -26,11 +26,13 @@ type Filter struct {
 	Value any
 }
 
-// Order is one order-by term.
+// Order is one order-by term. Dataset narrows an order by a logged
+// model's metric to the metric's points on that dataset.
 type Order struct {
-	Kind string
-	Key  string
-	Desc bool
+	Kind    string
+	Key     string
+	Desc    bool
+	Dataset DatasetRef
 }
 
 // run attributes that can be searched and ordered, and whether they are numbers.

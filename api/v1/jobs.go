@@ -43,7 +43,7 @@ type Resources struct {
 // JobSubmit is the body of a job's submission. Omitted fields get the
 // server's defaults (replicas 1, cpu 1, memory 1Gi, gpu 0, maxRetries 0).
 type JobSubmit struct {
-	Name       string            `json:"name" maxLength:"52" doc:"DNS-1123 label, unique in the tenant"`
+	Name       string            `json:"name" maxLength:"52" doc:"DNS-1123 label, unique in the tenant; not starting nb-, fp- or ferry-, not ending -r<digits> (names of ferry's own objects)"`
 	Image      string            `json:"image" maxLength:"512" doc:"container image reference" example:"ferry.local/workload:1"`
 	Command    []string          `json:"command" maxItems:"256" doc:"the command, as a list" example:"[\"python3\", \"/opt/ferry/examples/sklearn_train.py\"]"`
 	Args       []string          `json:"args,omitempty" maxItems:"256"`

@@ -1,5 +1,7 @@
 package v1
 
+import "strings"
+
 // Version is the contract's version, the first segment under /api.
 const Version = "v1"
 
@@ -124,4 +126,61 @@ func ReservedUser(name string) string {
 		}
 	}
 	return ""
+}
+
+// ReservedObjectPrefixes start the names of the objects ferry makes in a
+// tenant's namespace for something other than a job or a deployment's
+// revision, each with what it names. A job's Job and Service are named
+// after the job and a revision's Deployment and Service
+// <deployment>-r<N>, so a job or deployment name starting with one of
+// these could take the name of another's objects.
+var ReservedObjectPrefixes = []struct{ Prefix, Names string }{
+	{"nb-", "a notebook's StatefulSet and Service are nb-<notebook>"},
+	{"fp-", "a pipeline step's pod and Secret are fp-<run>-<step>-<attempt>"},
+	{"ferry-", "ferry's own objects in the namespace are ferry-..."},
+}
+
+// ReservedJob says why name may not be a job's ("" when it may): its Job
+// and Service, named name, must not take the name of a notebook's, a
+// pipeline step's or ferry's own objects (ReservedObjectPrefixes) nor of a
+// deployment's revision (<deployment>-r<N>). A tuning's trial jobs are
+// held to it too.
+func ReservedJob(name string) string {
+	if why := reservedPrefix(name); why != "" {
+		return why
+	}
+	if i := strings.LastIndex(name, "-r"); i >= 0 && isDigits(name[i+2:]) {
+		return "names ending with -r<digits> are reserved: a deployment's revisions are <deployment>-r<N>"
+	}
+	return ""
+}
+
+// ReservedDeployment says why name may not be a deployment's ("" when it
+// may): its revisions' Deployments and Services, <name>-r<N>, must not take
+// the name of a notebook's, a pipeline step's or ferry's own objects
+// (ReservedObjectPrefixes). No job can take a revision's name: ReservedJob
+// refuses names ending with -r<N>.
+func ReservedDeployment(name string) string {
+	return reservedPrefix(name)
+}
+
+func reservedPrefix(name string) string {
+	for _, r := range ReservedObjectPrefixes {
+		if strings.HasPrefix(name, r.Prefix) {
+			return "names starting with " + r.Prefix + " are reserved: " + r.Names
+		}
+	}
+	return ""
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

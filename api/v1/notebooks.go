@@ -51,9 +51,12 @@ func NotebookPath(tenant, name string) string {
 // Environment variables ferry sets in a notebook's pod (with EnvTrackingURI
 // and EnvTrackingToken), so that ferry.Client() and MLflow clients work there
 // without arguments: as the notebook's creator, within its tenant only.
+// EnvGateway is the serving gateway's in-cluster URL (client.infer's
+// default), set when the server knows it.
 const (
 	EnvServer   = "FERRY_SERVER"
 	EnvToken    = "FERRY_TOKEN"
 	EnvTenant   = "FERRY_TENANT"
 	EnvNotebook = "FERRY_NOTEBOOK"
+	EnvGateway  = "FERRY_GATEWAY"
 )

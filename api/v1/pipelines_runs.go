@@ -86,7 +86,7 @@ type StepRun struct {
 	Step       string            `json:"step"`
 	Item       *int32            `json:"item,omitempty"`
 	State      PipelineRunState  `json:"state"`
-	Reason     string            `json:"reason,omitempty"`
+	Reason     string            `json:"reason,omitempty" maxLength:"1024" doc:"why it waits, was skipped or failed, in plain words (OOMKilled with the limit, an image that cannot be pulled, an unschedulable pod, ...)"`
 	Attempt    int32             `json:"attempt"`
 	Pod        string            `json:"pod,omitempty"`
 	RunID      string            `json:"runId,omitempty" doc:"the step's child tracking run"`

@@ -62,7 +62,7 @@ type RolloutPolicy struct {
 
 // DeploymentCreate is the body of a deployment's creation.
 type DeploymentCreate struct {
-	Name        string        `json:"name" maxLength:"40" doc:"DNS-1123 label, unique in the tenant"`
+	Name        string        `json:"name" maxLength:"40" doc:"DNS-1123 label, unique in the tenant; not starting nb-, fp- or ferry- (names of ferry's own objects)"`
 	Model       string        `json:"model" maxLength:"300" doc:"a registered model's version: NAME/VERSION or NAME@ALIAS (followed: moving the alias starts a rollout)" example:"iris@champion"`
 	Runtime     string        `json:"runtime,omitempty" enum:"sklearn,custom" doc:"sklearn (built in, Open Inference Protocol v2) or custom (your image, HTTP on port)"`
 	Image       string        `json:"image,omitempty" maxLength:"512" doc:"custom runtime's image"`
@@ -125,6 +125,7 @@ type Revision struct {
 	Weight        int32         `json:"weight"`
 	Replicas      int32         `json:"replicas" doc:"replicas asked for"`
 	ReadyReplicas int32         `json:"readyReplicas"`
+	Reason        string        `json:"reason,omitempty" maxLength:"1024" doc:"why it is not ready, in plain words (an image that cannot be pulled, a crash loop, a failing readiness probe, an unschedulable pod, pods the quota refuses); empty when ready or scaled to zero"`
 	Stats         RevisionStats `json:"stats"`
 	CreatedAt     time.Time     `json:"createdAt"`
 }

@@ -11,6 +11,8 @@ const (
 	PathModels        = PathTenant + "/models"
 	PathModel         = PathModels + "/{model}"
 	PathModelVersions = PathModel + "/versions"
+	// PathModelVersion is one version; {version} is its number (1, 2, ...).
+	PathModelVersion = PathModelVersions + "/{version}"
 	// MLflowPrefix is where a tenant's MLflow-compatible API lives:
 	// MLFLOW_TRACKING_URI=<server>/mlflow/<tenant>.
 	MLflowPrefix = "/mlflow/"
@@ -60,7 +62,10 @@ type ModelVersion struct {
 	Source  string `json:"source"`
 	RunID   string `json:"runId,omitempty"`
 	// Job is the training job whose run made the version (lineage), if any.
-	Job         string            `json:"job,omitempty"`
+	Job string `json:"job,omitempty"`
+	// PipelineRun and Step: the pipeline step whose run made the version, if any.
+	PipelineRun string            `json:"pipelineRun,omitempty"`
+	Step        string            `json:"step,omitempty"`
 	Status      string            `json:"status"`
 	Description string            `json:"description,omitempty"`
 	Aliases     []string          `json:"aliases,omitempty"`

@@ -76,7 +76,7 @@ type TuningCreate struct {
 type TuningSpec struct {
 	APIVersion string          `json:"apiVersion" maxLength:"64" doc:"ferry.dev/v1"`
 	Kind       string          `json:"kind" maxLength:"32" doc:"Tuning"`
-	Name       string          `json:"name" maxLength:"46" doc:"DNS-1123 label, unique in the tenant; trials are jobs <name>-t<N>"`
+	Name       string          `json:"name" maxLength:"46" doc:"DNS-1123 label, unique in the tenant, not starting nb-, fp- or ferry-; trials are jobs <name>-t<N>"`
 	Objective  TuningObjective `json:"objective"`
 	Parameters []TuningParam   `json:"parameters" maxItems:"50"`
 	Algorithm  string          `json:"algorithm,omitempty" enum:"random,grid,tpe" doc:"default tpe"`

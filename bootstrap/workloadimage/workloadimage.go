@@ -1,8 +1,9 @@
 // Package workloadimage builds ferry's workload image from Debian packages
 // (there is no registry to pull one from): Python 3 with NumPy,
 // scikit-learn, PyTorch (CPU) and Jupyter, plus the example training
-// scripts under /opt/ferry/examples. Jobs and notebooks use it unless the
-// user names another image.
+// scripts under /opt/ferry/examples and the built-in serving runtime at
+// python.ServingRuntimePath. Jobs and notebooks use it unless the user names another
+// image; sklearn serving revisions always do.
 package workloadimage
 
 import (
@@ -51,6 +52,7 @@ func Tag() string {
 		}
 		return err
 	})
+	fmt.Fprintf(h, "runtime %x\n", sha256.Sum256(python.ServingRuntime))
 	_ = fs.WalkDir(python.SDK, "ferry", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			b, _ := python.SDK.ReadFile(p)
@@ -129,8 +131,11 @@ func build(ctx context.Context, o Options, p *progress.Printer, rootfs, tag stri
 	if err != nil {
 		return "", err
 	}
-	err = p.Step("add the examples and the Python SDK, and import the image as "+tag, func() error {
+	err = p.Step("add the examples, the serving runtime and the Python SDK, and import the image as "+tag, func() error {
 		if err := writeExamples(rootfs); err != nil {
+			return err
+		}
+		if err := writeRuntime(rootfs); err != nil {
 			return err
 		}
 		if err := writeSDK(rootfs); err != nil {
@@ -246,6 +251,15 @@ func writeSDK(rootfs string) error {
 		}
 	}
 	return nil
+}
+
+// writeRuntime puts the built-in sklearn serving runtime at python.ServingRuntimePath.
+func writeRuntime(rootfs string) error {
+	path := filepath.Join(rootfs, python.ServingRuntimePath)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, python.ServingRuntime, 0o644)
 }
 
 func writeExamples(rootfs string) error {

@@ -15,10 +15,12 @@ import time
 from typing import Any
 
 from . import models as m
+from .artifact_files import ArtifactFilesMixin
 from .errors import FerryError
 from .dsl import PipelineFunction
 from .inference import DeploymentsAPI, InferResponse, infer
 from .pipelines import PIPELINE_OPERATIONS, PipelineRun, PipelinesMixin
+from .pages import page_url
 from .pipelines_api import PipelinesAPI
 from .serving import SERVING_OPERATIONS, ServingMixin
 from .tuning import TUNING_OPERATIONS, TuningMixin, TuningsAPI
@@ -71,11 +73,15 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
     "listModels": ("GET", "/api/v1/tenants/{tenant}/models", "list_models"),
     "getModel": ("GET", "/api/v1/tenants/{tenant}/models/{model}", "get_model"),
     "listModelVersions": ("GET", "/api/v1/tenants/{tenant}/models/{model}/versions", "list_model_versions"),
+    "getModelVersion": ("GET", "/api/v1/tenants/{tenant}/models/{model}/versions/{version}", "get_model_version"),
     "registerModelVersion": ("POST", "/api/v1/tenants/{tenant}/models/{model}/versions", "register_model_version"),
     "setModelAlias": ("PUT", "/api/v1/tenants/{tenant}/models/{model}/aliases/{alias}", "set_model_alias"),
     "deleteModelAlias": ("DELETE", "/api/v1/tenants/{tenant}/models/{model}/aliases/{alias}", "delete_model_alias"),
     "getMetricHistory": ("GET", "/api/v1/tenants/{tenant}/runs/{run}/metrics/{key}", "metric_history"),
     "listRunArtifacts": ("GET", "/api/v1/tenants/{tenant}/runs/{run}/artifacts", "list_run_artifacts"),
+    "getArtifactLineage": ("GET", "/api/v1/tenants/{tenant}/lineage/artifacts/{digest}", "artifact_lineage"),
+    "getModelVersionLineage": ("GET", "/api/v1/tenants/{tenant}/models/{model}/versions/{version}/lineage",
+                               "model_version_lineage"),
 }
 
 #: operations this SDK leaves to the node agents
@@ -86,7 +92,7 @@ OPERATIONS.update(MONITORING_OPERATIONS)
 NOT_IN_SDK = frozenset({"listSeedImages", "seedArchive", "uploadSeedBundle", "listSeedStatus", "reportSeedStatus"})
 
 
-class Client(PipelinesMixin, ServingMixin, TuningMixin, MonitoringMixin, Transport):
+class Client(PipelinesMixin, ServingMixin, TuningMixin, MonitoringMixin, ArtifactFilesMixin, Transport):
     """A client of one ferry server: one method per operation of its API.
 
     ``Client()`` finds its server and token in ``FERRY_SERVER`` /
@@ -135,6 +141,15 @@ class Client(PipelinesMixin, ServingMixin, TuningMixin, MonitoringMixin, Transpo
         """
         return infer(self, deployment, inputs, model=model, tenant=tenant, key=key, outputs=outputs,
                      parameters=parameters, id=id, timeout=timeout)
+
+    def page_url(self, kind: str, *values: str | None) -> str:
+        """The dashboard page of an object on this server: ``page_url("job", "team-a", "train")``.
+
+        ``kind`` is a key of :data:`ferry.pages.PAGES`; ``values`` fill its
+        pattern in order (the tenant, then the object's name or id), each
+        path-escaped; a missing one links to the nearest page above it.
+        """
+        return page_url(self.server, kind, *values)
 
     # --- caller, tenants, members, users, tokens ---------------------------------
 
@@ -350,6 +365,10 @@ class Client(PipelinesMixin, ServingMixin, TuningMixin, MonitoringMixin, Transpo
         """A registered model's versions, newest first."""
         return self._pager("listModelVersions", m.ModelVersion, (tenant, model), limit=limit, after=after)
 
+    def get_model_version(self, tenant: str, model: str, version: int) -> m.ModelVersion:
+        """Reads one version of a model (its number: 1, 2, ...), with the job or pipeline step that made it."""
+        return m.ModelVersion.from_json(self._call("getModelVersion", (tenant, model, str(version))))
+
     def register_model_version(self, tenant: str, model: str, body: m.ModelVersionCreate) -> m.ModelVersion:
         """Registers a run's model directory as a new version (editor); the model is made when missing."""
         return m.ModelVersion.from_json(self._call("registerModelVersion", (tenant, model), body=body))
@@ -370,3 +389,27 @@ class Client(PipelinesMixin, ServingMixin, TuningMixin, MonitoringMixin, Transpo
     def list_run_artifacts(self, tenant: str, run: str, *, path: str | None = None) -> Pager[m.Artifact]:
         """One directory of a run's artifact tree (the root by default)."""
         return self._pager("listRunArtifacts", m.Artifact, (tenant, run), query={"path": path})
+
+    # --- lineage -------------------------------------------------------------------
+
+    def artifact_lineage(self, tenant: str, digest: str, *, limit: int | None = None) -> m.ArtifactLineage:
+        """The runs that produced and consumed an artifact and the model versions that hold it.
+
+        ``digest`` is ``sha256:<hex>`` or the 64 hex characters (what
+        :func:`ferry.log_artifact` returns); ``limit`` bounds the runs listed
+        each way (server default 200, at most 1000; ``truncated`` says some
+        were left off).
+        """
+        return m.ArtifactLineage.from_json(self._call("getArtifactLineage", (tenant, digest), {"limit": limit}))
+
+    def model_version_lineage(self, tenant: str, model: str, version: int, *, depth: int | None = None,
+                              steps: int | None = None) -> m.ModelVersionLineage:
+        """What made a model version: its run, job or pipeline step, and the steps upstream of it.
+
+        ``depth`` bounds how far upstream the walk goes from the step that
+        made the version (server default 20, at most 100), ``steps`` how many
+        steps it lists (default 200, at most 1000); ``truncated`` says it
+        stopped at one of them.
+        """
+        return m.ModelVersionLineage.from_json(self._call("getModelVersionLineage", (tenant, model, str(version)),
+                                                          {"depth": depth, "steps": steps}))

@@ -95,9 +95,14 @@ def resolve(
     ctx_server = str(ctx.get("server") or "").rstrip("/")
     if not server:
         if not ctx_server:
+            hint = ""
+            if os.environ.get("MLFLOW_RUN_ID") and os.environ.get("MLFLOW_TRACKING_URI"):
+                # a job's or a pipeline step's pod: its token is scoped to its run, on /mlflow/ only
+                hint = ("; in a job's or step's pod, the pod's token (MLFLOW_TRACKING_TOKEN) writes only to its "
+                        "run: use ferry.log_metric, log_param, log_artifact and register_model, or give a token")
             raise ConfigError(
                 "no ferry server: pass Client(server=...), set FERRY_SERVER, "
-                "or run `ferry login --server URL --token TOKEN` (or `ferry up`)"
+                "or run `ferry login --server URL --token TOKEN` (or `ferry up`)" + hint
             )
         server = ctx_server
     server = server.rstrip("/")

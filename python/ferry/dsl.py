@@ -147,6 +147,7 @@ class Condition:
     value: object
 
     def render(self) -> str:
+        """The condition as the spec's ``when`` expression, e.g. ``{{steps.train.outputs.parameters.score}} > 0.9``."""
         if isinstance(self.value, (Ref, Condition)):
             raise CompileError("condition", f"{self.ref.render()} {self.op} {self.value!r}: the right side must be a literal")
         return f"{self.ref.render()} {self.op} {encode_value(self.value)}"

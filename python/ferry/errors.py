@@ -55,11 +55,15 @@ class FerryError(Exception):
 
     @classmethod
     def from_answer(cls, status: int, body: bytes) -> "FerryError":
-        """The error of a non-2xx answer: its problem, or the status and the body's first line."""
+        """The error of a non-2xx answer: its problem, an MLflow error (``error_code`` as the title,
+        ``message`` as the detail), or else the status and the body's first line."""
         try:
             p = json.loads(body)
         except ValueError:
             p = None
+        if isinstance(p, dict) and isinstance(p.get("error_code"), str) and not p.get("title"):
+            # The MLflow routes (/mlflow/<tenant>/...) answer {"error_code", "message"}.
+            return cls(status=status, title=p["error_code"], detail=str(p.get("message") or ""))
         if not isinstance(p, dict) or not (p.get("title") or p.get("detail")):
             try:
                 reason = HTTPStatus(status).phrase

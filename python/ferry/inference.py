@@ -42,6 +42,7 @@ class InferInput:
     parameters: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The tensor as the request's JSON (Open Inference Protocol v2)."""
         out: dict[str, Any] = {"name": self.name, "shape": self.shape, "datatype": self.datatype, "data": self.data}
         if self.parameters:
             out["parameters"] = self.parameters
@@ -78,6 +79,7 @@ class InferResponse:
 
     @classmethod
     def from_json(cls, d: Any) -> InferResponse:
+        """Decodes an inference answer; FerryError when it is not one."""
         if not isinstance(d, dict) or not isinstance(d.get("outputs"), list):
             raise FerryError(status=0, title=f"not an inference answer: {str(d)[:200]}")
         outs = [InferOutput(name=o.get("name", ""), shape=list(o.get("shape") or []), datatype=o.get("datatype", ""),
@@ -214,6 +216,10 @@ class DeploymentsAPI:
     def rollback(self, name: str, *, tenant: str | None = None) -> Deployment:
         """Rolls the canary back, or returns to the previous stable revision."""
         return self._c.rollback_deployment(self._c._tenant(tenant), name)
+
+    def wait(self, name: str, timeout: float = 600.0, *, interval: float = 2.0, tenant: str | None = None) -> Deployment:
+        """Polls until every revision that takes traffic is ready (:meth:`ferry.Client.wait_deployment`)."""
+        return self._c.wait_deployment(self._c._tenant(tenant), name, timeout, interval=interval)
 
     def delete(self, name: str, *, tenant: str | None = None) -> None:
         """Deletes a deployment with its revisions and keys."""

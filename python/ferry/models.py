@@ -19,9 +19,12 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
+from .pages import page_path
+
 __all__ = [
-    "AuditEntry", "AuditVerify", "Experiment", "Job", "JobSpec", "JobSubmit", "JOB_DONE_STATES", "Member",
-    "MemberPut", "MetricValue", "Model", "ModelVersion", "Notebook", "NotebookCreate", "NotebookHandover",
+    "ArtifactLineage", "AuditEntry", "AuditVerify", "Experiment", "Job", "JobSpec", "JobSubmit",
+    "JOB_DONE_STATES", "LineageRun", "LineageStep", "Member", "MemberPut", "MetricValue", "Model",
+    "ModelVersion", "ModelVersionLineage", "ModelVersionRef", "Notebook", "NotebookCreate", "NotebookHandover",
     "Page", "Quota", "QuotaChange", "RegisteredModel", "Replica", "Resources", "Run", "SeedImage",
     "SeedNodeStatus", "SeedReport", "Tenant", "TenantCreate", "TenantUpdate", "Token", "TokenCreate",
     "TokenCreated", "User", "UserCreate", "UserCreated", "Whoami",
@@ -401,6 +404,11 @@ class Job(Model):
         """Whether the state is final (succeeded, failed or cancelled)."""
         return self.state in JOB_DONE_STATES
 
+    @property
+    def page(self) -> str:
+        """This job's dashboard page, relative to the server (``client.server + x.page``)."""
+        return page_path("job", self.tenant, self.name)
+
 
 # --- notebooks -----------------------------------------------------------------
 
@@ -433,6 +441,11 @@ class Notebook(Model):
     updated_at: _dt.datetime
     url: str
     reason: str | None = None
+
+    @property
+    def page(self) -> str:
+        """This notebook's dashboard page, relative to the server (``client.server + x.page``)."""
+        return page_path("notebook", self.tenant, self.name)
 
 
 @dataclass
@@ -545,6 +558,9 @@ class ModelVersion(Model):
     updated_at: _dt.datetime
     run_id: str | None = None
     job: str | None = None
+    #: the pipeline run (its tracking run id) and step whose run the version was registered from
+    pipeline_run: str | None = None
+    step: str | None = None
     description: str | None = None
     aliases: list[str] | None = None
     tags: dict[str, str] | None = None
@@ -578,6 +594,90 @@ class ModelAliasPut(Model):
 
     schema = "ModelAliasPut"
     version: int
+
+
+# --- lineage ---------------------------------------------------------------------
+
+
+@dataclass
+class LineageRun(Model):
+    """A tracking run in lineage and what it is the run of: a pipeline step
+    (``pipeline_run`` and ``step``, ``step[i]`` for an item of a fan-out), a
+    training job (``job``), or neither; ``path`` is where the artifact is in
+    the run's tree (artifact lineage)."""
+
+    schema = "LineageRun"
+    run_id: str
+    path: str | None = None
+    pipeline_run: str | None = None
+    pipeline: str | None = None
+    step: str | None = None
+    job: str | None = None
+
+
+@dataclass
+class ModelVersionRef(Model):
+    """Names a model version (and the run it was registered from)."""
+
+    schema = "ModelVersionRef"
+    model: str
+    version: int
+    run_id: str | None = None
+
+
+@dataclass
+class ArtifactLineage(Model):
+    """The runs that produced an artifact (uploaded it to their tree) and
+    consumed it (a step whose input it was), and the model versions whose
+    files hold it. A cached step is listed neither way; ``truncated`` says
+    some runs were left off (more than the limit)."""
+
+    schema = "ArtifactLineage"
+    digest: str
+    size: int
+    produced_by: list[LineageRun]
+    consumed_by: list[LineageRun]
+    models: list[ModelVersionRef] | None = None
+    truncated: bool | None = None
+
+
+@dataclass
+class LineageStep(Model):
+    """A pipeline step in a model version's lineage, ``depth`` steps from the
+    one that made the version (0). ``key`` is ``pipelineRun/step``, what
+    ``upstream`` names; ``inputs`` and ``outputs`` map names to
+    ``sha256:<hex>``; ``run_id`` is None when the step was cached, and
+    ``cached_from`` is then the pipeline run whose outputs it got."""
+
+    schema = "LineageStep"
+    key: str
+    pipeline_run: str
+    pipeline: str
+    step: str
+    state: str
+    depth: int
+    run_id: str | None = None
+    cached_from: str | None = None
+    inputs: dict[str, str] | None = None
+    outputs: dict[str, str] | None = None
+    upstream: list[str] | None = None
+
+
+@dataclass
+class ModelVersionLineage(Model):
+    """What made a model version (``made_by``: its run, with its step or job)
+    and the pipeline steps upstream of it, nearest first; ``steps`` is empty
+    when the run is no pipeline step's. ``artifacts`` are those steps' input
+    digests, each once; ``truncated`` says the walk stopped at its bounds."""
+
+    schema = "ModelVersionLineage"
+    model: str
+    version: int
+    source: str
+    made_by: LineageRun
+    steps: list[LineageStep]
+    artifacts: list[str]
+    truncated: bool | None = None
 
 
 # --- seed (node agents; no Client methods) ---------------------------------------
@@ -628,5 +728,6 @@ register(Quota, QuotaChange, Tenant, TenantCreate, TenantUpdate, Member, MemberP
         UserCreated, Whoami, Token, TokenCreate, TokenCreated, AuditEntry, AuditVerify, Resources,
         JobSubmit, JobSpec, Replica, JobRun, Job, NotebookCreate, Notebook, NotebookHandover, UIHandover, Experiment,
         MetricValue,
-        Run, RegisteredModel, ModelVersion, Artifact, ModelVersionCreate, ModelAliasPut, SeedImage, SeedNodeStatus, SeedReport)
+        Run, RegisteredModel, ModelVersion, Artifact, ModelVersionCreate, ModelAliasPut, LineageRun, ModelVersionRef,
+        ArtifactLineage, LineageStep, ModelVersionLineage, SeedImage, SeedNodeStatus, SeedReport)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import FerryError
 from .models import Model, Resources, register
+from .pages import page_path
 from .transport import LogStream, Pager, Transport
 
 
@@ -208,6 +209,11 @@ class PipelineRun(Model):
     started_at: _dt.datetime | None = None
     steps: list[StepRun] | None = None
 
+    @property
+    def page(self) -> str:
+        """This pipeline run's dashboard page, relative to the server (``client.server + x.page``)."""
+        return page_path("pipeline_run", self.tenant, self.id)
+
 
 @dataclass
 class ScheduleCreate(Model):
@@ -337,16 +343,25 @@ class PipelinesMixin(Transport):
         self._call("deleteSchedule", (tenant, schedule))
 
     def wait_pipeline_run(self, tenant: str, run: str, timeout: float = 3600.0, *, interval: float = 2.0) -> PipelineRun:
-        """Polls a run until it is done and returns it; TimeoutError after ``timeout`` seconds."""
+        """Polls a run until it is done (succeeded, failed or cancelled) and returns it.
+
+        Raises TimeoutError, naming the run's state, when it is not done after
+        ``timeout`` seconds. Connection failures and 502/503/504 answers while
+        waiting are retried.
+        """
         deadline = time.monotonic() + timeout
+        state = "unknown"
         while True:
             try:
                 r = self.get_pipeline_run(tenant, run)
                 if r.state in PIPELINE_DONE_STATES:
                     return r
+                state = r.state
             except FerryError as e:
                 if e.status not in (0, 502, 503, 504):
                     raise
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"pipeline run {run} is not done after {timeout:.0f}s")
-            time.sleep(interval)
+                state = f"unknown ({e})"
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"pipeline run {tenant}/{run} is still {state} after {timeout:g}s")
+            time.sleep(min(interval, left))

@@ -8,9 +8,12 @@
 from __future__ import annotations
 
 import datetime as _dt
+import time
 from dataclasses import dataclass
 
+from .errors import FerryError
 from .models import Model, Resources, register
+from .pages import page_path
 from .transport import LogStream, Pager, Transport
 
 
@@ -112,6 +115,8 @@ class Revision(Model):
     version: int
     weight: int
     digest: str | None = None
+    #: why it is not ready, in plain words; empty when ready or scaled to zero
+    reason: str | None = None
 
 
 @dataclass
@@ -138,6 +143,36 @@ class Deployment(Model):
     tenant: str
     updated_at: _dt.datetime
     url: str
+
+    @property
+    def page(self) -> str:
+        """This deployment's dashboard page, relative to the server (``client.server + x.page``)."""
+        return page_path("deployment", self.tenant, self.name)
+
+    @property
+    def not_ready(self) -> list[str]:
+        """Why it cannot serve yet, one line per revision that takes traffic and is short of replicas
+        (empty: :attr:`ready`).
+
+        A revision with weight is ready when its ready replicas reach those it asks for, and at
+        least one when the deployment keeps a minimum; scaled to zero (``min`` 0), no replica is
+        needed: the gateway holds the first request while one starts.
+        """
+        out = []
+        for r in self.revisions:
+            if r.role == "retired" or r.weight <= 0:
+                continue
+            want = max(r.replicas, 1 if (self.spec.min or 0) > 0 else 0)
+            if r.ready_replicas < want:
+                out.append(f"{r.name} ({r.role}): {r.ready_replicas}/{want} ready" + (f": {r.reason}" if r.reason else ""))
+        if not any(r.role != "retired" and r.weight > 0 for r in self.revisions):
+            out.append("no revision takes traffic")
+        return out
+
+    @property
+    def ready(self) -> bool:
+        """Whether every revision that takes traffic has its replicas ready (see :attr:`not_ready`)."""
+        return not self.not_ready
 
 
 @dataclass
@@ -264,6 +299,31 @@ class ServingMixin(Transport):
     def delete_deployment(self, tenant: str, name: str) -> None:
         """Deletes a deployment with its revisions and keys (editor)."""
         self._call("deleteDeployment", (tenant, name))
+
+    def wait_deployment(self, tenant: str, name: str, timeout: float = 600.0, *, interval: float = 2.0) -> Deployment:
+        """Polls a deployment until it is :attr:`Deployment.ready` and returns it.
+
+        Raises TimeoutError after ``timeout`` seconds, naming the revisions
+        short of replicas and why (the server's ``reason``: an image that
+        cannot be pulled, a crash loop...). Connection failures and
+        502/503/504 answers while waiting are retried.
+        """
+        deadline = time.monotonic() + timeout
+        why = ["unknown"]
+        while True:
+            try:
+                d = self.get_deployment(tenant, name)
+                if d.ready:
+                    return d
+                why = d.not_ready
+            except FerryError as e:
+                if e.status not in (0, 502, 503, 504):
+                    raise
+                why = [f"unknown ({e})"]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"deployment {tenant}/{name} is not ready after {timeout:g}s: {'; '.join(why)}")
+            time.sleep(min(interval, left))
 
     def promote_deployment(self, tenant: str, name: str) -> Deployment:
         """Makes the canary stable at 100% (editor)."""

@@ -3,7 +3,8 @@
 A training job's pods (and anything else ferry tracks) get
 ``MLFLOW_TRACKING_URI``, ``MLFLOW_EXPERIMENT_ID``, ``MLFLOW_RUN_ID`` and a
 ``MLFLOW_TRACKING_TOKEN`` that may write only to that run. These functions
-use them::
+use them (or, inside ``with ferry.start_run(...)``, that run: see
+:mod:`ferry.fluent`)::
 
     import ferry
     ferry.log_param("C", 1.0)
@@ -23,11 +24,12 @@ import hashlib
 import json
 import math
 import os
+import ssl
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import FerryConnectionError, FerryError
@@ -45,12 +47,14 @@ class NotInARun(RuntimeError):
 
 @dataclass(frozen=True)
 class ActiveRun:
-    """The run a pod logs to, read from its environment."""
+    """The run a pod logs to, read from its environment (or one that :func:`ferry.start_run` started)."""
 
     tracking_uri: str
     run_id: str
     experiment_id: str
     token: str | None = None
+    #: the TLS settings of an https tracking URI (None: the system's)
+    ssl_context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> ActiveRun:
@@ -78,7 +82,7 @@ class ActiveRun:
         for attempt in range(retries + 1):
             req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
             try:
-                with urllib.request.urlopen(req, timeout=timeout) as resp:
+                with urllib.request.urlopen(req, timeout=timeout, context=self.ssl_context) as resp:
                     raw = resp.read()
                     return json.loads(raw) if raw else {}
             except urllib.error.HTTPError as e:
@@ -156,35 +160,51 @@ def _number(v: float) -> float | str:
 
 
 def active_run() -> ActiveRun:
-    """The pod's run (from its environment); raises NotInARun outside one."""
+    """The run logging goes to: the innermost :func:`ferry.start_run` of this thread, else the pod's run
+    (from its environment); raises NotInARun outside both."""
+    from .fluent import current_run  # fluent builds on this module
+
+    started = current_run()
+    if started is not None:
+        return started.run
     return ActiveRun.from_env()
 
 
 def log_param(key: str, value: Any) -> None:
-    """Logs one parameter to the pod's run."""
+    """Logs one parameter to the active run (see :func:`active_run`)."""
     active_run().log_params({key: value})
 
 
 def log_params(params: dict[str, Any]) -> None:
-    """Logs parameters to the pod's run."""
+    """Logs parameters to the active run."""
     active_run().log_params(params)
 
 
 def log_metric(key: str, value: float, step: int = 0) -> None:
-    """Logs one metric point to the pod's run."""
+    """Logs one metric point to the active run."""
     active_run().log_metrics({key: value}, step=step)
 
 
 def log_metrics(metrics: dict[str, float], step: int = 0) -> None:
-    """Logs one point of each metric to the pod's run."""
+    """Logs one point of each metric to the active run."""
     active_run().log_metrics(metrics, step=step)
 
 
+def set_tag(key: str, value: Any) -> None:
+    """Sets one tag on the active run."""
+    active_run().set_tags({key: str(value)})
+
+
+def set_tags(tags: dict[str, Any]) -> None:
+    """Sets tags on the active run."""
+    active_run().set_tags({k: str(v) for k, v in tags.items()})
+
+
 def log_artifact(local_path: str, artifact_path: str | None = None) -> str:
-    """Uploads a file to the pod's run; returns its sha256."""
+    """Uploads a file to the active run; returns its sha256."""
     return active_run().log_artifact(local_path, artifact_path)
 
 
 def register_model(name: str, artifact_dir: str = "model") -> int:
-    """Registers the pod's run's artifact_dir as a new version of name; returns the version number."""
+    """Registers the active run's artifact_dir as a new version of name; returns the version number."""
     return active_run().register_model(name, artifact_dir)

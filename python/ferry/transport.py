@@ -181,17 +181,33 @@ class Transport:
         headers: dict[str, str] | None = None,
     ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         method, template, _ = self.OPERATIONS[op]
-        url = self._prefix + _fill(template, path_values)
+        url = _fill(template, path_values)
         q = {k: v for k, v in (query or {}).items() if v is not None}
         if q:
             url += "?" + urllib.parse.urlencode({k: _query_value(v) for k, v in q.items()})
-        headers = {**(headers or {}), "Accept": accept, "User-Agent": f"ferry-python/{__version__}"}
-        if self._token:
-            headers["Authorization"] = "Bearer " + self._token
+        headers = dict(headers or {})
         data = None
         if body is not None:
             data = json.dumps(body.to_json()).encode()
             headers["Content-Type"] = "application/json"
+        return self._open_path(method, url, data, accept=accept, timeout=timeout, headers=headers)
+
+    def _open_path(
+        self,
+        method: str,
+        path: str,
+        data: bytes | None = None,
+        *,
+        accept: str = "application/json",
+        timeout: float | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        """Sends a request to a path of the server (escaped, with its query) that is no operation of
+        the OpenAPI document (the MLflow routes); a non-2xx answer raises its FerryError."""
+        url = self._prefix + path
+        headers = {**(headers or {}), "Accept": accept, "User-Agent": f"ferry-python/{__version__}"}
+        if self._token:
+            headers["Authorization"] = "Bearer " + self._token
         t = self.timeout if timeout is None else timeout
         conn: http.client.HTTPConnection
         if self._https:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from .errors import FerryError
 from .models import Model, Resources, register
+from .pages import page_path
 from .transport import Pager, Transport
 
 if TYPE_CHECKING:
@@ -166,6 +167,11 @@ class Tuning(Model):
     def done(self) -> bool:
         """Whether the state is final (succeeded, failed or stopped)."""
         return self.state in TUNING_DONE_STATES
+
+    @property
+    def page(self) -> str:
+        """This tuning's dashboard page, relative to the server (``client.server + x.page``)."""
+        return page_path("tuning", self.tenant, self.name)
 
 
 register(TuningObjective, TuningParam, EarlyStopping, TrialTemplate, TuningSpec, TuningCreate, TrialCounts, Trial, Tuning)

@@ -164,6 +164,89 @@ class PackageTest(unittest.TestCase):
                     self.assertEqual((digest, int(size)), (f"sha256={want}", len(data)), path)
                 self.assertIn(b"Requires-Python: >=3.11", z.read(f"{info}/METADATA"))
 
+    def test_pip_installs_the_package_offline_and_it_imports_from_there(self):
+        import importlib.util
+        import os
+        import subprocess
+        import sys
+        import tempfile
+
+        if importlib.util.find_spec("pip") is None:
+            self.skipTest("no pip here (Debian's python3-pip)")
+        with tempfile.TemporaryDirectory() as d:
+            site = os.path.join(d, "site")
+            subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--quiet", "--disable-pip-version-check",
+                            "--no-warn-script-location", "--target", site, str(support.PYTHON_DIR)],
+                           check=True, capture_output=True, timeout=300, cwd=d)
+            out = subprocess.run([sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]); import ferry; "
+                                  "print(ferry.__file__); print(ferry.__version__); print(ferry.Client.read_artifact.__name__)", site],
+                                 check=True, capture_output=True, text=True, timeout=60, cwd=d).stdout.split()
+            self.assertEqual(out, [os.path.join(site, "ferry", "__init__.py"), ferry.__version__, "read_artifact"])
+            self.assertTrue(os.path.exists(os.path.join(site, "ferry", "py.typed")))
+
+    def test_the_package_needs_only_the_standard_library(self):
+        import ast
+        import sys
+
+        with open(support.PYTHON_DIR / "pyproject.toml", "rb") as f:
+            import tomllib
+
+            self.assertEqual(tomllib.load(f)["project"]["dependencies"], [])
+        outside = []
+        for path in sorted((support.PYTHON_DIR / "ferry").glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for n in names:
+                    top = n.split(".")[0]
+                    if top not in sys.stdlib_module_names and top != "ferry":
+                        outside.append(f"{path.name}:{node.lineno} {n}")
+        self.assertEqual(outside, [], "imports outside the standard library")
+
+
+def _undocumented(obj: object) -> bool:
+    return not (inspect.getdoc(obj) or "").strip()
+
+
+class DocstringTest(unittest.TestCase):
+    def test_every_public_name_and_its_public_methods_have_a_docstring(self):
+        missing = []
+        for name in ferry.__all__:
+            obj = getattr(ferry, name)
+            if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+                continue
+            if _undocumented(obj):
+                missing.append(name)
+            if not inspect.isclass(obj):
+                continue
+            # the class's own members and those of the ferry classes it is made of (Client's mixins)
+            for cls in obj.__mro__:
+                if not cls.__module__.startswith("ferry"):
+                    continue
+                for attr, v in vars(cls).items():
+                    if attr.startswith("_"):
+                        continue
+                    if isinstance(v, property):
+                        v = v.fget
+                    elif isinstance(v, (classmethod, staticmethod)):
+                        v = v.__func__
+                    elif not inspect.isfunction(v):
+                        continue
+                    if not (v.__doc__ or "").strip():
+                        missing.append(f"{cls.__name__}.{attr}")
+        self.assertEqual(sorted(set(missing)), [], "public names without a docstring")
+
+    def test_the_check_sees_a_missing_docstring(self):
+        def f():
+            pass
+
+        self.assertTrue(_undocumented(f))
+        self.assertFalse(_undocumented(ferry.Client.read_artifact))
+
 
 class EncodingTest(unittest.TestCase):
     def test_requests_send_only_the_fields_given(self):
@@ -208,6 +291,10 @@ class EncodingTest(unittest.TestCase):
             "errors": [{"message": "bad", "location": "body.name", "value": "X"}]}).encode())
         self.assertEqual((e.status, e.title, e.locations), (422, "Unprocessable Entity", ["body.name"]))
         self.assertEqual(str(e), "validation failed (body.name: bad) (HTTP 422)")
+        mlflow = ferry.FerryError.from_answer(404, json.dumps({
+            "error_code": "RESOURCE_DOES_NOT_EXIST", "message": "artifact x of run r not found"}).encode())
+        self.assertEqual((mlflow.status, mlflow.title, mlflow.detail), (404, "RESOURCE_DOES_NOT_EXIST", "artifact x of run r not found"))
+        self.assertEqual(str(mlflow), "artifact x of run r not found (HTTP 404)")
         plain = ferry.FerryError.from_answer(502, b"<html>bad gateway</html>\nmore")
         self.assertEqual(plain.title, "Bad Gateway <html>bad gateway</html>")
 

@@ -127,6 +127,26 @@ class CompileErrorTest(unittest.TestCase):
             ferry.pipeline(name="x" * 53)(lambda: None)
         self.assertIn("at most 52", str(cm.exception))
 
+    def test_a_steps_cpu_memory_and_gpu_are_its_resources_in_the_spec_and_yaml(self):
+        mod = module(f"""
+            @ferry.step(image="{IMAGE}", cpu="2", memory="4Gi", gpu=1)
+            def fit() -> None: ...
+            @ferry.step(image="{IMAGE}")
+            def plain() -> None: ...
+            @ferry.pipeline
+            def p() -> None:
+                fit()
+                plain()
+        """)
+        steps = {s.name: s for s in mod.p.spec().steps}
+        r = steps["fit"].resources
+        assert r is not None
+        self.assertEqual((r.cpu, r.memory, r.gpu), ("2", "4Gi", 1))
+        self.assertIn(steps["plain"].resources, (None, ferry.Resources()), "no resources given: the server's defaults")
+        text = mod.p.compile()
+        self.assertIn('    resources:\n      cpu: "2"\n      memory: "4Gi"\n      gpu: 1\n', text)
+        self.assertEqual(text.count("resources:"), 1)
+
     def test_bounds_of_the_contract(self):
         for opts, needle in [("retries=21", "retries.limit 21"), ("gpu=65", "resources.gpu 65"), ('memory="32Ti"', "resources.memory"),
                              ('cpu="0.0001"', "resources.cpu"), ('timeout="10 minutes"', "timeout"), ('env={"FERRY_X": "1"}', "env.FERRY_X"),

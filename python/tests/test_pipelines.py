@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 import unittest
 
 import support
@@ -96,6 +97,23 @@ class PipelinesTest(unittest.TestCase):
         with self.assertRaises(ferry.FerryError) as cm:
             self.c.create_schedule(self.t, ScheduleCreate(name="bad", pipeline="digits", cron="61 * * * *"))
         self.assertIn("body.cron", cm.exception.locations)
+
+    def test_wait_times_out_on_a_pending_run_within_its_timeout_naming_its_state(self):
+        # --kube off: the run stays pending. An interval longer than the timeout does not overrun it.
+        self.c.create_pipeline(self.t, ferry.PipelineCreate(name="digits", spec=SPEC))
+        run = self.c.submit_pipeline_run(self.t, "digits", ferry.PipelineRunSubmit())
+        t0 = time.monotonic()
+        with self.assertRaises(TimeoutError) as cm:
+            self.c.wait_pipeline_run(self.t, run.id, timeout=0.3, interval=30)
+        self.assertLess(time.monotonic() - t0, 3)
+        self.assertIn(f"pipeline run {self.t}/{run.id} is still pending after 0.3s", str(cm.exception))
+        self.assertEqual(self.c.cancel_pipeline_run(self.t, run.id).state, "cancelled")
+        self.assertEqual(self.c.wait_pipeline_run(self.t, run.id, timeout=5).state, "cancelled")
+
+    def test_wait_on_a_missing_run_is_its_404_at_once(self):
+        with self.assertRaises(ferry.FerryError) as cm:
+            self.c.wait_pipeline_run(self.t, "0123456789abcdef", timeout=30)
+        self.assertEqual(cm.exception.status, 404)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
 import itertools
 import json
@@ -10,6 +11,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 import unittest
 import urllib.request
 
@@ -18,7 +20,7 @@ import support
 import ferry
 from ferry import models, tracking
 
-sys.path.insert(0, str(support.REPO / "runtime" / "serving" / "oip"))
+sys.path.insert(0, str(support.REPO / "python" / "serving"))
 import oip_server  # noqa: E402  (ferry's sklearn runtime: the protocol side needs no scikit-learn)
 
 _names = itertools.count()
@@ -80,6 +82,43 @@ class DeploymentsTest(Tenant):
         with self.assertRaises(ferry.FerryError) as cm:
             self.c.deployments.get("iris")
         self.assertEqual(cm.exception.status, 404)
+
+    def test_wait_returns_a_deployment_scaled_to_zero_at_once(self):
+        self.model_version("iris")
+        self.c.deployments.create("iris", model="iris/1", min=0)
+        t0 = time.monotonic()
+        d = self.c.deployments.wait("iris", timeout=5, interval=0.05)
+        self.assertLess(time.monotonic() - t0, 2)
+        self.assertTrue(d.ready)
+        self.assertEqual(d.not_ready, [])
+
+    def test_wait_times_out_naming_the_revision_short_of_replicas(self):
+        # --kube off: no pod ever becomes ready, and min 1 asks for one.
+        self.model_version("iris")
+        self.c.deployments.create("iris", model="iris/1", min=1)
+        t0 = time.monotonic()
+        with self.assertRaises(TimeoutError) as cm:
+            self.c.wait_deployment(self.t, "iris", timeout=0.4, interval=0.05)
+        self.assertLess(time.monotonic() - t0, 3)
+        self.assertIn(f"deployment {self.t}/iris is not ready after 0.4s: iris-r1 (stable): 0/1 ready", str(cm.exception))
+
+    def test_wait_on_a_missing_deployment_is_its_404_at_once(self):
+        with self.assertRaises(ferry.FerryError) as cm:
+            self.c.deployments.wait("nope", timeout=30)
+        self.assertEqual(cm.exception.status, 404)
+
+    def test_readiness_counts_revisions_with_traffic_and_gives_their_reason(self):
+        self.model_version("iris")
+        d = self.c.deployments.create("iris", model="iris/1", min=0)
+        (r,) = d.revisions
+        short = dataclasses.replace(r, replicas=2, ready_replicas=1, reason="the image cannot be pulled")
+        retired = dataclasses.replace(r, name="iris-r0", role="retired", weight=0, replicas=1, ready_replicas=0)
+        d2 = dataclasses.replace(d, revisions=[short, retired])
+        self.assertFalse(d2.ready)
+        self.assertEqual(d2.not_ready, ["iris-r1 (stable): 1/2 ready: the image cannot be pulled"])
+        full = dataclasses.replace(r, replicas=2, ready_replicas=2)
+        self.assertTrue(dataclasses.replace(d, revisions=[full, retired]).ready)
+        self.assertEqual(dataclasses.replace(d, revisions=[retired]).not_ready, ["no revision takes traffic"])
 
     def test_an_unknown_model_is_422_at_body_model(self):
         with self.assertRaises(ferry.FerryError) as cm:

@@ -452,7 +452,12 @@ class TrackingTest(ServerTest):
         pages = list(self.admin.list_model_versions(t.name, "m-a", limit=1).pages())
         self.assertEqual([v.version for p in pages for v in p.items], [2, 1])
         self.assertEqual(list(self.admin.list_model_versions(t.name, "m-b")), [])
-        for call in (lambda: self.admin.get_model(t.name, "nope"), lambda: list(self.admin.list_model_versions(t.name, "nope"))):
+        self.assertEqual(self.admin.get_model_version(t.name, "m-a", 1), versions[1], "one version reads as the list shows it")
+        with self.assertRaises(ferry.FerryError) as cm:
+            self.admin.get_model_version(t.name, "m-a", 0)
+        self.assertProblem(cm, 422, "path.version")
+        for call in (lambda: self.admin.get_model(t.name, "nope"), lambda: list(self.admin.list_model_versions(t.name, "nope")),
+                     lambda: self.admin.get_model_version(t.name, "nope", 1), lambda: self.admin.get_model_version(t.name, "m-a", 3)):
             with self.assertRaises(ferry.FerryError) as cm:
                 call()
             self.assertProblem(cm, 404)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 import tempfile
 import unittest
@@ -14,37 +13,22 @@ import support
 import ferry
 from ferry import tracking
 
-server: support.FerryServer | None = None
-_ids = itertools.count()
+shared = support.SharedServer()
+setUpModule, tearDownModule = shared.start, shared.stop
 
 
-def setUpModule() -> None:
-    global server
-    server = support.FerryServer()
+class InPodLoggingTest(support.TenantTestCase):
+    shared = shared
+    tenant_prefix = "tr"
 
-
-def tearDownModule() -> None:
-    if server is not None:
-        server.stop()
-
-
-class InPodLoggingTest(unittest.TestCase):
     def setUp(self) -> None:
-        assert server is not None
-        self.admin = ferry.Client(server.url, server.admin_token, timeout=10)
-        name = f"tr-{os.getpid() % 10000}-{next(_ids)}"
-        self.admin.create_tenant(ferry.TenantCreate(name=name))
-        self.addCleanup(self.admin.delete_tenant, name)
-        self.tenant = name
+        super().setUp()
         # A job's run, as ferry makes it at submit; the pod's environment names it.
-        job = self.admin.submit_job(name, ferry.JobSubmit(name="train", image="ferry.local/workload:1", command=["true"]))
+        job = self.admin.submit_job(self.tenant, ferry.JobSubmit(name="train", image="ferry.local/workload:1", command=["true"]))
         assert job.run is not None
         self.run = job.run
-        env = {"MLFLOW_TRACKING_URI": f"{server.url}/mlflow/{name}", "MLFLOW_RUN_ID": job.run.run_id,
-               "MLFLOW_EXPERIMENT_ID": job.run.experiment_id, "MLFLOW_TRACKING_TOKEN": server.admin_token}
-        patcher = mock.patch.dict(os.environ, env)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        self.patch_env({"MLFLOW_TRACKING_URI": f"{self.server.url}/mlflow/{self.tenant}", "MLFLOW_RUN_ID": job.run.run_id,
+                        "MLFLOW_EXPERIMENT_ID": job.run.experiment_id, "MLFLOW_TRACKING_TOKEN": self.server.admin_token})
 
     def test_params_metrics_artifact_and_registration_reach_the_jobs_run(self) -> None:
         ferry.log_param("C", 0.5)
@@ -69,6 +53,31 @@ class InPodLoggingTest(unittest.TestCase):
         (v,) = list(self.admin.list_model_versions(self.tenant, "digits"))
         self.assertEqual((v.version, v.run_id, v.job), (1, self.run.run_id, "train"))
         self.assertTrue(v.source.endswith(f"/{self.run.run_id}/artifacts/model"), v.source)
+        self.assertEqual(self.admin.get_model_version(self.tenant, "digits", 1), v, "one version reads as the list shows it")
+
+    def test_lineage_names_the_jobs_run_as_producer_of_the_artifact_and_maker_of_the_version(self) -> None:
+        with tempfile.NamedTemporaryFile(suffix=".joblib") as f:
+            f.write(b"lineage model")
+            f.flush()
+            digest = ferry.log_artifact(f.name, "model/model.joblib")
+        self.assertEqual(ferry.register_model("digits"), 1)
+        run_id = self.run.run_id
+
+        lin = self.admin.artifact_lineage(self.tenant, digest)
+        self.assertEqual((lin.digest, lin.size), (f"sha256:{digest}", len(b"lineage model")))
+        self.assertEqual(lin.produced_by, [ferry.LineageRun(run_id=run_id, path="model/model.joblib", job="train")])
+        self.assertEqual(lin.consumed_by, [])
+        self.assertEqual(lin.models, [ferry.ModelVersionRef(model="digits", version=1, run_id=run_id)])
+        self.assertEqual(self.admin.artifact_lineage(self.tenant, f"sha256:{digest}", limit=1).produced_by,
+                         lin.produced_by, "the sha256: form names the same artifact")
+
+        mv = self.admin.model_version_lineage(self.tenant, "digits", 1, depth=5, steps=10)
+        self.assertEqual((mv.model, mv.version, mv.made_by), ("digits", 1, ferry.LineageRun(run_id=run_id, job="train")))
+        self.assertTrue(mv.source.endswith(f"/{run_id}/artifacts/model"), mv.source)
+        self.assertEqual((mv.steps, mv.artifacts), ([], []), "a job's run is no pipeline step's")
+        with self.assertRaises(ferry.FerryError) as e:
+            self.admin.model_version_lineage(self.tenant, "digits", 2)
+        self.assertEqual(e.exception.status, 404)
 
     def test_bad_input_is_refused_before_or_by_the_server(self) -> None:
         with self.assertRaises(ValueError):

@@ -79,6 +79,9 @@ func validateJob(in *jobSubmitInput) (store.JobSpec, error) {
 	if err := ValidateName(b.Name, MaxJobName); err != nil {
 		return store.JobSpec{}, fieldError("body.name", b.Name, err)
 	}
+	if why := v1.ReservedJob(b.Name); why != "" {
+		return store.JobSpec{}, fieldError("body.name", b.Name, errors.New(why))
+	}
 	if _, err := name.ParseReference(b.Image); err != nil || b.Image == "" {
 		return store.JobSpec{}, fieldError("body.image", b.Image, fmt.Errorf("not an image reference (examples: ferry.local/workload:1, registry.example/team/img@sha256:…): %v", err))
 	}

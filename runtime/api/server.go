@@ -224,6 +224,7 @@ func (s *Server) routes() {
 	s.notebookSessionRoutes()
 	s.uiSessionRoutes()
 	s.trackingRoutes()
+	s.lineageRoutes()
 	s.memberRoutes()
 	s.userRoutes()
 	s.adminUserRoutes()

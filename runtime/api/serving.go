@@ -24,6 +24,8 @@ type ServingRunner interface {
 	Report(now time.Time, r v1.GatewayReport)
 	// RevisionStats are a revision's measurements over the last minute.
 	RevisionStats(tenant, deployment, revision string, now time.Time) v1.RevisionStats
+	// RevisionReason says why a revision is not ready ("" when it is).
+	RevisionReason(tenant, deployment, revision string) string
 	// OpenArtifact reads a model file by its digest.
 	OpenArtifact(ctx context.Context, digest string) (io.ReadCloser, error)
 }
@@ -100,6 +102,9 @@ func validateDeployment(b v1.DeploymentCreate, quota store.Quota) (v1.Deployment
 	if err := ValidateName(b.Name, v1.MaxDeploymentName); err != nil {
 		return v1.DeploymentSpec{}, fieldError("body.name", b.Name, err)
 	}
+	if why := v1.ReservedDeployment(b.Name); why != "" {
+		return v1.DeploymentSpec{}, fieldError("body.name", b.Name, errors.New(why))
+	}
 	spec := v1.DeploymentSpec{Model: b.Model, Runtime: b.Runtime, Image: b.Image, Port: b.Port, Min: 1, Max: 4, Concurrency: b.Concurrency,
 		IdleSeconds: b.IdleSeconds, Resources: b.Resources, Rollout: b.Rollout}
 	if spec.Runtime == "" {
@@ -165,6 +170,7 @@ func (s *Server) toDeployment(ctx context.Context, tx *store.Tx, d store.Deploym
 			Role: r.Role, Weight: r.Weight, Replicas: r.Replicas, ReadyReplicas: r.Ready, CreatedAt: r.CreatedAt}
 		if s.cfg.Serving != nil {
 			rv.Stats = s.cfg.Serving.RevisionStats(d.Tenant, d.Name, rv.Name, now)
+			rv.Reason = s.cfg.Serving.RevisionReason(d.Tenant, d.Name, rv.Name)
 		}
 		out.Revisions = append(out.Revisions, rv)
 	}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -47,12 +46,19 @@ type modelVersionsInput struct {
 	After  v1.Cursor `query:"after" maxLength:"20" doc:"cursor: the next value of the previous page"`
 }
 
+type modelVersionInput struct {
+	Tenant  string `path:"tenant" maxLength:"57"`
+	Model   string `path:"model" maxLength:"256"`
+	Version int64  `path:"version" minimum:"1" doc:"the version's number"`
+}
+
 type experimentListOutput struct{ Body v1.List[v1.Experiment] }
 type runListOutput struct{ Body v1.List[v1.Run] }
 type runOutput struct{ Body v1.Run }
 type modelListOutput struct{ Body v1.List[v1.RegisteredModel] }
 type modelOutput struct{ Body v1.RegisteredModel }
 type modelVersionListOutput struct{ Body v1.List[v1.ModelVersion] }
+type modelVersionOutput struct{ Body v1.ModelVersion }
 
 func ms(t int64) time.Time { return time.UnixMilli(t).UTC() }
 
@@ -224,14 +230,8 @@ func (s *Server) trackingRoutes() {
 					return err
 				}
 				out.Body = offsetPage(vs, int(off), in.Limit, toModelVersion)
-				// Lineage: the job whose run made each version.
-				for i, v := range out.Body.Items {
-					if v.RunID == "" {
-						continue
-					}
-					if j, err := tx.JobByRun(ctx, in.Tenant, v.RunID); err == nil {
-						out.Body.Items[i].Job = j.Name
-					} else if !errors.Is(err, store.ErrNotFound) {
+				for i := range out.Body.Items {
+					if err := withMadeBy(ctx, tx, in.Tenant, &out.Body.Items[i]); err != nil {
 						return err
 					}
 				}
@@ -239,4 +239,28 @@ func (s *Server) trackingRoutes() {
 			})
 			return out, err
 		})
+	register(s, huma.Operation{OperationID: "getModelVersion", Method: http.MethodGet, Path: v1.PathModelVersion, Tags: []string{"registry"},
+		Summary: "Read one version of a registered model, with the job or pipeline step that made it"},
+		func(ctx context.Context, in *modelVersionInput) (*modelVersionOutput, error) {
+			out := &modelVersionOutput{}
+			err := s.readAs(ctx, in.Tenant, store.RoleViewer, func(tx *store.Tx) error {
+				v, err := tx.ModelVersion(ctx, in.Tenant, in.Model, in.Version)
+				if err != nil {
+					return err
+				}
+				out.Body = toModelVersion(v)
+				return withMadeBy(ctx, tx, in.Tenant, &out.Body)
+			})
+			return out, err
+		})
+}
+
+// withMadeBy fills in a version's lineage: the job or pipeline step whose run made it.
+func withMadeBy(ctx context.Context, tx *store.Tx, tenant string, v *v1.ModelVersion) error {
+	by, _, err := madeBy(ctx, tx, tenant, v.RunID)
+	if err != nil {
+		return err
+	}
+	v.Job, v.PipelineRun, v.Step = by.Job, by.PipelineRun, by.Step
+	return nil
 }

@@ -43,6 +43,13 @@ func (a *activator) Waiting(rev string) int {
 	return a.waiting[rev]
 }
 
+// Held says whether any request waits (for any revision).
+func (a *activator) Held() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.waiting) > 0
+}
+
 // Hold waits until ready() is true; onHeld is called once the request is queued.
 func (a *activator) Hold(ctx context.Context, rev string, ready func() bool, onHeld func()) error {
 	a.mu.Lock()

@@ -36,8 +36,10 @@ type Config struct {
 	// Name tells this replica's reports apart (default: the host name).
 	Name string
 	// Refresh is how often the routing table is fetched (default 1s), Report
-	// how often measurements are pushed (default 1s).
-	Refresh, Report time.Duration
+	// how often measurements are pushed (default 1s). While requests are
+	// held for a revision starting from zero the table is fetched every
+	// HeldRefresh (default 200ms), so its first ready replica is used soon.
+	Refresh, Report, HeldRefresh time.Duration
 	// HoldTimeout bounds how long a request waits for a revision to start
 	// (default 30s); MaxHeld bounds how many wait per revision (default 100).
 	HoldTimeout time.Duration
@@ -46,7 +48,14 @@ type Config struct {
 	// 30s); TokenCacheSize bounds the answers kept (default 10,000).
 	TokenCacheTTL  time.Duration
 	TokenCacheSize int
-	Registry       *prometheus.Registry
+	// LookupRate and LookupBurst bound, per client address, the credential
+	// lookups that miss the token cache (default 10 a second, burst 20):
+	// made-up tokens cannot turn every request into a control-plane call.
+	// LookupClients bounds the addresses tracked (default 10,000). See limit.go.
+	LookupRate    float64
+	LookupBurst   int
+	LookupClients int
+	Registry      *prometheus.Registry
 	// Transport reaches the revisions (default: a pooled http.Transport).
 	Transport http.RoundTripper
 	// Rand draws the weighted split (default math/rand/v2).
@@ -65,6 +74,7 @@ func (c *Config) Validate() error {
 	}
 	def(&c.Refresh, time.Second)
 	def(&c.Report, time.Second)
+	def(&c.HeldRefresh, 200*time.Millisecond)
 	def(&c.HoldTimeout, 30*time.Second)
 	def(&c.TokenCacheTTL, 30*time.Second)
 	if c.MaxHeld <= 0 {
@@ -72,6 +82,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenCacheSize <= 0 {
 		c.TokenCacheSize = 10000
+	}
+	if err := c.validateLookups(); err != nil {
+		return err
 	}
 	if c.Registry == nil {
 		c.Registry = prometheus.NewRegistry()
@@ -93,6 +106,7 @@ type Gateway struct {
 	metrics *metrics
 	win     windows
 	tokens  tokenCache
+	lookups *lookupLimiter
 	proxies sync.Map // revision URL -> *httputil.ReverseProxy
 	revs    sync.Map // tenant/deployment/revision -> *revMetrics
 }
@@ -102,7 +116,8 @@ func New(cfg Config) (*Gateway, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, act: newActivator(cfg.MaxHeld, cfg.HoldTimeout), metrics: newMetrics(cfg.Registry)}
+	g := &Gateway{cfg: cfg, act: newActivator(cfg.MaxHeld, cfg.HoldTimeout), metrics: newMetrics(cfg.Registry),
+		lookups: newLookupLimiter(cfg.LookupRate, cfg.LookupBurst, cfg.LookupClients)}
 	empty := map[string]v1.Route{}
 	g.table.Store(&empty)
 	return g, nil
@@ -127,8 +142,10 @@ func (g *Gateway) route(tenant, dep string) (v1.Route, bool) {
 func (g *Gateway) Start(ctx context.Context) error {
 	refresh := time.NewTicker(g.cfg.Refresh)
 	report := time.NewTicker(g.cfg.Report)
+	held := time.NewTicker(g.cfg.HeldRefresh)
 	defer refresh.Stop()
 	defer report.Stop()
+	defer held.Stop()
 	g.refresh(ctx)
 	for {
 		select {
@@ -136,6 +153,10 @@ func (g *Gateway) Start(ctx context.Context) error {
 			return nil
 		case <-refresh.C:
 			g.refresh(ctx)
+		case <-held.C:
+			if g.act.Held() {
+				g.refresh(ctx)
+			}
 		case <-report.C:
 			g.report(ctx)
 		}
@@ -195,7 +216,7 @@ func credentials(r *http.Request) string {
 	return ""
 }
 
-func (g *Gateway) authorized(ctx context.Context, rt v1.Route, cred string) (bool, error) {
+func (g *Gateway) authorized(ctx context.Context, rt v1.Route, cred, client string) (bool, error) {
 	if strings.HasPrefix(cred, v1.APIKeyPrefix) {
 		h := hashKey(cred)
 		ok := false
@@ -212,6 +233,10 @@ func (g *Gateway) authorized(ctx context.Context, rt v1.Route, cred string) (boo
 	ck := hashKey(cred + "\x00" + rt.Tenant + "/" + rt.Deployment)
 	if ok, hit := g.tokens.get(ck, time.Now()); hit {
 		return ok, nil
+	}
+	if ok, retry := g.lookups.take(client); !ok {
+		g.metrics.limited.Inc()
+		return false, &errLimited{retry: retry}
 	}
 	ok, err := g.cfg.ControlPlane.CanCall(ctx, cred, rt.Tenant, rt.Deployment)
 	if err != nil {
@@ -236,7 +261,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, fmt.Sprintf("no deployment %s/%s", tenant, dep))
 		return
 	}
-	allowed, err := g.authorized(r.Context(), rt, cred)
+	allowed, err := g.authorized(r.Context(), rt, cred, clientKey(r))
+	if lim := (*errLimited)(nil); errors.As(err, &lim) {
+		limitedProblem(w, lim)
+		return
+	}
 	if err != nil {
 		problem(w, http.StatusServiceUnavailable, "could not check the token with the control plane; API keys keep working")
 		return

@@ -247,7 +247,8 @@ func TestTokenAnswersAreCachedByHashBoundedAndNameTheRevision(t *testing.T) {
 	cp := &countingCP{fakeCP: fakeCP{tokens: map[string]string{"ferry_tenant_a": "a"}}}
 	cp.table = v1.RoutingTable{Routes: []v1.Route{{Tenant: "a", Deployment: "iris",
 		Revisions: []v1.RouteRevision{{Name: "iris-r1", URL: backend(t, "r1"), Weight: 100, Ready: 1}}}}}
-	g, err := New(Config{ControlPlane: cp, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TokenCacheSize: 50})
+	g, err := New(Config{ControlPlane: cp, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TokenCacheSize: 50,
+		LookupBurst: 1000}) // 500 made-up tokens from one address: within its lookup limit
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,5 +290,48 @@ func TestTokenAnswersAreCachedByHashBoundedAndNameTheRevision(t *testing.T) {
 	g.tokens.mu.Unlock()
 	if resp := get(strings.Repeat("x", 300)); resp.StatusCode != 404 || cp.checks != 501 {
 		t.Errorf("an over-long token: %d after %d checks, want 404 with no check", resp.StatusCode, cp.checks)
+	}
+}
+
+// While a request is held the table is fetched every HeldRefresh, not
+// every Refresh: with Refresh an hour, the revision's first ready replica
+// still releases the request (the control plane's table changed, nobody
+// called SetTable).
+func TestHeldRequestsFetchTheTableSoonerThanTheRefresh(t *testing.T) {
+	url := backend(t, "r1")
+	route := func(ready int32) v1.RoutingTable {
+		return v1.RoutingTable{Routes: []v1.Route{{Tenant: "a", Deployment: "iris", KeyHashes: []string{hashKey(key)},
+			Revisions: []v1.RouteRevision{{Name: "iris-r1", URL: url, Weight: 100, Ready: ready}}}}}
+	}
+	cp := &fakeCP{table: route(0)}
+	g, err := New(Config{ControlPlane: cp, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Name: "g1",
+		Refresh: time.Hour, Report: time.Hour, HeldRefresh: 20 * time.Millisecond, HoldTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() { _ = g.Start(ctx) }()
+	s := httptest.NewServer(g.Handler())
+	defer s.Close()
+	done := make(chan int, 1)
+	go func() { code, _ := call(t, s.URL+"/serve/a/iris/x", key); done <- code }()
+	for g.act.Waiting("a/iris-r1") == 0 {
+		select {
+		case code := <-done:
+			t.Fatalf("answered %d before the revision was ready", code)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	cp.mu.Lock()
+	cp.table = route(1)
+	cp.mu.Unlock()
+	select {
+	case code := <-done:
+		if code != 200 {
+			t.Fatalf("released request: %d", code)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the held request was not released: the table was not fetched while it waited")
 	}
 }

@@ -15,6 +15,9 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	inFlight *prometheus.GaugeVec
 	held     *prometheus.GaugeVec
+	// limited counts credential lookups refused by the per-client limit
+	// (no labels: client addresses would be unbounded).
+	limited prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -27,8 +30,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, labels),
 		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ferry_gateway_in_flight", Help: "Requests in flight per revision."}, labels),
 		held:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ferry_gateway_held", Help: "Requests held by the activator per revision."}, labels),
+		limited: prometheus.NewCounter(prometheus.CounterOpts{Name: "ferry_gateway_lookups_limited_total",
+			Help: "Requests refused (429) because their client address spent its bucket of credential lookups that miss the token cache."}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.inFlight, m.held)
+	reg.MustRegister(m.requests, m.latency, m.inFlight, m.held, m.limited)
 	return m
 }
 

@@ -47,70 +47,111 @@ type Decision struct {
 // tenant's later jobs (first come, first served within a tenant); other
 // tenants go on. What an admitted job takes is no longer free for the next.
 func Admit(queued []store.Job, usage map[string]Usage, nodes []Node) []Decision {
-	free := make([]Node, len(nodes))
-	for i, n := range nodes {
-		free[i] = Node{Name: n.Name, Free: n.Free.DeepCopy()}
-	}
-	used := map[string]corev1.ResourceList{}
-	for t, u := range usage {
-		used[t] = u.Used.DeepCopy()
-	}
-	blocked := map[string]string{} // tenant → the job holding its queue
-	var out []Decision
+	q := NewQueue(usage, nodes)
+	out := make([]Decision, 0, len(queued))
 	for _, j := range queued {
-		req, err := Requests(j.Spec.Resources)
-		if err != nil {
-			out = append(out, Decision{JobID: j.ID, Inadmissible: true, Reason: v1.JobReasonInadmissible + "invalid resources: " + err.Error()})
-			continue
-		}
-		if why := inadmissible(usage, nodes, j, req); why != "" {
-			out = append(out, Decision{JobID: j.ID, Inadmissible: true, Reason: v1.JobReasonInadmissible + why})
-			continue
-		}
-		if head, ok := blocked[j.Tenant]; ok {
-			out = append(out, Decision{JobID: j.ID, Reason: "queued behind job " + head + " (submitted earlier)"})
-			continue
-		}
-		u, ok := usage[j.Tenant]
-		if !ok {
-			blocked[j.Tenant] = j.Name
-			out = append(out, Decision{JobID: j.ID, Reason: "tenant " + j.Tenant + " is unknown"})
-			continue
-		}
-		if reason := overQuota(u.Quota, used[j.Tenant], req, j.Spec.Replicas); reason != "" {
-			blocked[j.Tenant] = j.Name
-			out = append(out, Decision{JobID: j.ID, Reason: reason})
-			continue
-		}
-		placed, ok := place(free, req, int(j.Spec.Replicas))
-		if !ok {
-			blocked[j.Tenant] = j.Name
-			out = append(out, Decision{JobID: j.ID, Reason: fmt.Sprintf("cluster capacity: %d replica(s) of %s do not all fit on the nodes' free resources", j.Spec.Replicas, describe(req))})
-			continue
-		}
-		free = placed
-		if used[j.Tenant] == nil {
-			used[j.Tenant] = corev1.ResourceList{}
-		}
-		for name, q := range req {
-			total := used[j.Tenant][name]
-			for range j.Spec.Replicas {
-				total.Add(q)
-			}
-			used[j.Tenant][name] = total
-		}
-		out = append(out, Decision{JobID: j.ID, Admit: true})
+		d := q.Admit(Request{Tenant: j.Tenant, Kind: "job", Name: j.Name, Resources: j.Spec.Resources, Replicas: j.Spec.Replicas})
+		d.JobID = j.ID
+		out = append(out, d)
 	}
 	return out
 }
 
-// inadmissible says why a job can never run as asked ("" when it may):
-// all its replicas together exceed the tenant's whole quota, or one
+// Request is what a Queue admits: Replicas pods of Resources each, for a
+// tenant, all or none.
+type Request struct {
+	Tenant string
+	// Kind and Name say what asks, for the reasons ("job", "train"; "step",
+	// "train[1] of run 7f3c…").
+	Kind, Name string
+	Resources  store.Resources
+	Replicas   int32
+}
+
+// Queue is admission one request at a time, in arrival order: what Admit
+// decides for a list of jobs, for a caller that meets its requests as it
+// goes (the pipelines engine's steps). What it admits is taken from the
+// tenant's quota and the nodes' free resources for the requests after it.
+type Queue struct {
+	// QuotaOnlyWithoutNodes admits on the quota alone when no node is
+	// known (a lone pod the scheduler places or queues; a job's replicas,
+	// a gang, always need room on the nodes).
+	QuotaOnlyWithoutNodes bool
+
+	usage   map[string]Usage
+	nodes   []Node
+	free    []Node
+	used    map[string]corev1.ResourceList
+	blocked map[string]string // tenant → what holds its queue
+}
+
+// NewQueue starts admission from the tenants' usage and the nodes' free
+// resources (neither is changed).
+func NewQueue(usage map[string]Usage, nodes []Node) *Queue {
+	q := &Queue{usage: usage, nodes: nodes, free: make([]Node, len(nodes)), used: map[string]corev1.ResourceList{}, blocked: map[string]string{}}
+	for i, n := range nodes {
+		q.free[i] = Node{Name: n.Name, Free: n.Free.DeepCopy()}
+	}
+	for t, u := range usage {
+		q.used[t] = u.Used.DeepCopy()
+	}
+	return q
+}
+
+// Admit decides one request (JobID left zero): admitted, waiting with a
+// reason, or inadmissible.
+func (q *Queue) Admit(r Request) Decision {
+	req, err := Requests(r.Resources)
+	if err != nil {
+		return Decision{Inadmissible: true, Reason: v1.JobReasonInadmissible + "invalid resources: " + err.Error()}
+	}
+	if why := inadmissible(q.usage, q.nodes, r, req); why != "" {
+		return Decision{Inadmissible: true, Reason: v1.JobReasonInadmissible + why}
+	}
+	if head, ok := q.blocked[r.Tenant]; ok {
+		return Decision{Reason: "queued behind " + head + " (submitted earlier)"}
+	}
+	u, ok := q.usage[r.Tenant]
+	if !ok {
+		q.blocked[r.Tenant] = r.Kind + " " + r.Name
+		return Decision{Reason: "tenant " + r.Tenant + " is unknown"}
+	}
+	if reason := overQuota(u.Quota, q.used[r.Tenant], req, r.Replicas); reason != "" {
+		q.blocked[r.Tenant] = r.Kind + " " + r.Name
+		return Decision{Reason: reason}
+	}
+	if len(q.free) > 0 || !q.QuotaOnlyWithoutNodes {
+		placed, ok := place(q.free, req, int(r.Replicas))
+		if !ok {
+			q.blocked[r.Tenant] = r.Kind + " " + r.Name
+			what := fmt.Sprintf("%d replica(s) of %s do not all fit", r.Replicas, describe(req))
+			if r.Kind != "job" && r.Replicas == 1 {
+				what = fmt.Sprintf("the %s's pod (%s) does not fit", r.Kind, describe(req))
+			}
+			return Decision{Reason: "cluster capacity: " + what + " on the nodes' free resources"}
+		}
+		q.free = placed
+	}
+	if q.used[r.Tenant] == nil {
+		q.used[r.Tenant] = corev1.ResourceList{}
+	}
+	for name, n := range req {
+		total := q.used[r.Tenant][name]
+		for range r.Replicas {
+			total.Add(n)
+		}
+		q.used[r.Tenant][name] = total
+	}
+	return Decision{Admit: true}
+}
+
+// inadmissible says why a request can never run as asked ("" when it
+// may): all its replicas together exceed the tenant's whole quota, or one
 // replica is larger than every node's allocatable (judged only when the
 // nodes' allocatable is known and there is at least one node).
-func inadmissible(usage map[string]Usage, nodes []Node, j store.Job, req corev1.ResourceList) string {
-	if u, ok := usage[j.Tenant]; ok {
-		if reason := overQuota(u.Quota, nil, req, j.Spec.Replicas); reason != "" {
+func inadmissible(usage map[string]Usage, nodes []Node, r Request, req corev1.ResourceList) string {
+	if u, ok := usage[r.Tenant]; ok {
+		if reason := overQuota(u.Quota, nil, req, r.Replicas); reason != "" {
 			return "more than the whole " + reason + " (lower the request or raise the quota)"
 		}
 	}
@@ -126,6 +167,9 @@ func inadmissible(usage map[string]Usage, nodes []Node, j store.Job, req corev1.
 	}
 	if !known {
 		return ""
+	}
+	if r.Kind != "job" && r.Replicas == 1 {
+		return fmt.Sprintf("the %s's pod (%s) is larger than any node offers", r.Kind, describe(req))
 	}
 	return fmt.Sprintf("one replica (%s) is larger than any node offers", describe(req))
 }
@@ -174,11 +218,12 @@ func orZero(s string) string {
 
 // place puts n replicas of req on the nodes, each on the node with the
 // most free of the scarcest resource that takes it, and returns the nodes
-// with what is left, or false when some replica fits nowhere.
+// with what is left (their allocatable kept), or false when some replica
+// fits nowhere.
 func place(nodes []Node, req corev1.ResourceList, n int) ([]Node, bool) {
 	left := make([]Node, len(nodes))
 	for i, nd := range nodes {
-		left[i] = Node{Name: nd.Name, Free: nd.Free.DeepCopy()}
+		left[i] = Node{Name: nd.Name, Free: nd.Free.DeepCopy(), Allocatable: nd.Allocatable}
 	}
 	for range n {
 		best := -1

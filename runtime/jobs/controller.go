@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -44,11 +44,19 @@ type Controller struct {
 	// Events are the Warning events about a pod, which explain reasons
 	// (nil: pod states alone).
 	Events podreason.Events
+	// Informers is the shared informer factory of all pods and nodes (nil:
+	// Start makes its own); the pipelines engine admits steps from the same
+	// caches.
+	Informers informers.SharedInformerFactory
 
-	loop  *controller.Loop
-	jobs  batchlisters.JobLister
-	pods  corelisters.PodLister
-	nodes corelisters.NodeLister
+	// syncMu serialises a sync pass with a cancel: a cancel deletes the
+	// Kubernetes objects before it records the job cancelled, and a pass
+	// in between would read the missing Job as "deleted outside ferry".
+	syncMu sync.Mutex
+	loop   *controller.Loop
+	jobs   batchlisters.JobLister
+	pods   corelisters.PodLister
+	nodes  corelisters.NodeLister
 }
 
 // Poke asks for a sync soon (after a submit or a cancel).
@@ -73,7 +81,10 @@ func (c *Controller) Start(ctx context.Context) error {
 	c.loop.Resync = c.Interval
 	managed := informers.NewSharedInformerFactoryWithOptions(c.Client, 10*time.Minute,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = tenants.ManagedByLabel + "=" + tenants.ManagedBy }))
-	all := informers.NewSharedInformerFactory(c.Client, 10*time.Minute)
+	all := c.Informers
+	if all == nil {
+		all = informers.NewSharedInformerFactory(c.Client, 10*time.Minute)
+	}
 	jobs, pods, nodes := managed.Batch().V1().Jobs(), all.Core().V1().Pods(), all.Core().V1().Nodes()
 	h := cache.ResourceEventHandlerFuncs{AddFunc: func(any) { c.Poke() }, UpdateFunc: func(any, any) { c.Poke() }, DeleteFunc: func(any) { c.Poke() }}
 	for _, inf := range []cache.SharedIndexInformer{jobs.Informer(), pods.Informer(), nodes.Informer()} {
@@ -94,6 +105,8 @@ func (c *Controller) Start(ctx context.Context) error {
 
 // Sync runs one pass over the active jobs.
 func (c *Controller) Sync(ctx context.Context) error {
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
 	var active []store.Job
 	var tenantList []store.Tenant
 	err := c.DB.Read(ctx, func(tx *store.Tx) (err error) {
@@ -106,10 +119,11 @@ func (c *Controller) Sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	owned := c.namespaces(ctx, tenantList)
 	var errs []error
 	var queued []store.Job
 	for _, j := range active {
-		still, err := c.syncJob(ctx, j)
+		still, err := c.syncJob(ctx, j, owned)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("job %s/%s: %w", j.Tenant, j.Name, err))
 		}
@@ -118,20 +132,54 @@ func (c *Controller) Sync(ctx context.Context) error {
 		}
 	}
 	if len(queued) > 0 {
-		errs = append(errs, c.admit(ctx, queued, tenantList, active))
+		errs = append(errs, c.admit(ctx, queued, tenantList, active, owned))
 	}
 	return errors.Join(errs...)
 }
 
+// namespaces answers, once per tenant and sync, whether ferry may write
+// into a tenant's namespace (tenants.CheckNamespace): nil, or why not.
+func (c *Controller) namespaces(ctx context.Context, tenantList []store.Tenant) func(tenant string) error {
+	byName := make(map[string]store.Tenant, len(tenantList))
+	for _, t := range tenantList {
+		byName[t.Name] = t
+	}
+	seen := map[string]error{}
+	return func(tenant string) error {
+		if err, ok := seen[tenant]; ok {
+			return err
+		}
+		t, ok := byName[tenant]
+		err := error(&tenants.ConflictError{Tenant: tenant, Namespace: tenants.Namespace(tenant), Reason: "has no tenant"})
+		if ok {
+			err = tenants.CheckNamespace(ctx, c.Client, t)
+		}
+		seen[tenant] = err
+		return err
+	}
+}
+
+// refuse keeps a job queued, its reason saying why ferry writes nothing
+// into its tenant's namespace.
+func (c *Controller) refuse(ctx context.Context, j store.Job, nsErr error) error {
+	reason := tenants.NamespaceReason(nsErr)
+	return c.updateIfChanged(ctx, j, store.JobUpdate{Reason: &reason})
+}
+
 // syncJob makes sure a job's objects exist and reads its state back. It
 // says whether the job is (still) waiting for admission.
-func (c *Controller) syncJob(ctx context.Context, j store.Job) (bool, error) {
+func (c *Controller) syncJob(ctx context.Context, j store.Job, owned func(string) error) (bool, error) {
 	ns := tenants.Namespace(j.Tenant)
 	kj, err := c.jobs.Jobs(ns).Get(ObjectName(j))
 	if apierrors.IsNotFound(err) {
 		if j.State != store.JobQueued {
 			reason := "the Kubernetes Job was deleted outside ferry"
 			return false, c.update(ctx, j, store.JobUpdate{State: store.JobFailed, Reason: &reason, FinishedAt: new(time.Now())})
+		}
+		// Nothing is written into a namespace that is not ferry's for
+		// this tenant: the job waits, saying why.
+		if err := owned(j.Tenant); err != nil {
+			return false, c.refuse(ctx, j, err)
 		}
 		if err := c.create(ctx, j); err != nil {
 			reason := "cannot create the Kubernetes objects: " + err.Error()
@@ -324,7 +372,7 @@ func (c *Controller) apply(ctx context.Context, svc *corev1.Service, kj *batchv1
 }
 
 // admit runs admission over the queued jobs and starts the admitted ones.
-func (c *Controller) admit(ctx context.Context, queued []store.Job, tenantList []store.Tenant, active []store.Job) error {
+func (c *Controller) admit(ctx context.Context, queued []store.Job, tenantList []store.Tenant, active []store.Job, owned func(string) error) error {
 	usage := map[string]Usage{}
 	for _, t := range tenantList {
 		usage[t.Name] = Usage{Quota: t.Quota, Used: corev1.ResourceList{}}
@@ -355,6 +403,10 @@ func (c *Controller) admit(ctx context.Context, queued []store.Job, tenantList [
 			}
 			continue
 		}
+		if err := owned(j.Tenant); err != nil {
+			errs = append(errs, c.refuse(ctx, j, err))
+			continue
+		}
 		// The whole objects again, now unsuspended: a partial apply would
 		// give up the fields it left out.
 		svc, kj, err := Objects(j, true, c.Tracking)
@@ -374,72 +426,18 @@ func (c *Controller) admit(ctx context.Context, queued []store.Job, tenantList [
 	return errors.Join(errs...)
 }
 
-// freeNodes reads the nodes' free resources and fills the tenants' usage:
-// every pod that has not ended holds its requests on its node and against
-// its tenant; replicas of admitted jobs without a pod yet are reserved too.
+// freeNodes reads the nodes' free resources and fills the tenants' usage
+// (Capacity, from the informers' caches).
 func (c *Controller) freeNodes(usage map[string]Usage, active []store.Job) ([]Node, error) {
 	nodeList, err := c.nodes.List(labels.Everything())
 	if err != nil {
 		return nil, err
 	}
-	free := map[string]corev1.ResourceList{}
-	alloc := map[string]corev1.ResourceList{}
-	var nodes []Node
-	for _, n := range nodeList {
-		if n.Spec.Unschedulable || !nodeReady(n) || tainted(n) {
-			continue
-		}
-		free[n.Name] = n.Status.Allocatable.DeepCopy()
-		alloc[n.Name] = n.Status.Allocatable.DeepCopy()
-	}
 	pods, err := c.pods.List(labels.Everything())
 	if err != nil {
 		return nil, err
 	}
-	podsOf := map[string]int32{}
-	for _, p := range pods {
-		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
-			continue
-		}
-		req := podRequests(p)
-		if f, ok := free[p.Spec.NodeName]; ok {
-			sub(f, req)
-		}
-		if t := p.Labels[tenants.TenantLabel]; t != "" && p.Namespace == tenants.Namespace(t) {
-			if u, ok := usage[t]; ok {
-				add(u.Used, req)
-			}
-			if name := p.Labels[JobLabel]; name != "" {
-				podsOf[t+"/"+name]++
-			}
-		}
-	}
-	for name, f := range free {
-		nodes = append(nodes, Node{Name: name, Free: f, Allocatable: alloc[name]})
-	}
-	slices.SortFunc(nodes, func(a, b Node) int { return strings.Compare(a.Name, b.Name) })
-	for _, j := range active {
-		if j.State != store.JobRunning {
-			continue
-		}
-		missing := j.Spec.Replicas - podsOf[j.Tenant+"/"+j.Name]
-		if missing <= 0 {
-			continue
-		}
-		req, err := Requests(j.Spec.Resources)
-		if err != nil {
-			continue
-		}
-		if u, ok := usage[j.Tenant]; ok {
-			for range missing {
-				add(u.Used, req)
-			}
-		}
-		if placed, ok := place(nodes, req, int(missing)); ok {
-			nodes = placed
-		}
-	}
-	return nodes, nil
+	return Capacity(nodeList, pods, usage, active), nil
 }
 
 // tainted says whether a node repels job pods (they tolerate no taint), as
@@ -514,6 +512,19 @@ func sameReplica(a, b store.Replica) bool {
 // objects (and so its pods) are deleted, and it is marked cancelled.
 // record, when not nil, writes the audit row in the same transaction.
 func (c *Controller) Cancel(ctx context.Context, j store.Job, by string, record func(*store.Tx) error) (store.Job, error) {
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
+	// A pass may have ended the job since the caller read it.
+	err := c.DB.Read(ctx, func(tx *store.Tx) error {
+		cur, err := tx.Job(ctx, j.Tenant, j.Name)
+		if err == nil && cur.ID == j.ID {
+			j = cur
+		}
+		return err
+	})
+	if err != nil {
+		return j, err
+	}
 	if j.State.Done() {
 		return j, fmt.Errorf("job %s is already %s", j.Name, j.State)
 	}
@@ -541,9 +552,18 @@ func (c *Controller) Cancel(ctx context.Context, j store.Job, by string, record 
 	return out, err
 }
 
-// deleteObjects deletes a job's Job (with its pods) and Service.
+// deleteObjects deletes a job's Job (with its pods) and Service; in a
+// namespace that is not ferry's for the job's tenant nothing is deleted
+// (ferry wrote nothing there, and what has the job's names is not its own).
 func (c *Controller) deleteObjects(ctx context.Context, j store.Job) error {
 	ns, name := tenants.Namespace(j.Tenant), ObjectName(j)
+	var t store.Tenant
+	if err := c.DB.Read(ctx, func(tx *store.Tx) (err error) { t, err = tx.Tenant(ctx, j.Tenant); return }); err != nil {
+		return err
+	}
+	if err := tenants.CheckNamespace(ctx, c.Client, t); errors.Is(err, tenants.ErrNamespaceConflict) || errors.Is(err, tenants.ErrNamespaceMissing) {
+		return nil
+	}
 	bg := metav1.DeletePropagationBackground
 	if err := c.Client.BatchV1().Jobs(ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
 		return err

@@ -67,10 +67,22 @@ func newFixture(t *testing.T, opts ...func(*Controller)) *fixture {
 	t.Cleanup(func() { cancel(); <-done })
 	f := &fixture{t: t, db: db, cs: cs, ctrl: ctrl}
 	f.write(func(tx *store.Tx) error {
-		_, err := tx.CreateTenant(ctx, store.Tenant{Name: "a", DisplayName: "a", Quota: store.Quota{CPU: "8", Memory: "16Gi", GPU: 1}})
+		tn, err := tx.CreateTenant(ctx, store.Tenant{Name: "a", DisplayName: "a", Quota: store.Quota{CPU: "8", Memory: "16Gi", GPU: 1}})
+		if err == nil {
+			ownNamespace(t, cs, tn)
+		}
 		return err
 	})
 	return f
+}
+
+// ownNamespace puts tenant tn's namespace, as the tenants reconciler makes
+// it (owner label included), into the fake cluster.
+func ownNamespace(t *testing.T, cs *fake.Clientset, tn store.Tenant) {
+	t.Helper()
+	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), tenants.NamespaceObject(tn), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (f *fixture) write(fn func(*store.Tx) error) {
@@ -155,10 +167,19 @@ func TestControllerRunsAJobThroughItsLife(t *testing.T) {
 	if !j.Replicas[0].LogSaved || !j.Replicas[1].LogSaved || j.StartedAt == nil || j.FinishedAt == nil {
 		t.Fatalf("succeeded job: %+v", j)
 	}
-	if _, err := f.cs.BatchV1().Jobs("ferry-a").Get(ctx, "train", metav1.GetOptions{}); err == nil {
+	// The state is recorded first, then the objects go (a delete first
+	// would read as "deleted outside ferry" if the state write failed):
+	// wait for the deletes of the same sync.
+	var jobErr, svcErr error
+	_ = wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, jobErr = f.cs.BatchV1().Jobs("ferry-a").Get(ctx, "train", metav1.GetOptions{})
+		_, svcErr = f.cs.CoreV1().Services("ferry-a").Get(ctx, "train", metav1.GetOptions{})
+		return jobErr != nil && svcErr != nil, nil
+	})
+	if jobErr == nil {
 		t.Error("the finished job's Kubernetes Job was kept")
 	}
-	if _, err := f.cs.CoreV1().Services("ferry-a").Get(ctx, "train", metav1.GetOptions{}); err == nil {
+	if svcErr == nil {
 		t.Error("the finished job's Service was kept")
 	}
 	r, ok, err := f.ctrl.Logs.Open(ctx, Key("a", j.ID, 1))
@@ -260,10 +281,12 @@ func TestARestartedControllerResumesFromTheStoreAndTheCluster(t *testing.T) {
 	}
 	f := &fixture{t: t, db: db, cs: cs}
 	f.write(func(tx *store.Tx) error {
-		if _, err := tx.CreateTenant(ctx, store.Tenant{Name: "a", DisplayName: "a", Quota: store.Quota{CPU: "8", Memory: "16Gi"}}); err != nil {
+		tn, err := tx.CreateTenant(ctx, store.Tenant{Name: "a", DisplayName: "a", Quota: store.Quota{CPU: "8", Memory: "16Gi"}})
+		if err != nil {
 			return err
 		}
-		_, err := tx.CreateJob(ctx, store.Job{Tenant: "a", Name: "long", Spec: job(0, "a", "long", 1, "1", "1Gi", 0).Spec, CreatedBy: "alice"})
+		ownNamespace(t, cs, tn)
+		_, err = tx.CreateJob(ctx, store.Job{Tenant: "a", Name: "long", Spec: job(0, "a", "long", 1, "1", "1Gi", 0).Spec, CreatedBy: "alice"})
 		return err
 	})
 	stop, done := run()

@@ -43,11 +43,15 @@ func TokenSecretName(j store.Job) string { return "ferry-run-token-" + j.Name }
 // TokenSecretKey is the data key of the run token in its Secret.
 const TokenSecretKey = "token"
 
-// Tracking is how a job's pods reach MLflow's API on the control plane.
+// Tracking is how a job's pods reach the control plane's MLflow API and
+// the serving gateway.
 type Tracking struct {
 	// URL is the control plane's in-cluster base URL ("": jobs get no
 	// MLFLOW_* environment).
 	URL string
+	// Gateway is the serving gateway's in-cluster base URL, given to every
+	// job's pods as FERRY_GATEWAY, as to notebooks ("": none).
+	Gateway string
 }
 
 // tracked says whether a job's pods get the MLFLOW_* environment.
@@ -81,7 +85,8 @@ func Requests(r store.Resources) (corev1.ResourceList, error) {
 
 // Objects are the Kubernetes objects of a job: the headless Service first,
 // then the Indexed Job, suspended unless the job was admitted. A tracked
-// job's pods get the MLFLOW_* environment, the token from TokenSecret.
+// job's pods get the MLFLOW_* environment, the token from TokenSecret; with
+// a gateway, every job's pods get FERRY_GATEWAY.
 func Objects(j store.Job, admitted bool, tr Tracking) (*corev1.Service, *batchv1.Job, error) {
 	req, err := Requests(j.Spec.Resources)
 	if err != nil {
@@ -113,6 +118,9 @@ func Objects(j store.Job, admitted bool, tr Tracking) (*corev1.Service, *batchv1
 			corev1.EnvVar{Name: v1.EnvRunID, Value: j.RunID},
 			corev1.EnvVar{Name: v1.EnvTrackingToken, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 				LocalObjectReference: corev1.LocalObjectReference{Name: TokenSecretName(j)}, Key: TokenSecretKey}}})
+	}
+	if tr.Gateway != "" {
+		env = append(env, corev1.EnvVar{Name: v1.EnvGateway, Value: tr.Gateway})
 	}
 	keys := make([]string, 0, len(j.Spec.Env))
 	for k := range j.Spec.Env {

@@ -2,6 +2,7 @@ package mlflow
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -104,6 +105,11 @@ func toLoggedModel(m store.LoggedModel) loggedModelJSON {
 		out.Info.Registrations = append(out.Info.Registrations, registrationJSON{Name: reg.Name, Version: strconv.FormatInt(reg.Version, 10)})
 	}
 	out.Data.Params = toKVs(m.Params)
+	for _, lm := range m.Metrics {
+		j := toMetric(lm.Metric)
+		j.ModelID, j.RunID, j.DatasetName, j.DatasetDigest = m.ID, lm.RunID, lm.DatasetName, lm.DatasetDigest
+		out.Data.Metrics = append(out.Data.Metrics, j)
+	}
 	return out
 }
 
@@ -270,26 +276,28 @@ var loggedModelIdents = idents{
 	},
 }
 
+// datasetIn names a dataset of a logged model's metrics (SearchLoggedModels.Dataset).
+type datasetIn struct {
+	DatasetName   string `json:"dataset_name"`
+	DatasetDigest string `json:"dataset_digest"`
+}
+
 func (h *Handler) searchLoggedModels(r *request) (any, error) {
 	var in struct {
-		ExperimentIDs jStrs  `json:"experiment_ids"`
-		Filter        string `json:"filter"`
-		Datasets      []struct {
-			DatasetName string `json:"dataset_name"`
-		} `json:"datasets"`
-		MaxResults jInt `json:"max_results"`
-		OrderBy    []struct {
-			FieldName   string `json:"field_name"`
-			Ascending   *bool  `json:"ascending"`
-			DatasetName string `json:"dataset_name"`
+		ExperimentIDs jStrs       `json:"experiment_ids"`
+		Filter        string      `json:"filter"`
+		Datasets      []datasetIn `json:"datasets"`
+		MaxResults    jInt        `json:"max_results"`
+		OrderBy       []struct {
+			FieldName     string `json:"field_name"`
+			Ascending     *bool  `json:"ascending"`
+			DatasetName   string `json:"dataset_name"`
+			DatasetDigest string `json:"dataset_digest"`
 		} `json:"order_by"`
 		PageToken string `json:"page_token"`
 	}
 	if err := h.decode(r, &in); err != nil {
 		return nil, err
-	}
-	if len(in.Datasets) > 0 {
-		return nil, invalid("datasets select metrics of logged models; ferry does not link metrics to logged models yet")
 	}
 	n, err := limit(in.MaxResults, 50, 1000)
 	if err != nil {
@@ -300,21 +308,34 @@ func (h *Handler) searchLoggedModels(r *request) (any, error) {
 		return nil, err
 	}
 	q := store.LoggedModelQuery{Tenant: r.tenant, Offset: off, Limit: n + 1}
+	if len(in.Datasets) > store.MaxSearchDatasets {
+		return nil, invalid("datasets: at most %d, not %d", store.MaxSearchDatasets, len(in.Datasets))
+	}
+	for i, d := range in.Datasets {
+		if d.DatasetName == "" {
+			return nil, missing(fmt.Sprintf("datasets[%d].dataset_name", i))
+		}
+		q.Datasets = append(q.Datasets, store.DatasetRef{Name: d.DatasetName, Digest: d.DatasetDigest})
+	}
 	if q.Filters, err = parseFilter(in.Filter, loggedModelIdents); err != nil {
 		return nil, err
 	}
-	for _, o := range in.OrderBy {
+	for i, o := range in.OrderBy {
 		if o.FieldName == "" {
-			return nil, missing("order_by.field_name")
-		}
-		if o.DatasetName != "" {
-			return nil, invalid("order_by.dataset_name selects metrics of logged models; ferry does not link metrics to logged models yet")
+			return nil, missing(fmt.Sprintf("order_by[%d].field_name", i))
 		}
 		kind, key, err := loggedModelIdents.ident(strings.TrimSpace(o.FieldName))
 		if err != nil {
 			return nil, err
 		}
-		q.Orders = append(q.Orders, store.Order{Kind: kind, Key: key, Desc: o.Ascending != nil && !*o.Ascending})
+		if kind != store.FilterMetric && (o.DatasetName != "" || o.DatasetDigest != "") {
+			return nil, invalid("order_by[%d].dataset_name: only an order by a metric takes a dataset, not %s", i, o.FieldName)
+		}
+		if o.DatasetDigest != "" && o.DatasetName == "" {
+			return nil, invalid("order_by[%d].dataset_digest is set without order_by[%d].dataset_name", i, i)
+		}
+		q.Orders = append(q.Orders, store.Order{Kind: kind, Key: key, Desc: o.Ascending != nil && !*o.Ascending,
+			Dataset: store.DatasetRef{Name: o.DatasetName, Digest: o.DatasetDigest}})
 	}
 	for _, s := range in.ExperimentIDs {
 		id, err := experimentID(s)

@@ -1,7 +1,11 @@
 package mlflow
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/ferry-ml/ferry/store"
 )
@@ -11,6 +15,11 @@ type metricJSON struct {
 	Value     double `json:"value"`
 	Timestamp int64  `json:"timestamp"`
 	Step      int64  `json:"step"`
+	// A logged model's metrics name the dataset, the model and the run.
+	DatasetName   string `json:"dataset_name,omitempty"`
+	DatasetDigest string `json:"dataset_digest,omitempty"`
+	ModelID       string `json:"model_id,omitempty"`
+	RunID         string `json:"run_id,omitempty"`
 }
 
 type runInfoJSON struct {
@@ -238,32 +247,58 @@ func (h *Handler) searchRuns(r *request) (any, error) {
 	return out, nil
 }
 
+// metricIn is MLflow's Metric (log-batch) and LogMetric's fields: MLflow 3
+// links a point to a logged model (model_id) and the dataset it was
+// measured on.
 type metricIn struct {
-	Key       string `json:"key"`
-	Value     jFloat `json:"value"`
-	Timestamp jInt   `json:"timestamp"`
-	Step      jInt   `json:"step"`
+	Key           string `json:"key"`
+	Value         jFloat `json:"value"`
+	Timestamp     jInt   `json:"timestamp"`
+	Step          jInt   `json:"step"`
+	ModelID       string `json:"model_id"`
+	DatasetName   string `json:"dataset_name"`
+	DatasetDigest string `json:"dataset_digest"`
 }
 
-func (m metricIn) metric() (store.Metric, error) {
+// metric checks the required fields; path is "" for log-metric and
+// "metrics[i]." for a batch, so that errors name the field.
+func (m metricIn) metric(path string) (store.Metric, error) {
 	switch {
 	case m.Key == "":
-		return store.Metric{}, missing("key")
+		return store.Metric{}, missing(path + "key")
 	case !m.Value.Set:
-		return store.Metric{}, missing("value")
+		return store.Metric{}, missing(path + "value")
 	case !m.Timestamp.Set:
-		return store.Metric{}, missing("timestamp")
+		return store.Metric{}, missing(path + "timestamp")
 	}
-	return store.Metric{Key: m.Key, Value: m.Value.V, Timestamp: m.Timestamp.V, Step: m.Step.V}, nil
+	return store.Metric{Key: m.Key, Value: m.Value.V, Timestamp: m.Timestamp.V, Step: m.Step.V,
+		ModelID: m.ModelID, DatasetName: m.DatasetName, DatasetDigest: m.DatasetDigest}, nil
 }
 
 // Metric points, params and tags are data: they are not audited one by
 // one (run creation and registry changes are).
+// A point linked to a logged model (model_id) is kept in the run and in the
+// model; a run token may link only to models its run logged.
 func (h *Handler) logBatchTo(r *request, id string, metrics []store.Metric, params, tags []store.KV) error {
 	if err := r.mayWrite(id); err != nil {
 		return err
 	}
+	if err := store.ValidateBatch(metrics, params, tags); err != nil {
+		return err
+	}
 	return h.write(r, "", "", func(tx *store.Tx) error {
+		if r.run != "" {
+			seen := map[string]bool{}
+			for _, m := range metrics {
+				if m.ModelID == "" || seen[m.ModelID] {
+					continue
+				}
+				seen[m.ModelID] = true
+				if err := r.ownsModel(tx, m.ModelID); err != nil {
+					return err
+				}
+			}
+		}
 		return tx.LogBatch(r.Context(), r.tenant, id, metrics, params, tags)
 	})
 }
@@ -280,7 +315,7 @@ func (h *Handler) logMetric(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := in.metric()
+	m, err := in.metric("")
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +394,7 @@ func (h *Handler) logBatch(r *request) (any, error) {
 	}
 	ms := make([]store.Metric, len(in.Metrics))
 	for i, m := range in.Metrics {
-		if ms[i], err = m.metric(); err != nil {
+		if ms[i], err = m.metric(fmt.Sprintf("metrics[%d].", i)); err != nil {
 			return nil, err
 		}
 	}
@@ -392,23 +427,84 @@ func (h *Handler) metricHistory(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var ms []store.Metric
+	hw := historyPool.Get().(*historyWriter)
+	defer historyPool.Put(hw)
+	hw.start(in.MetricKey)
+	more := false
 	err = h.read(r, func(tx *store.Tx) error {
-		ms, err = tx.MetricHistory(r.Context(), r.tenant, id, in.MetricKey, off, n+1)
-		return err
+		hw.reset()
+		more = false
+		return tx.EachMetricPoint(r.Context(), r.tenant, id, in.MetricKey, off, n+1, func(m store.Metric) {
+			if hw.points == n {
+				more = true
+				return
+			}
+			hw.point(m)
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		Metrics       []metricJSON `json:"metrics"`
-		NextPageToken string       `json:"next_page_token,omitempty"`
-	}{Metrics: make([]metricJSON, 0, len(ms))}
-	if len(ms) > n {
-		ms, out.NextPageToken = ms[:n], pageToken(off+n)
+	next := ""
+	if more {
+		next = pageToken(off + n)
 	}
-	for _, m := range ms {
-		out.Metrics = append(out.Metrics, toMetric(m))
+	r.w.Header().Set("Content-Type", "application/json")
+	r.w.WriteHeader(http.StatusOK)
+	_, _ = r.w.Write(hw.finish(next))
+	return nil, nil
+}
+
+// historyWriter writes get-history's reply as it reads the points: the key
+// is encoded once, each point appended with strconv (no reflection, no
+// per-point allocation); the buffer is reused across requests.
+type historyWriter struct {
+	buf    []byte
+	key    []byte
+	points int
+}
+
+var historyPool = sync.Pool{New: func() any { return &historyWriter{} }}
+
+// maxPooledHistory is the largest buffer kept for reuse (a 10,000-point
+// series is about 700 KB).
+const maxPooledHistory = 4 << 20
+
+func (hw *historyWriter) start(key string) {
+	hw.key, _ = json.Marshal(key)
+	if cap(hw.buf) > maxPooledHistory {
+		hw.buf = nil
 	}
-	return out, nil
+}
+
+func (hw *historyWriter) reset() {
+	hw.buf = append(hw.buf[:0], `{"metrics":[`...)
+	hw.points = 0
+}
+
+func (hw *historyWriter) point(m store.Metric) {
+	b := hw.buf
+	if hw.points > 0 {
+		b = append(b, ',')
+	}
+	b = append(b, `{"key":`...)
+	b = append(b, hw.key...)
+	b = append(b, `,"value":`...)
+	b = appendDouble(b, m.Value)
+	b = append(b, `,"timestamp":`...)
+	b = strconv.AppendInt(b, m.Timestamp, 10)
+	b = append(b, `,"step":`...)
+	b = strconv.AppendInt(b, m.Step, 10)
+	hw.buf = append(b, '}')
+	hw.points++
+}
+
+// finish closes the reply; next is a page token (base64, no escaping needed).
+func (hw *historyWriter) finish(next string) []byte {
+	hw.buf = append(hw.buf, ']')
+	if next != "" {
+		hw.buf = append(append(append(hw.buf, `,"next_page_token":"`...), next...), '"')
+	}
+	hw.buf = append(hw.buf, "}\n"...)
+	return hw.buf
 }

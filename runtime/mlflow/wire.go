@@ -64,16 +64,34 @@ func (f *jFloat) UnmarshalJSON(b []byte) error {
 type double float64
 
 func (d double) MarshalJSON() ([]byte, error) {
-	v := float64(d)
+	return appendDouble(nil, float64(d)), nil
+}
+
+// appendDouble appends v as encoding/json writes a float64 ('f' between
+// 1e-6 and 1e21, else 'e' without a leading 0 in the exponent), and NaN
+// and the infinities as proto3 JSON's strings.
+func appendDouble(b []byte, v float64) []byte {
 	switch {
 	case math.IsNaN(v):
-		return []byte(`"NaN"`), nil
+		return append(b, `"NaN"`...)
 	case math.IsInf(v, 1):
-		return []byte(`"Infinity"`), nil
+		return append(b, `"Infinity"`...)
 	case math.IsInf(v, -1):
-		return []byte(`"-Infinity"`), nil
+		return append(b, `"-Infinity"`...)
 	}
-	return json.Marshal(v)
+	format := byte('f')
+	if abs := math.Abs(v); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, v, format, -1, 64)
+	if format == 'e' {
+		// 1e-07 is written 1e-7.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
 }
 
 // jStrs is a repeated string: a JSON array, or one string (a query parameter).

@@ -38,6 +38,9 @@ type Controller struct {
 	// notebook's pod gets credentials for its tenant (see access). Empty:
 	// none.
 	InternalURL string
+	// GatewayURL is the serving gateway's in-cluster URL, given to pods
+	// with credentials as FERRY_GATEWAY. Empty: none.
+	GatewayURL string
 
 	loop  *controller.Loop
 	mu    sync.Mutex
@@ -77,6 +80,7 @@ func (c *Controller) Run(ctx context.Context) error {
 func (c *Controller) Sync(ctx context.Context) error {
 	var nbs []store.Notebook
 	idle := map[string]time.Duration{}
+	byName := map[string]store.Tenant{}
 	err := c.DB.Read(ctx, func(tx *store.Tx) error {
 		var err error
 		if nbs, err = tx.AllNotebooks(ctx); err != nil {
@@ -85,14 +89,26 @@ func (c *Controller) Sync(ctx context.Context) error {
 		ts, err := tx.ListTenants(ctx, 0, "", 1<<20)
 		for _, t := range ts {
 			idle[t.Name] = time.Duration(t.NotebookIdleSeconds) * time.Second
+			byName[t.Name] = t
 		}
 		return err
 	})
 	if err != nil {
 		return err
 	}
+	owned := map[string]error{} // tenant → tenants.CheckNamespace, once a sync
 	var errs []error
 	for _, n := range nbs {
+		nsErr, ok := owned[n.Tenant]
+		if !ok {
+			nsErr = tenants.CheckNamespace(ctx, c.Client, byName[n.Tenant])
+			owned[n.Tenant] = nsErr
+		}
+		if nsErr != nil {
+			_, err := c.refuse(ctx, n, nsErr)
+			errs = append(errs, err)
+			continue
+		}
 		if n.State == store.NotebookRunning && c.Activity != nil {
 			last, open := c.Activity(n.Tenant, n.Name)
 			if open {
@@ -127,9 +143,43 @@ func (c *Controller) Sync(ctx context.Context) error {
 				}
 			}
 		}
-		errs = append(errs, c.apply(ctx, n))
+		errs = append(errs, c.write(ctx, n))
 	}
 	return errors.Join(errs...)
+}
+
+// refuse records on a notebook why nothing of it is written into its
+// tenant's namespace (tenants.CheckNamespace said nsErr); its state stays.
+func (c *Controller) refuse(ctx context.Context, n store.Notebook, nsErr error) (store.Notebook, error) {
+	why := tenants.NamespaceReason(nsErr)
+	if why == n.Reason {
+		return n, nil
+	}
+	err := c.DB.Write(ctx, func(tx *store.Tx) (err error) {
+		n, err = tx.SetNotebookState(ctx, n.Tenant, n.Name, n.State, why)
+		return err
+	})
+	return n, err
+}
+
+// namespace says whether ferry may write into tenant's namespace
+// (tenants.CheckNamespace).
+func (c *Controller) namespace(ctx context.Context, tenant string) error {
+	var t store.Tenant
+	if err := c.DB.Read(ctx, func(tx *store.Tx) (err error) { t, err = tx.Tenant(ctx, tenant); return }); err != nil {
+		return err
+	}
+	return tenants.CheckNamespace(ctx, c.Client, t)
+}
+
+// apply writes a notebook's objects once its tenant's namespace is
+// checked to be ferry's for it; otherwise the notebook's reason says why
+// not, and that is no error of the caller's. It returns n as stored.
+func (c *Controller) apply(ctx context.Context, n store.Notebook) (store.Notebook, error) {
+	if err := c.namespace(ctx, n.Tenant); err != nil {
+		return c.refuse(ctx, n, err)
+	}
+	return n, c.write(ctx, n)
 }
 
 func (c *Controller) forget(tenant, name string) {
@@ -142,9 +192,9 @@ func spec(n store.Notebook) Spec {
 	return Spec{Tenant: n.Tenant, Name: n.Name, Image: n.Image, CPU: n.Resources.CPU, Memory: n.Resources.Memory, GPU: n.Resources.GPU, Workspace: n.Workspace}
 }
 
-// apply writes the notebook's objects, whole, by server-side apply: they
+// write applies the notebook's objects, whole, by server-side apply: they
 // are created, repaired, and scaled to its state (1 running, 0 stopped).
-func (c *Controller) apply(ctx context.Context, n store.Notebook) error {
+func (c *Controller) write(ctx context.Context, n store.Notebook) error {
 	s := spec(n)
 	var err error
 	if s.Access, err = c.access(ctx, n); err != nil {
@@ -226,7 +276,7 @@ func (c *Controller) Start(ctx context.Context, tenant, name string, record func
 	if err != nil {
 		return n, err
 	}
-	return n, c.apply(ctx, n)
+	return c.apply(ctx, n)
 }
 
 // Stop marks a notebook stopped and scales it to zero; the workspace stays.
@@ -242,7 +292,7 @@ func (c *Controller) Stop(ctx context.Context, tenant, name, reason string, reco
 	if err != nil {
 		return n, err
 	}
-	return n, c.apply(ctx, n)
+	return c.apply(ctx, n)
 }
 
 // Delete removes a notebook, its workspace included: its Kubernetes
@@ -250,6 +300,12 @@ func (c *Controller) Stop(ctx context.Context, tenant, name, reason string, reco
 func (c *Controller) Delete(ctx context.Context, tenant, name string, record func(*store.Tx) error) error {
 	c.forget(tenant, name)
 	ns := tenants.Namespace(tenant)
+	// In a namespace that is not ferry's for the tenant nothing is deleted:
+	// ferry wrote nothing there, and what has the notebook's names is not its.
+	nsErr := c.namespace(ctx, tenant)
+	if nsErr != nil && !errors.Is(nsErr, tenants.ErrNamespaceConflict) && !errors.Is(nsErr, tenants.ErrNamespaceMissing) {
+		return nsErr
+	}
 	for _, del := range []func() error{
 		func() error {
 			return c.Client.AppsV1().StatefulSets(ns).Delete(ctx, "nb-"+name, metav1.DeleteOptions{})
@@ -263,6 +319,9 @@ func (c *Controller) Delete(ctx context.Context, tenant, name string, record fun
 			return c.Client.CoreV1().Secrets(ns).Delete(ctx, TokenSecretName(name), metav1.DeleteOptions{})
 		},
 	} {
+		if nsErr != nil {
+			break
+		}
 		if err := del(); err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/ferry-ml/ferry/runtime/controller"
 	"github.com/ferry-ml/ferry/store"
@@ -53,7 +52,7 @@ func TestControllerCreatesCullsAndRestartsNotebooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := fake.NewClientset()
+	cs := clusterWithNamespace(t, db, "a")
 	c := NewController(db, cs, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	c.Now = clock
 	c.Activity = func(string, string) (time.Time, bool) { mu.Lock(); defer mu.Unlock(); return time.Time{}, open }

@@ -21,7 +21,7 @@ func TestObjectsMatchGoldenFiles(t *testing.T) {
 		"running.yaml":     {Spec{Tenant: "team-a", Name: "lab", Image: "ferry.local/workload:1", CPU: "1", Memory: "2Gi", Workspace: "5Gi"}, true},
 		"stopped-gpu.yaml": {Spec{Tenant: "team-a", Name: "gpu", Image: "ferry.local/workload:1", CPU: "2", Memory: "4Gi", GPU: 1, Workspace: "1Gi"}, false},
 		"running-access.yaml": {Spec{Tenant: "team-a", Name: "lab", Image: "ferry.local/workload:1", CPU: "1", Memory: "2Gi", Workspace: "5Gi",
-			Access: Access{URL: "http://ferry.ferry-system.svc:8080", TokenID: "0123456789abcdef"}}, true},
+			Access: Access{URL: "http://ferry.ferry-system.svc:8080", TokenID: "0123456789abcdef", Gateway: "http://ferry-gateway.ferry-system.svc:8081"}}, true},
 	} {
 		svc, sts, err := Objects(c.s, c.running)
 		if err != nil {

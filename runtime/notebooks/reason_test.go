@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"k8s.io/client-go/kubernetes/fake"
-
 	"github.com/ferry-ml/ferry/store"
 )
 
@@ -38,7 +36,7 @@ func TestARunningNotebooksReasonFollowsWhatTroublesItsPod(t *testing.T) {
 		t.Fatal(err)
 	}
 	why := `container "jupyter" used more than its memory limit of 2Gi and was killed (OOMKilled, exit code 137)`
-	c := NewController(db, fake.NewClientset(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c := NewController(db, clusterWithNamespace(t, db, "a"), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	c.Explain = func(string, string) string { return why }
 	reason := func(name string) string {
 		t.Helper()

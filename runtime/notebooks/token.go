@@ -20,7 +20,8 @@ import (
 // the notebook (store.NotebookScope; auth.TenantRole keeps it to its tenant
 // and at most editor there), writes it to the Secret TokenSecretName in the
 // tenant's namespace, and gives the pod FERRY_SERVER, FERRY_TOKEN,
-// FERRY_TENANT, MLFLOW_TRACKING_URI and MLFLOW_TRACKING_TOKEN. Stopping the
+// FERRY_TENANT, MLFLOW_TRACKING_URI and MLFLOW_TRACKING_TOKEN (and
+// FERRY_GATEWAY, the serving gateway, when the server knows it). Stopping the
 // notebook revokes the token (in the same transaction) and the next pass
 // deletes the Secret; deleting it revokes the token with its row.
 
@@ -45,6 +46,9 @@ type Access struct {
 	URL string
 	// TokenID is the token in the notebook's Secret.
 	TokenID string
+	// Gateway is the serving gateway's in-cluster base URL ("": the pod
+	// gets no FERRY_GATEWAY).
+	Gateway string
 }
 
 // accessEnv is the environment of a notebook's pod with access.
@@ -54,7 +58,7 @@ func accessEnv(s Spec) []corev1.EnvVar {
 	}
 	fromSecret := &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 		LocalObjectReference: corev1.LocalObjectReference{Name: TokenSecretName(s.Name)}, Key: TokenSecretKey}}
-	return []corev1.EnvVar{
+	env := []corev1.EnvVar{
 		{Name: v1.EnvServer, Value: s.Access.URL},
 		{Name: v1.EnvToken, ValueFrom: fromSecret},
 		{Name: v1.EnvTenant, Value: s.Tenant},
@@ -62,6 +66,10 @@ func accessEnv(s Spec) []corev1.EnvVar {
 		{Name: v1.EnvTrackingURI, Value: s.Access.URL + "/mlflow/" + s.Tenant},
 		{Name: v1.EnvTrackingToken, ValueFrom: fromSecret},
 	}
+	if s.Access.Gateway != "" {
+		env = append(env, corev1.EnvVar{Name: v1.EnvGateway, Value: s.Access.Gateway})
+	}
+	return env
 }
 
 // tokenSecret is the Secret with a notebook's token, labelled as its other objects.
@@ -96,7 +104,7 @@ func (c *Controller) access(ctx context.Context, n store.Notebook) (Access, erro
 		return Access{}, c.DB.Write(ctx, func(tx *store.Tx) error { return tx.EndNotebookToken(ctx, n.Tenant, n.Name) })
 	}
 	if t.Live && t.Written {
-		return Access{URL: c.InternalURL, TokenID: t.ID}, nil
+		return Access{URL: c.InternalURL, TokenID: t.ID, Gateway: c.GatewayURL}, nil
 	}
 	var tok store.Token
 	var secret string
@@ -114,7 +122,7 @@ func (c *Controller) access(ctx context.Context, n store.Notebook) (Access, erro
 		return Access{}, err
 	}
 	c.Log.Info("notebook token minted", "tenant", n.Tenant, "notebook", n.Name, "token", tok.ID, "replaced", t.ID)
-	return Access{URL: c.InternalURL, TokenID: tok.ID}, nil
+	return Access{URL: c.InternalURL, TokenID: tok.ID, Gateway: c.GatewayURL}, nil
 }
 
 // accessAnnotations name the pod's token (nil without access).

@@ -54,7 +54,7 @@ func newTokenFixture(t *testing.T) *tokenFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &tokenFixture{t: t, db: db, cs: fake.NewClientset()}
+	return &tokenFixture{t: t, db: db, cs: clusterWithNamespace(t, db, "a")}
 }
 
 // controller is a new controller on the fixture's store and cluster (a
@@ -258,5 +258,30 @@ func TestWithoutAnInternalURLANotebookGetsNoCredentials(t *testing.T) {
 	sts := f.sts()
 	if len(sts.Spec.Template.Spec.Containers[0].Env) != 0 || sts.Spec.Template.Annotations[TokenAnnotation] != "" {
 		t.Errorf("a notebook without access has env %v, annotations %v", sts.Spec.Template.Spec.Containers[0].Env, sts.Spec.Template.Annotations)
+	}
+}
+
+// TestANotebooksPodGetsTheGatewaysURLWhenTheServerKnowsIt: FERRY_GATEWAY
+// (client.infer's default in the SDK) is the server's --gateway-internal-url,
+// beside the credentials; without one, or without credentials, it is absent.
+func TestANotebooksPodGetsTheGatewaysURLWhenTheServerKnowsIt(t *testing.T) {
+	t.Parallel()
+	f := newTokenFixture(t)
+	const gw = "http://ferry-gateway.ferry-system.svc:8081"
+	f.sync(f.controller(internalURL))
+	if e, ok := envOf(f.sts())[v1.EnvGateway]; ok {
+		t.Errorf("a server without a gateway URL set %s = %+v", v1.EnvGateway, e)
+	}
+	c := f.controller(internalURL)
+	c.GatewayURL = gw
+	f.sync(c)
+	if got := envOf(f.sts())[v1.EnvGateway]; got.Value != gw || got.ValueFrom != nil {
+		t.Errorf("%s = %+v, want %q", v1.EnvGateway, got, gw)
+	}
+	c = f.controller("")
+	c.GatewayURL = gw
+	f.sync(c)
+	if e, ok := envOf(f.sts())[v1.EnvGateway]; ok {
+		t.Errorf("a notebook without credentials got %s = %+v", v1.EnvGateway, e)
 	}
 }

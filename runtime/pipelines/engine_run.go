@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/runtime/jobs"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
@@ -30,52 +31,55 @@ type runState struct {
 	units map[string][]unit
 	// exp is the experiment the run and its steps are tracked in.
 	exp int64
+	// failed is why the pods of rows that failed did (kind, message),
+	// explained before the pass's transaction.
+	failed map[string][2]string
+	// queue admits the pass's starting steps (nil: no admission).
+	queue *jobs.Queue
 }
 
-func (e *Engine) syncRun(ctx context.Context, r store.PipelineRun, pods map[string]*corev1.Pod, wanted map[string]bool) error {
+// newRunState is a run's view for a pass, from the steps read for it.
+func (e *Engine) newRunState(ctx context.Context, r store.PipelineRun, rows []store.PipelineStep) (*runState, error) {
 	g, err := e.graph(ctx, r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	st := &runState{r: r, g: g, rows: map[string]*store.PipelineStep{}, units: map[string][]unit{}}
-	if err := e.DB.Read(ctx, func(tx *store.Tx) error {
-		rows, err := tx.PipelineSteps(ctx, r.ID)
-		for i := range rows {
-			st.rows[rows[i].Name] = &rows[i]
-		}
-		if err != nil {
-			return err
-		}
-		p, err := tx.PipelineByID(ctx, r.PipelineID)
-		st.exp = p.ExperimentID
-		return err
-	}); err != nil {
-		return err
+	exp, err := e.experiment(ctx, r.PipelineID)
+	if err != nil {
+		return nil, err
 	}
-	if r.State == store.PipelineRunPending {
-		if err := e.DB.Write(ctx, func(tx *store.Tx) (err error) {
-			st.r, err = tx.SetPipelineRunState(ctx, r, store.PipelineRunRunning, "")
-			return err
-		}); err != nil {
-			return err
+	st := &runState{r: r, g: g, rows: make(map[string]*store.PipelineStep, len(rows)), units: map[string][]unit{}, exp: exp, failed: map[string][2]string{}}
+	for i := range rows {
+		st.rows[rows[i].Name] = &rows[i]
+	}
+	return st, nil
+}
+
+// syncRun moves a run's steps in tx and says which pods to create.
+func (e *Engine) syncRun(ctx context.Context, tx *store.Tx, st *runState, pods map[string]*corev1.Pod, wanted map[string]bool) ([]*startOp, error) {
+	if st.r.State == store.PipelineRunPending {
+		var err error
+		if st.r, err = tx.SetPipelineRunState(ctx, st.r, store.PipelineRunRunning, ""); err != nil {
+			return nil, err
 		}
 	}
+	var starts []*startOp
 	mainDone := true
-	for _, name := range g.Order {
-		if g.Finally[name] {
+	for _, name := range st.g.Order {
+		if st.g.Finally[name] {
 			if !mainDone {
 				continue
 			}
 		}
-		done, err := e.syncStep(ctx, st, name, pods, wanted)
+		done, err := e.syncStep(ctx, tx, st, name, pods, wanted, &starts)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if !g.Finally[name] {
+		if !st.g.Finally[name] {
 			mainDone = mainDone && done
 		}
 	}
-	return e.finishRun(ctx, st)
+	return starts, e.finishRun(ctx, tx, st)
 }
 
 // stepDone says whether every row of a step exists and is final, and whether one did not succeed.
@@ -102,7 +106,7 @@ func (st *runState) stepDone(name string) (done, failed bool) {
 }
 
 // syncStep expands a step once its dependencies ended and moves each of its rows.
-func (e *Engine) syncStep(ctx context.Context, st *runState, name string, pods map[string]*corev1.Pod, wanted map[string]bool) (bool, error) {
+func (e *Engine) syncStep(ctx context.Context, tx *store.Tx, st *runState, name string, pods map[string]*corev1.Pod, wanted map[string]bool, starts *[]*startOp) (bool, error) {
 	s := st.g.Steps[name]
 	var failedDep string
 	for _, d := range st.g.Deps[name] {
@@ -118,7 +122,7 @@ func (e *Engine) syncStep(ctx context.Context, st *runState, name string, pods m
 	if err != nil {
 		units = []unit{{row: name}}
 		if st.rows[name] == nil {
-			return false, e.put(ctx, &store.PipelineStep{RunID: st.r.ID, Name: name, Step: name, State: store.PipelineRunFailed, Reason: err.Error()}, st)
+			return false, st.put(ctx, tx, &store.PipelineStep{RunID: st.r.ID, Name: name, Step: name, State: store.PipelineRunFailed, Reason: err.Error()})
 		}
 	}
 	st.units[name] = units
@@ -132,7 +136,7 @@ func (e *Engine) syncStep(ctx context.Context, st *runState, name string, pods m
 		row := st.rows[u.row]
 		if row == nil {
 			row = &store.PipelineStep{RunID: st.r.ID, Name: u.row, Step: name, Item: u.item, ItemValue: u.value, State: store.PipelineRunPending}
-			if err := e.admit(ctx, st, s, row, failedDep); err != nil {
+			if err := e.admit(ctx, tx, st, s, row, failedDep); err != nil {
 				return false, err
 			}
 		}
@@ -147,28 +151,35 @@ func (e *Engine) syncStep(ctx context.Context, st *runState, name string, pods m
 			if key := tenants.Namespace(st.r.Tenant) + "/" + PodName(st.r.RunID, row.Name, row.Attempt); pods[key] != nil && row.ChildRun != "" {
 				// The pod was made before the row said so (a restart in between): adopt it.
 				row.State, row.Pod = store.PipelineRunRunning, pods[key].Name
-				if err := e.put(ctx, row, st); err != nil {
+				if err := st.put(ctx, tx, row); err != nil {
 					return false, err
 				}
 				running++
 				wanted[key] = true
 				continue
 			}
-			started, err := e.start(ctx, st, s, row)
+			if ok, err := e.admitStep(ctx, tx, st, s, row); err != nil || !ok {
+				if err != nil {
+					return false, err
+				}
+				continue
+			}
+			op, err := e.prepareStart(ctx, tx, st, s, row)
 			if err != nil {
 				return false, err
 			}
-			if started {
-				running++
-				wanted[tenants.Namespace(st.r.Tenant)+"/"+row.Pod] = true
-			}
+			*starts = append(*starts, op)
+			running++
 		case store.PipelineRunRunning:
 			key := tenants.Namespace(st.r.Tenant) + "/" + row.Pod
-			if err := e.observe(ctx, st, s, row, pods[key]); err != nil {
+			op, err := e.observe(ctx, tx, st, s, row, pods[key])
+			if err != nil {
 				wanted[key] = true
 				return false, err
 			}
-			if row := st.rows[u.row]; row.State == store.PipelineRunRunning {
+			if op != nil {
+				*starts = append(*starts, op)
+			} else if row := st.rows[u.row]; row.State == store.PipelineRunRunning {
 				wanted[tenants.Namespace(st.r.Tenant)+"/"+row.Pod] = true
 			}
 		}
@@ -258,8 +269,9 @@ func jsonValue(v string) string {
 	return b
 }
 
-func (e *Engine) put(ctx context.Context, row *store.PipelineStep, st *runState) error {
-	if err := e.DB.Write(ctx, func(tx *store.Tx) error { return tx.PutPipelineStep(ctx, *row) }); err != nil {
+// put writes a row in tx and keeps it as the run's view.
+func (st *runState) put(ctx context.Context, tx *store.Tx, row *store.PipelineStep) error {
+	if err := tx.PutPipelineStep(ctx, *row); err != nil {
 		return err
 	}
 	st.rows[row.Name] = row

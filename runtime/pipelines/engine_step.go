@@ -15,7 +15,6 @@ import (
 	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/runtime/controller"
 	"github.com/ferry-ml/ferry/runtime/metrics"
-	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
 
@@ -93,11 +92,11 @@ func pinnedDigest(image string) string {
 
 // admit makes a new row: skipped (upstream failed, or when is false),
 // cached (an earlier identical step's outputs), or pending.
-func (e *Engine) admit(ctx context.Context, st *runState, s v1.Step, row *store.PipelineStep, failedDep string) error {
+func (e *Engine) admit(ctx context.Context, tx *store.Tx, st *runState, s v1.Step, row *store.PipelineStep, failedDep string) error {
 	now := e.Now().UTC()
 	end := func(state, reason string) error {
 		row.State, row.Reason, row.StartedAt, row.FinishedAt = state, reason, &now, &now
-		return e.put(ctx, row, st)
+		return st.put(ctx, tx, row)
 	}
 	if failedDep != "" && !st.g.Finally[s.Name] {
 		return end(string(v1.StepSkipped), "upstream step "+failedDep+" did not succeed")
@@ -115,7 +114,7 @@ func (e *Engine) admit(ctx context.Context, st *runState, s v1.Step, row *store.
 	if err != nil {
 		return end(store.PipelineRunFailed, err.Error())
 	}
-	err = e.DB.Write(ctx, func(tx *store.Tx) error {
+	err = func() error {
 		if cacheable(s) {
 			imageID := pinnedDigest(s.Image)
 			if imageID == "" {
@@ -140,12 +139,8 @@ func (e *Engine) admit(ctx context.Context, st *runState, s v1.Step, row *store.
 				}
 			}
 		}
-		if err := tx.PutPipelineStep(ctx, *row); err != nil {
-			return err
-		}
-		st.rows[row.Name] = row
-		return nil
-	})
+		return st.put(ctx, tx, row)
+	}()
 	if err == nil && row.CacheKey != "" {
 		result := "miss"
 		if row.State == string(v1.StepCached) {
@@ -207,62 +202,98 @@ func (st *runState) when(s v1.Step, row *store.PipelineStep) (bool, error) {
 	return false, fmt.Errorf("%s %s %s: ordering needs numbers", left, m[2], right)
 }
 
-// start creates a pending row's tracking run, token and pod.
-func (e *Engine) start(ctx context.Context, st *runState, s v1.Step, row *store.PipelineStep) (bool, error) {
+// startOp is a step attempt about to start: its row (tracking run and
+// token written) and the objects to create for it.
+type startOp struct {
+	st  *runState
+	row *store.PipelineStep
+	pod *corev1.Pod
+	sec *corev1.Secret
+	err error
+}
+
+// prepareStart gives a pending row its tracking run and a fresh token in
+// tx and builds its pod; the pod is created once tx is committed, so that
+// a restarted server finds the row's tracking run next to its pod.
+func (e *Engine) prepareStart(ctx context.Context, tx *store.Tx, st *runState, s v1.Step, row *store.PipelineStep) (*startOp, error) {
 	p, err := st.prepare(s, row)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	var secret string
-	err = e.DB.Write(ctx, func(tx *store.Tx) error {
-		if row.ChildRun == "" {
-			child, err := tx.CreateStepRun(ctx, st.r, row.Name, p.inputs)
-			if err != nil {
-				return err
-			}
-			row.ChildRun = child
-		}
-		if row.TokenID != "" {
-			if err := tx.RevokeTokenID(ctx, row.TokenID); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		}
-		u, err := tx.UserByName(ctx, st.r.CreatedBy)
+	if row.ChildRun == "" {
+		child, err := tx.CreateStepRun(ctx, st.r, row.Name, p.inputs)
 		if err != nil {
-			return fmt.Errorf("the run's user %s: %w", st.r.CreatedBy, err)
+			return nil, err
 		}
-		tok, sec, err := tx.CreateScopedToken(ctx, u.ID, "pipeline step "+row.Name, store.RunScope(st.r.Tenant, row.ChildRun), tokenTTL(s))
-		if err != nil {
-			return err
+		row.ChildRun = child
+	}
+	if row.TokenID != "" {
+		if err := tx.RevokeTokenID(ctx, row.TokenID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
 		}
-		row.TokenID, secret = tok.ID, sec
-		return tx.PutPipelineStep(ctx, *row)
-	})
+	}
+	u, err := tx.UserByName(ctx, st.r.CreatedBy)
 	if err != nil {
-		return false, err
+		return nil, fmt.Errorf("the run's user %s: %w", st.r.CreatedBy, err)
+	}
+	tok, secret, err := tx.CreateScopedToken(ctx, u.ID, "pipeline step "+row.Name, store.RunScope(st.r.Tenant, row.ChildRun), tokenTTL(s))
+	if err != nil {
+		return nil, err
+	}
+	row.TokenID = tok.ID
+	if err := st.put(ctx, tx, row); err != nil {
+		return nil, err
 	}
 	pod, sec, err := StepPod(e.Pods, StepPodInput{Tenant: st.r.Tenant, RunID: st.r.RunID, Row: row.Name, Attempt: row.Attempt, Step: s,
 		Args: p.args, Env: p.env, Params: p.params, Inputs: p.inputs, ChildRun: row.ChildRun, ExpID: st.exp}, secret)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	ns := tenants.Namespace(st.r.Tenant)
-	if _, err := controller.Apply(ctx, e.Client.CoreV1().Secrets(ns), sec); err != nil {
-		return false, err
+	return &startOp{st: st, row: row, pod: pod, sec: sec}, nil
+}
+
+// create applies a starting step's Secret and pod, and keeps the pod as
+// made until the informer's cache shows it.
+func (e *Engine) create(ctx context.Context, op *startOp) error {
+	ns := op.pod.Namespace
+	if _, err := controller.Apply(ctx, e.Client.CoreV1().Secrets(ns), op.sec); err != nil {
+		return err
 	}
-	if _, err := controller.Apply(ctx, e.Client.CoreV1().Pods(ns), pod); err != nil {
-		if isForbidden(err) {
-			row.Reason = "waiting: " + err.Error()
-			return false, e.put(ctx, row, st)
+	pod, err := controller.Apply(ctx, e.Client.CoreV1().Pods(ns), op.pod)
+	if err != nil {
+		return err
+	}
+	e.made.add(pod, e.Now(), e.cached)
+	return nil
+}
+
+// cached is a pod as the informer's cache holds it (none before Start).
+func (e *Engine) cached(ns, name string) (*corev1.Pod, bool) {
+	if e.pods == nil {
+		return nil, false
+	}
+	p, err := e.pods.Pods(ns).Get(name)
+	return p, err == nil
+}
+
+// started records in tx what creating a step's pod did: the row runs, or
+// waits with the API server's refusal as its reason (a quota), or stays
+// pending to be tried again.
+func (e *Engine) started(ctx context.Context, tx *store.Tx, op *startOp) error {
+	row := op.row
+	if op.err != nil {
+		if isForbidden(op.err) {
+			row.Reason = "waiting: " + op.err.Error()
+			return tx.PutPipelineStep(ctx, *row)
 		}
-		return false, err
+		return op.err
 	}
 	now := e.Now().UTC()
-	row.State, row.Pod, row.Reason = store.PipelineRunRunning, pod.Name, ""
+	row.State, row.Pod, row.Reason = store.PipelineRunRunning, op.pod.Name, ""
 	if row.StartedAt == nil {
 		row.StartedAt = &now
 	}
-	return true, e.put(ctx, row, st)
+	return tx.PutPipelineStep(ctx, *row)
 }
 
 // tokenTTL bounds a step token: its timeout and retries, else a day.
@@ -278,27 +309,28 @@ func tokenTTL(s v1.Step) time.Duration {
 	return ttl
 }
 
-// observe reads a running row's pod back.
-func (e *Engine) observe(ctx context.Context, st *runState, s v1.Step, row *store.PipelineStep, pod *corev1.Pod) error {
+// observe reads a running row's pod back in tx; a pod gone while its
+// step ran (deleted by hand, or never created) is started again, same
+// attempt, once admitted again (its pod no longer holds the quota).
+func (e *Engine) observe(ctx context.Context, tx *store.Tx, st *runState, s v1.Step, row *store.PipelineStep, pod *corev1.Pod) (*startOp, error) {
 	if pod == nil {
-		// Gone while its step ran (deleted by hand, or never created): start it again, same attempt.
-		row.State = store.PipelineRunPending
-		_, err := e.start(ctx, st, s, row)
-		return err
+		row.State, row.Reason = store.PipelineRunPending, ""
+		if ok, err := e.admitStep(ctx, tx, st, s, row); err != nil || !ok {
+			return nil, err
+		}
+		return e.prepareStart(ctx, tx, st, s, row)
 	}
 	switch pod.Status.Phase {
 	case corev1.PodSucceeded:
-		e.saveLog(ctx, pod)
-		err := e.succeed(ctx, st, s, row, pod)
+		err := e.succeed(ctx, tx, st, s, row, pod)
 		observeStep(st.r.Tenant, row.State, pod, err)
-		return err
+		return nil, err
 	case corev1.PodFailed:
-		e.saveLog(ctx, pod)
-		err := e.fail(ctx, st, s, row, pod)
+		err := e.fail(ctx, tx, st, s, row, pod)
 		observeStep(st.r.Tenant, row.State, pod, err)
-		return err
+		return nil, err
 	}
-	return nil
+	return nil, e.explainWait(ctx, tx, st, row, pod)
 }
 
 func mainStatus(pod *corev1.Pod) *corev1.ContainerStatus {
@@ -310,9 +342,9 @@ func mainStatus(pod *corev1.Pod) *corev1.ContainerStatus {
 	return nil
 }
 
-func (e *Engine) succeed(ctx context.Context, st *runState, s v1.Step, row *store.PipelineStep, pod *corev1.Pod) error {
+func (e *Engine) succeed(ctx context.Context, tx *store.Tx, st *runState, s v1.Step, row *store.PipelineStep, pod *corev1.Pod) error {
 	now := e.Now().UTC()
-	return e.DB.Write(ctx, func(tx *store.Tx) error {
+	return func() error {
 		outs, err := tx.StepRunOutputs(ctx, st.r.Tenant, row.ChildRun)
 		if err != nil {
 			return err
@@ -339,7 +371,7 @@ func (e *Engine) succeed(ctx context.Context, st *runState, s v1.Step, row *stor
 			}
 		}
 		return e.endRow(ctx, tx, st, row, store.RunFinished)
-	})
+	}()
 }
 
 // failure classifies a failed pod: error, oom, timeout or evicted, and a message.
@@ -388,21 +420,24 @@ func retriable(r *v1.RetryPolicy, kind string) bool {
 	return contains(r.OnFailures, kind)
 }
 
-func (e *Engine) fail(ctx context.Context, st *runState, s v1.Step, row *store.PipelineStep, pod *corev1.Pod) error {
+func (e *Engine) fail(ctx context.Context, tx *store.Tx, st *runState, s v1.Step, row *store.PipelineStep, pod *corev1.Pod) error {
 	kind, msg := failure(pod)
+	if why, ok := st.failed[row.Name]; ok {
+		kind, msg = why[0], why[1]
+	}
 	now := e.Now().UTC()
-	return e.DB.Write(ctx, func(tx *store.Tx) error {
+	return func() error {
 		if retriable(s.Retries, kind) && row.Attempt < s.Retries.Limit {
 			wait := Backoff(s.Retries, row.Attempt)
 			at := now.Add(wait)
 			row.Attempt++
 			row.State, row.Pod, row.RetryAt = store.PipelineRunPending, "", &at
 			row.Reason = fmt.Sprintf("attempt %d: %s; retrying in %s", row.Attempt, msg, wait)
-			return tx.PutPipelineStep(ctx, *row)
+			return st.put(ctx, tx, row)
 		}
 		row.State, row.Reason, row.FinishedAt = store.PipelineRunFailed, fmt.Sprintf("attempt %d: %s", row.Attempt+1, msg), &now
 		return e.endRow(ctx, tx, st, row, store.RunFailed)
-	})
+	}()
 }
 
 // endRow writes an ended row, ends its tracking run and revokes its token.
@@ -426,7 +461,7 @@ func (e *Engine) endRow(ctx context.Context, tx *store.Tx, st *runState, row *st
 }
 
 // finishRun ends the run once every step has ended.
-func (e *Engine) finishRun(ctx context.Context, st *runState) error {
+func (e *Engine) finishRun(ctx context.Context, tx *store.Tx, st *runState) error {
 	failed := ""
 	for _, name := range st.g.Order {
 		done, f := st.stepDone(name)
@@ -447,8 +482,7 @@ func (e *Engine) finishRun(ctx context.Context, st *runState) error {
 			}
 		}
 	}
-	return e.DB.Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.SetPipelineRunState(ctx, st.r, state, reason)
-		return err
-	})
+	var err error
+	st.r, err = tx.SetPipelineRunState(ctx, st.r, state, reason)
+	return err
 }

@@ -14,10 +14,15 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/ferry-ml/ferry/runtime/jobs"
 	"github.com/ferry-ml/ferry/runtime/tenants"
@@ -49,6 +54,12 @@ steps:
     retries: {limit: 2, backoff: {initial: 10s, factor: 2, max: 1m}}
 `
 
+func init() {
+	// The fake API server's watches panic when more than this many events
+	// wait: the engine benchmarks make and end 1,000 pods at once.
+	watch.DefaultChanSize = 1 << 16
+}
+
 type engineEnv struct {
 	t       testing.TB
 	db      *store.DB
@@ -59,6 +70,8 @@ type engineEnv struct {
 	created int
 	// fail makes the pods of these steps fail with exit code 3.
 	fail map[string]bool
+	// engines are the engines made, whose caches settle waits for.
+	engines []*Engine
 }
 
 func newEngineEnv(t testing.TB) *engineEnv {
@@ -116,10 +129,69 @@ func (env *engineEnv) advance(d time.Duration) {
 	env.mu.Unlock()
 }
 
+// engine makes an engine over the env that reads the fake cluster through
+// informers, as a started one does (its loop is not run: tests call Sync).
 func (env *engineEnv) engine() *Engine {
+	env.t.Helper()
+	e := env.bareEngine()
+	f := informers.NewSharedInformerFactory(env.cs, 0)
+	synced, err := e.watch(f)
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	f.Start(env.t.Context().Done())
+	if !cache.WaitForCacheSync(env.t.Context().Done(), synced...) {
+		env.t.Fatal("informers did not sync")
+	}
+	env.engines = append(env.engines, e)
+	return e
+}
+
+// bareEngine makes an engine without informers (its passes list from the
+// fake API server unless a test gives it listers).
+func (env *engineEnv) bareEngine() *Engine {
 	e := NewEngine(env.db, env.cs, env.logs, slog.New(slog.NewTextHandler(io.Discard, nil)), PodConfig{Image: "ferry.local/platform:1", URL: "http://ferry.ferry-system.svc:8080"})
 	e.Now = env.clock
 	return e
+}
+
+// settle waits until every engine's pod cache shows the fake cluster's
+// pods as they are (names, statuses and deletions: the fake API server
+// keeps no resource versions), as a test's next pass needs.
+func (env *engineEnv) settle() {
+	env.t.Helper()
+	gvr := corev1.SchemeGroupVersion.WithResource("pods")
+	deadline := time.Now().Add(30 * time.Second)
+	for _, e := range env.engines {
+		for {
+			obj, err := env.cs.Tracker().List(gvr, corev1.SchemeGroupVersion.WithKind("Pod"), "")
+			if err != nil {
+				env.t.Fatal(err)
+			}
+			want := map[string]*corev1.Pod{}
+			items := obj.(*corev1.PodList).Items
+			for i := range items {
+				want[items[i].Namespace+"/"+items[i].Name] = &items[i]
+			}
+			cached, err := e.pods.List(labels.Everything())
+			if err != nil {
+				env.t.Fatal(err)
+			}
+			same := len(cached) == len(want)
+			for _, p := range cached {
+				if w, ok := want[p.Namespace+"/"+p.Name]; !ok || !equality.Semantic.DeepEqual(w.Status, p.Status) || !w.DeletionTimestamp.Equal(p.DeletionTimestamp) {
+					same = false
+				}
+			}
+			if same {
+				break
+			}
+			if time.Now().After(deadline) {
+				env.t.Fatalf("the engine's pod cache holds %d pods, the cluster %d", len(cached), len(want))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 }
 
 func (env *engineEnv) submit(params map[string]string) store.PipelineRun {
@@ -160,19 +232,20 @@ func (env *engineEnv) kubelet(ctx context.Context) int {
 	if err != nil {
 		env.t.Fatal(err)
 	}
-	n := 0
+	var ready []*corev1.Pod
 	for i := range list.Items {
-		p := &list.Items[i]
-		if p.Status.Phase != "" {
-			continue
+		if list.Items[i].Status.Phase == "" {
+			ready = append(ready, &list.Items[i])
 		}
-		n++
-		step := p.Labels[StepLabel]
-		base := strings.SplitN(step, "-", 2)[0]
-		var outs struct{ Artifacts, Parameters []string }
-		_ = json.Unmarshal([]byte(podEnv(p, EnvOutputs)), &outs)
-		run := podEnv(p, EnvStepRun)
-		err := env.db.Write(ctx, func(tx *store.Tx) error {
+	}
+	// What the wrappers report, in one transaction (the fake kubelet is
+	// not what the benchmarks measure).
+	err = env.db.Write(ctx, func(tx *store.Tx) error {
+		for _, p := range ready {
+			step := p.Labels[StepLabel]
+			var outs struct{ Artifacts, Parameters []string }
+			_ = json.Unmarshal([]byte(podEnv(p, EnvOutputs)), &outs)
+			run := podEnv(p, EnvStepRun)
 			for _, a := range outs.Artifacts {
 				sum := sha256.Sum256([]byte("data of " + step))
 				if err := tx.PutRunArtifact(ctx, "ml", run, store.StepOutputPrefix+a, hex.EncodeToString(sum[:]), 10); err != nil {
@@ -185,11 +258,14 @@ func (env *engineEnv) kubelet(ctx context.Context) int {
 					return err
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			env.t.Fatal(err)
 		}
+		return nil
+	})
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	for _, p := range ready {
+		base := strings.SplitN(p.Labels[StepLabel], "-", 2)[0]
 		p.Status.Phase = corev1.PodSucceeded
 		code := int32(0)
 		if env.fail[base] {
@@ -201,7 +277,8 @@ func (env *engineEnv) kubelet(ctx context.Context) int {
 			env.t.Fatal(err)
 		}
 	}
-	return n
+	env.settle()
+	return len(ready)
 }
 
 func (env *engineEnv) run(r store.PipelineRun) (store.PipelineRun, map[string]store.PipelineStep) {

@@ -46,6 +46,9 @@ type PodConfig struct {
 	Image string
 	// URL is the control plane's in-cluster base URL.
 	URL string
+	// Gateway is the serving gateway's in-cluster base URL, given to every
+	// step's pod as FERRY_GATEWAY, as to notebooks and jobs ("": none).
+	Gateway string
 }
 
 // StepPodInput is one attempt of one step, its references resolved.
@@ -106,6 +109,9 @@ func StepPod(cfg PodConfig, in StepPodInput, token string) (*corev1.Pod, *corev1
 		{Name: v1.EnvExperimentID, Value: fmt.Sprint(in.ExpID)},
 		{Name: v1.EnvRunID, Value: in.ChildRun},
 		secretEnv(v1.EnvTrackingToken),
+	}
+	if cfg.Gateway != "" {
+		env = append(env, corev1.EnvVar{Name: v1.EnvGateway, Value: cfg.Gateway})
 	}
 	keys := make([]string, 0, len(in.Env))
 	for k := range in.Env {

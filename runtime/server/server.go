@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
@@ -86,6 +87,11 @@ type Options struct {
 	// tracking URI from it, notebooks their FERRY_SERVER and tracking URI
 	// with a token for their tenant. Empty: neither is given one.
 	InternalURL string
+	// GatewayInternalURL is how pods reach the serving gateway (e.g.
+	// http://ferry-gateway.ferry-system.svc:8081): notebooks with
+	// credentials, training jobs' pods and pipeline steps' pods get it as
+	// FERRY_GATEWAY. Empty: they get none.
+	GatewayInternalURL string
 	// StepImage is the platform image, whose ferry binary every pipeline
 	// step pod copies in (its init container); the chart passes its own.
 	StepImage string
@@ -135,6 +141,13 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("server: --internal-url %q is not an http(s) URL without a path", o.InternalURL)
 		}
 		o.InternalURL = strings.TrimSuffix(o.InternalURL, "/")
+	}
+	if o.GatewayInternalURL != "" {
+		u, err := url.Parse(o.GatewayInternalURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return fmt.Errorf("server: --gateway-internal-url %q is not an http(s) URL without a path", o.GatewayInternalURL)
+		}
+		o.GatewayInternalURL = strings.TrimSuffix(o.GatewayInternalURL, "/")
 	}
 	if (o.AdminTokenSecret != "" || o.SeedTokenSecret != "" || o.GatewayTokenSecret != "" || o.AuditKeySecret != "") && o.AdminTokenNamespace == "" {
 		o.AdminTokenNamespace = podNamespace()
@@ -233,20 +246,25 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 			return nil, errors.Join(err, db.Close())
 		}
 		jobCtrl = jobs.NewController(db, kube, logs, opts.Logger.With("controller", "jobs"))
-		jobCtrl.Tracking = jobs.Tracking{URL: opts.InternalURL}
+		jobCtrl.Tracking = jobs.Tracking{URL: opts.InternalURL, Gateway: opts.GatewayInternalURL}
 		runner = jobCtrl
-		pipes = pipelines.NewEngine(db, kube, logs, opts.Logger.With("controller", "pipelines"), pipelines.PodConfig{Image: opts.StepImage, URL: opts.InternalURL})
+		pipes = pipelines.NewEngine(db, kube, logs, opts.Logger.With("controller", "pipelines"), pipelines.PodConfig{Image: opts.StepImage, URL: opts.InternalURL, Gateway: opts.GatewayInternalURL})
+		// One cache of every pod and node for jobs' and steps' admission,
+		// not one each.
+		podsAndNodes := informers.NewSharedInformerFactory(kube, 10*time.Minute)
+		jobCtrl.Informers, pipes.Informers = podsAndNodes, podsAndNodes
 		pipeRunner = pipes
 		tuneCtrl = tuning.NewController(db, jobCtrl, opts.Logger.With("controller", "tuning"))
 		tuneRunner = tuneCtrl
 		nbCtrl = notebooks.NewController(db, kube, opts.Logger.With("controller", "notebooks"))
 		nbCtrl.InternalURL = opts.InternalURL
+		nbCtrl.GatewayURL = opts.GatewayInternalURL
 		nbRunner = nbCtrl
 		blobs, err := serving.OpenBlobs(ctx, blobURL)
 		if err != nil {
 			return nil, errors.Join(err, db.Close())
 		}
-		serveCtrl = serving.NewController(db, kube, serving.PodConfig{Image: opts.StepImage, WorkloadImage: opts.ServeImage, URL: opts.InternalURL},
+		serveCtrl = serving.NewController(db, kube, serving.PodConfig{WorkloadImage: opts.ServeImage, URL: opts.InternalURL},
 			opts.Logger.With("controller", "serving"))
 		serveCtrl.Blobs = blobs
 		serveRunner = serveCtrl
@@ -254,6 +272,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 			return nil, errors.Join(err, db.Close())
 		}
 		jobCtrl.Events = mon.Events
+		pipes.Events, serveCtrl.Events = mon.Events, mon.Events
 		nbCtrl.Explain = func(tenant, name string) string { return mon.Explain(tenant, store.WorkloadNotebook, name) }
 		onTenant = func(name string) { ctrl.Enqueue(name); jobCtrl.Poke(); nbCtrl.Poke() }
 	} else {

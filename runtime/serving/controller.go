@@ -18,6 +18,7 @@ import (
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/runtime/controller"
+	podreason "github.com/ferry-ml/ferry/runtime/monitor/reason"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
@@ -32,17 +33,33 @@ type Controller struct {
 	// Blobs is the artifact bucket model files are read from.
 	Blobs *blob.Bucket
 	Log   *slog.Logger
+	// Events are the Warning events about a pod, which explain why a
+	// revision is not ready (nil: pod states alone).
+	Events podreason.Events
 	// Now is the clock (default time.Now).
-	Now  func() time.Time
-	loop *controller.Loop
+	Now     func() time.Time
+	loop    *controller.Loop
+	reasons reasons
 	// keyed are the deployments ("namespace/name" to "id@created") whose
 	// key Secret this process applied (Sync runs on one goroutine).
 	keyed map[string]string
+	// starting says a pass saw a revision scaled up from zero, with
+	// requests held for it and no replica ready yet: the next pass comes
+	// after StartingPoll instead of the resync, so its first ready
+	// replica reaches the routing table within StartingPoll.
+	starting bool
+	// after runs f after d (default time.AfterFunc; tests record it).
+	after func(d time.Duration, f func())
 }
+
+// StartingPoll is how often a pass looks again while requests wait for a
+// revision to start (scale from zero), instead of every second.
+const StartingPoll = 200 * time.Millisecond
 
 // NewController makes a controller; Start runs it.
 func NewController(db *store.DB, client kubernetes.Interface, pods PodConfig, log *slog.Logger) *Controller {
-	c := &Controller{DB: db, Client: client, Pods: pods, Stats: &Stats{}, Log: log, Now: time.Now, keyed: map[string]string{}}
+	c := &Controller{DB: db, Client: client, Pods: pods, Stats: &Stats{}, Log: log, Now: time.Now, keyed: map[string]string{},
+		after: func(d time.Duration, f func()) { time.AfterFunc(d, f) }}
 	c.loop = &controller.Loop{Name: "serving", Log: log, Sync: c.Sync, Options: controller.Options{Resync: time.Second, Settle: 50 * time.Millisecond}}
 	return c
 }
@@ -70,17 +87,58 @@ func (c *Controller) Sync(ctx context.Context) error {
 	}
 	var errs []error
 	live := map[string]bool{}
+	why, kept := map[revisionKey]string{}, map[[2]string]bool{}
+	owned := c.namespaces(ctx)
 	for _, d := range ds {
 		live[d.Tenant+"/"+d.Name] = true
-		if err := c.syncDeployment(ctx, d); err != nil {
+		if err := c.syncDeployment(ctx, d, why, owned); err != nil {
+			kept[[2]string{d.Tenant, d.Name}] = true
 			errs = append(errs, fmt.Errorf("deployment %s/%s: %w", d.Tenant, d.Name, err))
 		}
 	}
-	errs = append(errs, c.collect(ctx, live))
+	c.reasons.replace(why, kept)
+	errs = append(errs, c.collect(ctx, live, owned))
+	if c.starting {
+		c.starting = false
+		c.after(StartingPoll, c.Poke)
+	}
 	return errors.Join(errs...)
 }
 
-func (c *Controller) syncDeployment(ctx context.Context, d store.Deployment) error {
+// namespaces answers, once per tenant and pass, whether ferry may write
+// into a tenant's namespace (tenants.CheckNamespace): nil, or why not. A
+// tenant that is gone has no namespace ferry may write into.
+func (c *Controller) namespaces(ctx context.Context) func(tenant string) error {
+	seen := map[string]error{}
+	return func(tenant string) error {
+		if err, ok := seen[tenant]; ok {
+			return err
+		}
+		var t store.Tenant
+		err := c.DB.Read(ctx, func(tx *store.Tx) (err error) { t, err = tx.Tenant(ctx, tenant); return err })
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			err = &tenants.ConflictError{Tenant: tenant, Namespace: tenants.Namespace(tenant), Reason: "has no tenant"}
+		case err == nil:
+			err = tenants.CheckNamespace(ctx, c.Client, t)
+		}
+		seen[tenant] = err
+		return err
+	}
+}
+
+// foreign says whether err, from tenants.CheckNamespace, means that the
+// namespace is not ferry's for the tenant (or not there): nothing is
+// written or deleted in it.
+func foreign(err error) bool {
+	return errors.Is(err, tenants.ErrNamespaceConflict) || errors.Is(err, tenants.ErrNamespaceMissing)
+}
+
+// syncDeployment also records in why what keeps each live revision from
+// being ready.
+// Nothing is written or deleted in a namespace that is not ferry's for the
+// deployment's tenant (owned says): each live revision's reason says why.
+func (c *Controller) syncDeployment(ctx context.Context, d store.Deployment, why map[revisionKey]string, owned func(string) error) error {
 	spec, err := Spec(d)
 	if err != nil {
 		return err
@@ -102,6 +160,17 @@ func (c *Controller) syncDeployment(ctx context.Context, d store.Deployment) err
 		if err := c.DB.Read(ctx, func(tx *store.Tx) (err error) { d, err = tx.DeploymentByID(ctx, d.ID); return err }); err != nil {
 			return err
 		}
+	}
+	if err := owned(d.Tenant); err != nil {
+		if !foreign(err) {
+			return err
+		}
+		for _, r := range d.Revisions {
+			if r.Role != store.RevisionRetired {
+				why[revisionKey{d.Tenant, d.Name, RevisionName(d, r)}] = tenants.NamespaceReason(err)
+			}
+		}
+		return nil
 	}
 	if err := c.ensureKey(ctx, d); err != nil {
 		return err
@@ -137,6 +206,14 @@ func (c *Controller) syncDeployment(ctx context.Context, d store.Deployment) err
 		got, err := controller.Apply(ctx, c.Client.AppsV1().Deployments(ns), dep)
 		if err != nil {
 			return err
+		}
+		if want > 0 && got.Status.ReadyReplicas == 0 && load.Waiting > 0 {
+			c.starting = true
+		}
+		if reason, err := c.explain(ctx, ns, name, want, got); err != nil {
+			c.Log.Warn("revision reason", "revision", name, "err", err)
+		} else if reason != "" {
+			why[revisionKey{d.Tenant, d.Name, name}] = reason
 		}
 		if want != r.Replicas || got.Status.ReadyReplicas != r.Ready {
 			if err := c.DB.Write(ctx, func(tx *store.Tx) error {
@@ -259,7 +336,8 @@ const RuntimeKeyName = "ferry-runtime"
 // the gone deployments are found by their Deployments and Services, and
 // each one's key Secret goes first, then its Services, its Deployments
 // last: a pass cut off halfway leaves something that the next pass lists.
-func (c *Controller) collect(ctx context.Context, live map[string]bool) error {
+// Namespaces that are not ferry's for their tenant (owned says) are skipped.
+func (c *Controller) collect(ctx context.Context, live map[string]bool, owned func(string) error) error {
 	sel := metav1.ListOptions{LabelSelector: DeploymentLabel}
 	type gone struct{ ns, name string }
 	var dead []gone
@@ -298,6 +376,13 @@ func (c *Controller) collect(ctx context.Context, live map[string]bool) error {
 	}
 	var errs []error
 	for _, g := range dead {
+		tenant, _ := strings.CutPrefix(g.ns, v1.TenantNamespacePrefix)
+		if err := owned(tenant); err != nil {
+			if !foreign(err) {
+				errs = append(errs, fmt.Errorf("remove deployment %s/%s: %w", g.ns, g.name, err))
+			}
+			continue
+		}
 		if err := c.remove(ctx, g.ns, g.name, svcs.Items, deps.Items); err != nil {
 			errs = append(errs, fmt.Errorf("remove deployment %s/%s: %w", g.ns, g.name, err))
 		}

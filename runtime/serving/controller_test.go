@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
 
@@ -30,8 +31,9 @@ func newTestController(t *testing.T) (*Controller, *store.DB, *fake.Clientset, s
 	spec, _ := json.Marshal(v1.DeploymentSpec{Runtime: v1.RuntimeSklearn, Port: RuntimePort, Min: 0, Max: 3, Concurrency: 2, IdleSeconds: 60,
 		Resources: v1.Resources{CPU: "1", Memory: "1Gi"}, Rollout: v1.RolloutPolicy{StepWeight: 20, BakeSeconds: 10}})
 	var d store.Deployment
-	err = db.Write(ctx, func(tx *store.Tx) error {
-		if _, err := tx.CreateTenant(ctx, store.Tenant{Name: "a", DisplayName: "a", Quota: store.Quota{CPU: "4", Memory: "8Gi"}}); err != nil {
+	var tn store.Tenant
+	err = db.Write(ctx, func(tx *store.Tx) (err error) {
+		if tn, err = tx.CreateTenant(ctx, store.Tenant{Name: "a", DisplayName: "a", Quota: store.Quota{CPU: "4", Memory: "8Gi"}}); err != nil {
 			return err
 		}
 		d, err = tx.CreateDeployment(ctx, store.Deployment{Tenant: "a", Name: "iris", Spec: spec, CreatedBy: "alice"}, store.Revision{Model: "iris", Version: 1, Digest: "d1"})
@@ -47,9 +49,9 @@ func newTestController(t *testing.T) (*Controller, *store.DB, *fake.Clientset, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := fake.NewClientset()
+	cs := fake.NewClientset(tenants.NamespaceObject(tn))
 	now := time.Now()
-	c := NewController(db, cs, PodConfig{Image: "p", WorkloadImage: "w", URL: "http://cp"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c := NewController(db, cs, PodConfig{WorkloadImage: "w", URL: "http://cp"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	c.Now = func() time.Time { return now }
 	return c, db, cs, d, &now
 }
@@ -114,12 +116,33 @@ func TestHeldRequestScalesFromZeroAndIdleScalesToZero(t *testing.T) {
 	if n := replicas(); n != 0 {
 		t.Fatalf("unused min-0 revision at %d replicas, want 0", n)
 	}
+	var polls []time.Duration
+	c.after = func(d time.Duration, _ func()) { polls = append(polls, d) }
 	c.Stats.Report(*now, v1.GatewayReport{Gateway: "g1", Revisions: []v1.RevisionReport{{Tenant: "a", Deployment: "iris", Revision: "iris-r1", Waiting: 1}}})
 	if err := c.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := replicas(); n != 1 {
 		t.Fatalf("with a held request: %d replicas, want 1", n)
+	}
+	// No replica is ready yet and a request waits: the next pass is soon,
+	// not a resync away, so the first ready replica is routed quickly.
+	if len(polls) != 1 || polls[0] != StartingPoll {
+		t.Fatalf("passes scheduled while starting: %v, want one after %s", polls, StartingPoll)
+	}
+	dep, err := cs.AppsV1().Deployments("ferry-a").Get(ctx, "iris-r1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep.Status.ReadyReplicas = 1
+	if _, err := cs.AppsV1().Deployments("ferry-a").UpdateStatus(ctx, dep, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(polls) != 1 {
+		t.Fatalf("a ready revision still polled soon: %v", polls)
 	}
 	c.Stats.Report(*now, v1.GatewayReport{Gateway: "g1", Revisions: []v1.RevisionReport{{Tenant: "a", Deployment: "iris", Revision: "iris-r1"}}})
 	*now = now.Add(2 * time.Minute)
@@ -186,7 +209,7 @@ func TestMovingTheFollowedAliasStartsACanaryOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := NewController(db, fake.NewClientset(), PodConfig{Image: "p", WorkloadImage: "w", URL: "http://cp"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c := NewController(db, fake.NewClientset(), PodConfig{WorkloadImage: "w", URL: "http://cp"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	revisions := func() []store.Revision {
 		var got store.Deployment
 		_ = db.Read(ctx, func(tx *store.Tx) (err error) { got, err = tx.DeploymentByID(ctx, d.ID); return err })

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/python"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
@@ -23,7 +24,6 @@ const (
 	RuntimePort = 8080
 	// KeySecretKey is the data key of the runtime's API key in its Secret.
 	KeySecretKey = "key"
-	runtimeDir   = "/opt/ferry-runtime"
 )
 
 // Env of a revision's pods.
@@ -37,9 +37,8 @@ const (
 
 // PodConfig is what every revision's pods get from the platform.
 type PodConfig struct {
-	// Image is the platform image, whose ferry binary writes the runtime.
-	Image string
-	// WorkloadImage runs the built-in sklearn runtime (Debian python3 + scikit-learn).
+	// WorkloadImage runs the built-in sklearn runtime (Debian python3 +
+	// scikit-learn, the runtime at python.ServingRuntimePath).
 	WorkloadImage string
 	// URL is the control plane's in-cluster base URL.
 	URL string
@@ -91,14 +90,9 @@ func Objects(cfg PodConfig, d store.Deployment, spec v1.DeploymentSpec, r store.
 	pod := corev1.PodSpec{ServiceAccountName: tenants.WorkloadServiceAccount, AutomountServiceAccountToken: new(false)}
 	if spec.Runtime == v1.RuntimeSklearn {
 		main.Image, probePath = cfg.WorkloadImage, "/v2/health/ready"
-		main.Command = []string{"python3", runtimeDir + "/oip_server.py"}
-		main.VolumeMounts = []corev1.VolumeMount{{Name: "runtime", MountPath: runtimeDir, ReadOnly: true}}
-		small := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")}
-		pod.Volumes = []corev1.Volume{{Name: "runtime", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
-		pod.InitContainers = []corev1.Container{{Name: "ferry", Image: cfg.Image, ImagePullPolicy: corev1.PullIfNotPresent,
-			Command:      []string{"/ferry", "serve-runtime", "install", "/runtime"},
-			VolumeMounts: []corev1.VolumeMount{{Name: "runtime", MountPath: "/runtime"}},
-			Resources:    corev1.ResourceRequirements{Requests: small, Limits: small}}}
+		// One container, no init container: the runtime is in the image
+		// (scale from zero waits for one container start, not two).
+		main.Command = []string{"python3", python.ServingRuntimePath}
 	}
 	main.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: probePath, Port: intstr.FromInt32(port)}},
 		PeriodSeconds: 1, FailureThreshold: 1}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/python"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
@@ -13,7 +14,7 @@ func TestSklearnRevisionRunsTheRuntimeAsTheWorkloadAccountInTheTenantNamespace(t
 	d := store.Deployment{Tenant: "a", Name: "iris"}
 	r := store.Revision{Number: 3, Digest: "abc"}
 	spec := v1.DeploymentSpec{Runtime: v1.RuntimeSklearn, Port: RuntimePort, Resources: v1.Resources{CPU: "500m", Memory: "512Mi"}}
-	dep, svc, err := Objects(PodConfig{Image: "ferry.local/platform:1", WorkloadImage: "ferry.local/workload:1", URL: "http://ferry.ferry-system.svc"}, d, spec, r, 0)
+	dep, svc, err := Objects(PodConfig{WorkloadImage: "ferry.local/workload:1", URL: "http://ferry.ferry-system.svc"}, d, spec, r, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,8 +22,11 @@ func TestSklearnRevisionRunsTheRuntimeAsTheWorkloadAccountInTheTenantNamespace(t
 		t.Errorf("deployment %s/%s replicas %d, service %s", dep.Namespace, dep.Name, *dep.Spec.Replicas, svc.Name)
 	}
 	p := dep.Spec.Template.Spec
-	if p.ServiceAccountName != tenants.WorkloadServiceAccount || len(p.InitContainers) != 1 || p.Containers[0].Image != "ferry.local/workload:1" {
+	if p.ServiceAccountName != tenants.WorkloadServiceAccount || len(p.InitContainers) != 0 || p.Containers[0].Image != "ferry.local/workload:1" {
 		t.Errorf("pod spec: %+v", p)
+	}
+	if cmd := p.Containers[0].Command; len(cmd) != 2 || cmd[0] != "python3" || cmd[1] != python.ServingRuntimePath {
+		t.Errorf("command %q, want python3 %s (the runtime the workload image holds)", cmd, python.ServingRuntimePath)
 	}
 	env := map[string]string{}
 	for _, e := range p.Containers[0].Env {

@@ -40,6 +40,7 @@ func (e *ConflictError) Unwrap() error { return ErrNamespaceConflict }
 // tenantGetter is what the reconciler needs from the store.
 type tenantGetter interface {
 	Read(ctx context.Context, fn func(*store.Tx) error) error
+	Write(ctx context.Context, fn func(*store.Tx) error) error
 }
 
 // Reconciler converges a tenant's Kubernetes objects to the store.
@@ -62,8 +63,9 @@ func (r *Reconciler) Conflict(tenant string) error {
 // Reconcile is level-based and idempotent: it applies every object of an
 // existing tenant (repairing drift) and deletes the namespace of a tenant
 // that no longer exists. It adopts only the namespace it created for that
-// very tenant (TenantIDLabel = OwnerID); any other namespace of that name
-// is a *ConflictError, left as it is. An error means: try again later.
+// very tenant (TenantIDLabel = OwnerID), or, once, one an older ferry made
+// for it before that label existed (see notProvablyOurs); any other
+// namespace of that name is a *ConflictError, left as it is. An error means: try again later.
 func (r *Reconciler) Reconcile(ctx context.Context, name string) error {
 	var t store.Tenant
 	err := r.Store.Read(ctx, func(tx *store.Tx) error {
@@ -90,6 +92,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string) error {
 		if err := apply(ctx, r.Client, obj); err != nil {
 			return fmt.Errorf("tenant %s: %w", name, err)
 		}
+	}
+	if err := r.labelled(ctx, t); err != nil {
+		return fmt.Errorf("tenant %s: %w", name, err)
 	}
 	return nil
 }
@@ -120,13 +125,29 @@ func (r *Reconciler) claim(ctx context.Context, t store.Tenant) error {
 	if ns.DeletionTimestamp != nil {
 		return fmt.Errorf("tenant %s: namespace %s is being deleted", t.Name, name)
 	}
-	switch id := ns.Labels[TenantIDLabel]; {
-	case id == "":
-		return &ConflictError{Tenant: t.Name, Namespace: name, Reason: "exists without the " + TenantIDLabel + " label"}
-	case id != OwnerID(t):
-		return &ConflictError{Tenant: t.Name, Namespace: name, Reason: "belongs to another tenant (" + TenantIDLabel + "=" + id + ")"}
+	if ns.Labels[TenantIDLabel] == "" {
+		if why := notProvablyOurs(ns, t); why != "" {
+			return &ConflictError{Tenant: t.Name, Namespace: name, Reason: "exists without the " + TenantIDLabel + " label (not relabelled: " + why +
+				"; if it is this tenant's: kubectl label namespace " + name + " " + TenantIDLabel + "=" + OwnerID(t) + ")"}
+		}
+		// Made by an older ferry for this very tenant: the apply that
+		// follows adds the label.
+		return nil
+	}
+	if c := ownerConflict(ns, t); c != nil {
+		return c
 	}
 	return nil
+}
+
+// labelled clears a tenant's UnlabelledNamespace flag once its namespace
+// carries the owner label: an unlabelled namespace is relabelled at most
+// once, on the first reconcile after the upgrade.
+func (r *Reconciler) labelled(ctx context.Context, t store.Tenant) error {
+	if !t.UnlabelledNamespace {
+		return nil
+	}
+	return r.Store.Write(ctx, func(tx *store.Tx) error { return tx.SetNamespaceLabelled(ctx, t.Name) })
 }
 
 // deleteNamespace removes a deleted tenant's namespace: only one ferry

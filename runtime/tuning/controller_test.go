@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/runtime/jobs"
+	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
 
@@ -39,6 +41,7 @@ func newWorld(t *testing.T) *world {
 		_, err := tx.CreateTenant(t.Context(), store.Tenant{Name: "a", DisplayName: "a", Quota: store.Quota{CPU: "8", Memory: "16Gi"}})
 		return err
 	})
+	w.tenantNamespace()
 	return w
 }
 
@@ -57,6 +60,25 @@ func (w *world) open() {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	w.db, w.cs = db, fake.NewClientset()
 	w.ctrl = NewController(db, jobs.NewController(db, w.cs, logs, log), log)
+	w.tenantNamespace()
+}
+
+// tenantNamespace gives the fake cluster tenant a's namespace as ferry's
+// tenants reconciler makes it (labelled with the tenant's id): the jobs
+// controller writes into no other. Nothing to do before a exists.
+func (w *world) tenantNamespace() {
+	w.t.Helper()
+	var tn store.Tenant
+	err := w.db.Read(w.t.Context(), func(tx *store.Tx) (err error) {
+		tn, err = tx.Tenant(w.t.Context(), "a")
+		return err
+	})
+	if err != nil {
+		return
+	}
+	if _, err := w.cs.CoreV1().Namespaces().Create(w.t.Context(), tenants.NamespaceObject(tn), metav1.CreateOptions{}); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 func (w *world) restart() {

@@ -89,6 +89,9 @@ func Validate(root string, spec *v1.TuningSpec) error {
 	case !dnsLabel.MatchString(spec.Name):
 		return fault(root+".name", spec.Name, "%q is not a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit", spec.Name)
 	}
+	if why := v1.ReservedJob(TrialJobName(spec.Name, 0)); why != "" {
+		return fault(root+".name", spec.Name, "trial jobs are named %s-t<N>: %s", spec.Name, why)
+	}
 	if err := validateObjective(root+".objective", spec.Objective); err != nil {
 		return err
 	}

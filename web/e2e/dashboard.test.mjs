@@ -87,6 +87,13 @@ test('dashboard', async (t) => {
     await page.getByRole('button', { name: 'Create notebook' }).click();
     await page.getByRole('row', { name: /nb2/ }).waitFor();
     await check('notebooks');
+    // Its own page, at a stable URL.
+    await page.getByRole('link', { name: 'nb1', exact: true }).click();
+    await page.waitForURL(/\/tenants\/acme\/notebooks\/nb1$/);
+    await page.getByRole('heading', { name: 'Notebook nb1' }).waitFor();
+    assert.match(await text('dl.kv'), /\/t\/acme\/notebooks\/nb1\//);
+    await page.getByRole('button', { name: /^(Stop|Start)$/ }).waitFor();
+    await check('notebook');
   });
 
   await t.test('runs table with chosen columns, sorted server-side', async () => {
@@ -125,7 +132,13 @@ test('dashboard', async (t) => {
     await run.waitFor();
     await page.getByText(/Served by: digits \(v1 stable 75%\), digits \(v2 canary 25%\)/).waitFor();
     await check('model');
-    await run.click();
+    await page.getByRole('link', { name: 'v1', exact: true }).click();
+    await page.waitForURL(/\/models\/digits-clf\/versions\/1$/);
+    await page.getByRole('heading', { name: 'Lineage' }).waitFor();
+    await page.getByText(`Made by: run ${data.runs[0].slice(0, 12)} (no job or pipeline step)`).waitFor();
+    assert.match(await text('dl.kv'), new RegExp(`runs:/${data.runs[0]}/model`));
+    await check('model-version');
+    await page.getByRole('link', { name: data.runs[0].slice(0, 12) }).first().click();
     await page.waitForURL(new RegExp(`/runs/${data.runs[0]}$`));
     await page.getByRole('heading', { name: 'Run lr-0.1' }).waitFor();
     await check('run');

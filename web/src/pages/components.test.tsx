@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorBox } from '../components/ui';
 import { Audit } from './audit/audit';
 import { JobDetail } from './jobs/job';
+import { NotebookDetail } from './notebooks/notebook';
 
 afterEach(() => { cleanup(); vi.unstubAllGlobals(); });
 
@@ -29,6 +30,22 @@ describe('components', () => {
     expect(screen.getByText('waiting for quota')).toBeTruthy();
     expect(screen.getByText(/its log starts when it runs/)).toBeTruthy();
     expect(fetch.mock.calls.some(([u]) => String(u).includes('/logs'))).toBe(false);
+  });
+
+  it('a notebook\'s page shows its state and reason, and Stop stops it', async () => {
+    const nb = { tenant: 'acme', name: 'lab', image: 'img:1', resources: { cpu: '1', memory: '2Gi' }, workspace: 'ferry-lab-ws', state: 'running', reason: 'image img:1 is being pulled',
+      lastActivity: '2026-01-01T00:00:00Z', createdBy: 'alice', createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z', url: '/t/acme/notebooks/lab/' };
+    const fetch = vi.fn(async (url: string, init?: RequestInit) => {
+      if (url === '/api/v1/tenants/acme/notebooks/lab/stop' && init?.method?.toUpperCase() === 'POST') return json({ ...nb, state: 'stopped', reason: undefined });
+      if (url.startsWith('/api/v1/tenants/acme/notebooks/lab')) return json(nb);
+      return json({ detail: 'unexpected ' + url }, 500);
+    });
+    vi.stubGlobal('fetch', fetch);
+    render(<NotebookDetail params={{ tenant: 'acme', name: 'lab' }} query={new URLSearchParams()} />);
+    await waitFor(() => expect(screen.getByText('image img:1 is being pulled')).toBeTruthy(), { timeout: 5000 });
+    expect(screen.getByText('/t/acme/notebooks/lab/')).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Stop' }));
+    await waitFor(() => expect(fetch.mock.calls.some(([u, i]) => u === '/api/v1/tenants/acme/notebooks/lab/stop' && (i as RequestInit)?.method?.toUpperCase() === 'POST')).toBe(true));
   });
 
   it('audit verify shows the broken row and the problem', async () => {

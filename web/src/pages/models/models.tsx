@@ -46,7 +46,7 @@ export function Model({ params }: PageProps) {
           )) : 'no deployment'}</p>
           <Table label="Versions" head={['Version', 'Status', 'Aliases', 'Source run', 'Job', 'Created', 'By']} empty="No versions."
             rows={d.data.versions.map((v) => [
-              v.version, <State state={v.status} />, aliasText(v.aliases),
+              <a href={tenantPath(t, 'models', model, 'versions', String(v.version))}>v{v.version}</a>, <State state={v.status} />, aliasText(v.aliases),
               v.runId ? <a href={tenantPath(t, 'runs', v.runId)}>{v.runId.slice(0, 12)}</a> : '—',
               v.job ? <a href={tenantPath(t, 'jobs', v.job)}>{v.job}</a> : '—', <Time at={v.createdAt} />, v.createdBy ?? '',
             ])} />

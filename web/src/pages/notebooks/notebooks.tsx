@@ -4,6 +4,7 @@ import { api, call } from '../../api/client';
 import { useData } from '../../components/data';
 import { ago, ErrorBox, Field, Loading, Page, State, Table, Time } from '../../components/ui';
 import type { PageProps } from '../../router';
+import { tenantPath } from '../../router';
 
 export function Notebooks({ params }: PageProps) {
   const t = params.tenant;
@@ -38,7 +39,7 @@ export function Notebooks({ params }: PageProps) {
       {d.data && (
         <Table label="Notebooks" head={['Name', 'State', 'Idle for', 'Last activity', 'Resources', 'Actions']} empty="No notebooks yet."
           rows={d.data.items.map((n) => [
-            n.name, <><State state={n.state} /> {n.reason ?? ''}</>, n.state === 'running' ? ago(n.lastActivity) : '—', <Time at={n.lastActivity} />,
+            <a href={tenantPath(t, 'notebooks', n.name)}>{n.name}</a>, <><State state={n.state} /> {n.reason ?? ''}</>, n.state === 'running' ? ago(n.lastActivity) : '—', <Time at={n.lastActivity} />,
             `${n.resources?.cpu ?? '—'} CPU, ${n.resources?.memory ?? '—'}`,
             <span class="actions">
               <button type="button" onClick={() => open(n.name)} aria-label={`Open ${n.name}`}>Open</button>{' '}

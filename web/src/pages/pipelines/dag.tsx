@@ -35,8 +35,8 @@ export function Dag(props: { nodes: GraphNode[]; views?: Map<string, StepView>; 
             const sub = v ? nodeLabel(n.id, v) : n.finally ? 'finally' : '';
             const time = v?.startedAt ? duration(v.startedAt, v.finishedAt, props.now) : '';
             const line = [sub, time].filter(Boolean).join(' · ');
-            // The link's name is its <title>: what the node shows (long text is clipped, not cut).
-            const label = `${n.id} ${line}`.trim();
+            // The link's name is its <title>: what the node shows (long text is clipped, not cut) and why.
+            const label = `${n.id} ${line}${v?.reason ? ` (${v.reason})` : ''}`.trim();
             return (
               <a key={n.id} href={props.href(n.id)} aria-current={props.selected === n.id ? 'true' : undefined}
                 class={`dag-node state-${state.replace(/\s+/g, '-')}${props.selected === n.id ? ' selected' : ''}`} data-step={n.id} data-state={state}>

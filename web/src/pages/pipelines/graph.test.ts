@@ -109,6 +109,14 @@ describe('step state', () => {
     expect(fold([], 'failed').state).toBe('not run');
   });
 
+  it('gives the reason of the item that shows the state, never a cache hit\'s', () => {
+    const pull = 'image img:2 cannot be pulled: not found';
+    expect(fold([r('t[0]', 'succeeded'), r('t[1]', 'running', { reason: pull })]).reason).toBe(pull);
+    expect(fold([r('t[0]', 'running', { reason: 'unschedulable' }), r('t[1]', 'failed', { reason: 'exit code 3' })]).reason).toBe('exit code 3');
+    expect(fold([r('t', 'cached', { reason: 'cached: outputs of run r1 (step t)' })]).reason).toBeUndefined();
+    expect(fold([r('t', 'running')]).reason).toBeUndefined();
+  });
+
   it('groups a run\'s step runs by spec step, items in order', () => {
     const v = stepViews([{ id: 't', deps: [], finally: false }, { id: 'u', deps: ['t'], finally: false }],
       [r('t[1]', 'running', { item: 1 }), r('t[0]', 'succeeded', { item: 0 })]);

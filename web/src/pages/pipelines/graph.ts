@@ -29,8 +29,12 @@ export function specGraph(spec: Pick<S['PipelineSpec'], 'steps' | 'finally'>): G
   ];
 }
 
-/** StepView is one spec step as the run sees it: its item runs folded into one state. */
-export type StepView = { state: string; runs: S['StepRun'][]; done: number; cached: number; startedAt?: string; finishedAt?: string };
+/**
+ * StepView is one spec step as the run sees it: its item runs folded into
+ * one state, and the reason of the run that shows it (why a pod waits, why
+ * it failed or was skipped) when there is one.
+ */
+export type StepView = { state: string; reason?: string; runs: S['StepRun'][]; done: number; cached: number; startedAt?: string; finishedAt?: string };
 
 const rank = ['failed', 'running', 'pending', 'cancelled', 'skipped', 'succeeded', 'cached'];
 
@@ -47,8 +51,10 @@ export function fold(runs: S['StepRun'][], runState?: string): StepView {
   const starts = runs.map((r) => r.startedAt).filter(Boolean).sort() as string[];
   const ends = runs.map((r) => r.finishedAt).filter(Boolean).sort() as string[];
   const done = runs.filter((r) => ['succeeded', 'cached', 'skipped', 'failed', 'cancelled'].includes(r.state)).length;
+  // A cache hit's reason only repeats what the cached mark says.
+  const reason = runs.find((r) => r.state === state && r.reason && r.state !== 'cached')?.reason;
   return {
-    state, runs, done, cached: states.filter((s) => s === 'cached').length,
+    state, reason, runs, done, cached: states.filter((s) => s === 'cached').length,
     startedAt: starts[0], finishedAt: runs.length && done === runs.length ? ends[ends.length - 1] : undefined,
   };
 }

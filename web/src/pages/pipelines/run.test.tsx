@@ -44,7 +44,7 @@ describe('pipeline run page', () => {
       return json({ detail: 'unexpected ' + url }, 500);
     }));
     const { container } = render(<PipelineRunDetail params={{ tenant: 'acme', run: 'r1abcdef0123456789' }} query={new URLSearchParams()} />);
-    await waitFor(() => expect(container.querySelectorAll('[data-testid=dag] a.dag-node')).toHaveLength(4));
+    await waitFor(() => expect(container.querySelectorAll('[data-testid=dag] a.dag-node')).toHaveLength(4), { timeout: 5000 }); // the spec comes after the run: slow on a loaded machine
     const state = (s: string) => container.querySelector(`a.dag-node[data-step="${s}"]`)!.getAttribute('data-state');
     expect([state('prep'), state('train'), state('eval'), state('notify')]).toEqual(['cached', 'running', 'pending', 'pending']);
     expect(container.querySelector('a.dag-node[data-step="prep"]')!.querySelector('title')!.textContent).toContain('cached');
@@ -76,6 +76,21 @@ describe('pipeline run page', () => {
     item.value = '0';
     item.dispatchEvent(new Event('change', { bubbles: true }));
     await waitFor(() => expect(logs().at(-1)).toBe('/api/v1/tenants/acme/pipeline-runs/r1abcdef0123456789/steps/train%5B0%5D/logs'));
+  });
+
+  it('says why a step waits, in its box\'s name and the steps table', async () => {
+    const pull = 'image img:2 cannot be pulled: manifest unknown';
+    const waiting = { ...run, steps: [...run.steps.slice(0, 2), { ...run.steps[2], reason: pull }] };
+    vi.stubGlobal('fetch', vi.fn(async (url: string) => {
+      if (url.startsWith('/api/v1/tenants/acme/pipeline-runs/')) return json(waiting);
+      if (url.startsWith('/api/v1/tenants/acme/pipelines/digits/versions')) return json({ items: [{ pipeline: 'digits', version: 2, digest: 'sha256:x', spec, createdBy: 'alice', createdAt: t0 }] });
+      return json({ detail: 'unexpected ' + url }, 500);
+    }));
+    const { container } = render(<PipelineRunDetail params={{ tenant: 'acme', run: 'r1abcdef0123456789' }} query={new URLSearchParams()} />);
+    await waitFor(() => expect(container.querySelectorAll('[data-testid=dag] a.dag-node')).toHaveLength(4), { timeout: 5000 }); // the spec comes after the run: slow on a loaded machine
+    expect(container.querySelector('a.dag-node[data-step="train"] title')!.textContent).toContain(pull);
+    const row = [...screen.getByRole('region', { name: 'Steps' }).querySelectorAll('tr')].find((tr) => tr.textContent!.startsWith('train'))!;
+    expect(row.textContent).toContain(`running ${pull}`);
   });
 
   it('says a cached step has no log instead of asking for one', async () => {

@@ -62,7 +62,7 @@ export function PipelineRunDetail({ params, query }: PageProps) {
           <Table label="Steps" head={['Step', 'State', 'Items', 'Started', 'Duration', 'Cached']}
             rows={nodes.map((n) => {
               const sv = views.get(n.id)!;
-              return [<a href={`${base}?step=${encodeURIComponent(n.id)}`}>{n.id}</a>, <State state={sv.state} />,
+              return [<a href={`${base}?step=${encodeURIComponent(n.id)}`}>{n.id}</a>, <><State state={sv.state} />{sv.reason && <> {sv.reason}</>}</>,
                 sv.runs.length > 1 ? `${sv.done}/${sv.runs.length}` : '', <Time at={sv.startedAt} />, duration(sv.startedAt, sv.finishedAt, now),
                 sv.cached ? (sv.runs.length > 1 ? `${sv.cached} of ${sv.runs.length}` : 'yes') : ''];
             })} />

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -51,4 +52,27 @@ func describe(obj Object) string {
 		return obj.GetName()
 	}
 	return obj.GetNamespace() + "/" + obj.GetName()
+}
+
+// CreatorPatcher is a typed client with Create and Patch.
+type CreatorPatcher[T Object] interface {
+	Patcher[T]
+	Create(ctx context.Context, obj T, opts metav1.CreateOptions) (T, error)
+}
+
+// CreateOrApply writes obj that is most likely new (a pod with a name
+// made for one attempt): a plain create, which spares the API server the
+// apply's read and merge, and Apply when obj exists already (a restarted
+// server, a pass that raced its own create), so the result is Apply's.
+func CreateOrApply[T Object](ctx context.Context, c CreatorPatcher[T], obj T) (T, error) {
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	out, err := c.Create(ctx, obj, metav1.CreateOptions{FieldManager: FieldManager})
+	if err == nil {
+		return out, nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		var zero T
+		return zero, fmt.Errorf("create %s %s: %w", gvk.Kind, describe(obj), err)
+	}
+	return Apply(ctx, c, obj)
 }

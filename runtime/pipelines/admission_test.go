@@ -189,10 +189,10 @@ steps:
 // made pod the cache never shows is taken for gone after madeFor.
 func TestAPassRightAfterACreateDoesNotStartTheStepAgain(t *testing.T) {
 	env := newEngineEnv(t)
-	patches := 0
-	env.cs.PrependReactor("patch", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+	creates := 0
+	env.cs.PrependReactor("create", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 		env.mu.Lock()
-		patches++
+		creates++
 		env.mu.Unlock()
 		return false, nil, nil
 	})
@@ -203,8 +203,8 @@ func TestAPassRightAfterACreateDoesNotStartTheStepAgain(t *testing.T) {
 	env.sync(e)
 	_, steps := env.run(r)
 	first := steps["prep"]
-	if first.State != store.PipelineRunRunning || env.created != 1 || patches != 1 {
-		t.Fatalf("first pass: prep %s, %d pods made, %d applies", first.State, env.created, patches)
+	if first.State != store.PipelineRunRunning || env.created != 1 || creates != 1 {
+		t.Fatalf("first pass: prep %s, %d pods made, %d creates", first.State, env.created, creates)
 	}
 	// The cache lags: two more passes see only what the engine made.
 	for range 2 {
@@ -212,9 +212,9 @@ func TestAPassRightAfterACreateDoesNotStartTheStepAgain(t *testing.T) {
 	}
 	_, steps = env.run(r)
 	prep := steps["prep"]
-	if patches != 1 || prep.State != store.PipelineRunRunning || prep.Attempt != 0 || prep.TokenID != first.TokenID || prep.Pod != first.Pod || prep.Reason != "" {
-		t.Fatalf("passes before the cache shows the pod: %d applies, prep %s attempt %d token %s→%s reason %q",
-			patches, prep.State, prep.Attempt, first.TokenID, prep.TokenID, prep.Reason)
+	if creates != 1 || prep.State != store.PipelineRunRunning || prep.Attempt != 0 || prep.TokenID != first.TokenID || prep.Pod != first.Pod || prep.Reason != "" {
+		t.Fatalf("passes before the cache shows the pod: %d creates, prep %s attempt %d token %s→%s reason %q",
+			creates, prep.State, prep.Attempt, first.TokenID, prep.TokenID, prep.Reason)
 	}
 
 	ns := tenants.Namespace("ml")

@@ -256,10 +256,10 @@ func (e *Engine) prepareStart(ctx context.Context, tx *store.Tx, st *runState, s
 // made until the informer's cache shows it.
 func (e *Engine) create(ctx context.Context, op *startOp) error {
 	ns := op.pod.Namespace
-	if _, err := controller.Apply(ctx, e.Client.CoreV1().Secrets(ns), op.sec); err != nil {
+	if _, err := controller.CreateOrApply(ctx, e.Client.CoreV1().Secrets(ns), op.sec); err != nil {
 		return err
 	}
-	pod, err := controller.Apply(ctx, e.Client.CoreV1().Pods(ns), op.pod)
+	pod, err := controller.CreateOrApply(ctx, e.Client.CoreV1().Pods(ns), op.pod)
 	if err != nil {
 		return err
 	}

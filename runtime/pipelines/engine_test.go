@@ -88,10 +88,12 @@ func newEngineEnv(t testing.TB) *engineEnv {
 		t.Fatal(err)
 	}
 	env.cs = fake.NewClientset()
-	env.cs.PrependReactor("patch", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+	env.cs.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		env.mu.Lock()
 		defer env.mu.Unlock()
-		if _, err := env.cs.Tracker().Get(a.GetResource(), a.GetNamespace(), a.(k8stesting.PatchAction).GetName()); err != nil {
+		// Step pods only (the tests make job pods too).
+		pod := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
+		if _, err := env.cs.Tracker().Get(a.GetResource(), a.GetNamespace(), pod.Name); err != nil && pod.Labels[RunLabel] != "" {
 			env.created++
 		}
 		return false, nil, nil

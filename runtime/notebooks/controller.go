@@ -45,6 +45,9 @@ type Controller struct {
 	loop  *controller.Loop
 	mu    sync.Mutex
 	ready map[string]time.Time // notebook → ready, believed until
+	// writeMu makes a notebook's writes (write, Delete) one at a time:
+	// the API's Start, Stop and Delete run beside the loop's passes.
+	writeMu sync.Mutex
 }
 
 // NewController returns a controller ready to Run and Poke.
@@ -194,9 +197,23 @@ func spec(n store.Notebook) Spec {
 
 // write applies the notebook's objects, whole, by server-side apply: they
 // are created, repaired, and scaled to its state (1 running, 0 stopped).
+// It holds writeMu and writes the notebook as stored then, not as the
+// caller read it: two writes at once that each found no written token
+// would each mint one, and the second would roll the pod the first had
+// started (its kernel interrupted mid-cell); a pass holding a list read
+// before a Stop would scale the notebook up again, and one beside a Delete
+// would leave objects with no row.
 func (c *Controller) write(ctx context.Context, n store.Notebook) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	err := c.DB.Read(ctx, func(tx *store.Tx) (err error) { n, err = tx.Notebook(ctx, n.Tenant, n.Name); return })
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // deleted meanwhile, its objects with it
+	}
+	if err != nil {
+		return fmt.Errorf("notebook %s/%s: %w", n.Tenant, n.Name, err)
+	}
 	s := spec(n)
-	var err error
 	if s.Access, err = c.access(ctx, n); err != nil {
 		return fmt.Errorf("notebook %s/%s: token: %w", n.Tenant, n.Name, err)
 	}
@@ -298,6 +315,8 @@ func (c *Controller) Stop(ctx context.Context, tenant, name, reason string, reco
 // Delete removes a notebook, its workspace included: its Kubernetes
 // objects first, then its row with the audit row, in one transaction.
 func (c *Controller) Delete(ctx context.Context, tenant, name string, record func(*store.Tx) error) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
 	c.forget(tenant, name)
 	ns := tenants.Namespace(tenant)
 	// In a namespace that is not ferry's for the tenant nothing is deleted:

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -283,5 +284,81 @@ func TestANotebooksPodGetsTheGatewaysURLWhenTheServerKnowsIt(t *testing.T) {
 	f.sync(c)
 	if e, ok := envOf(f.sts())[v1.EnvGateway]; ok {
 		t.Errorf("a notebook without credentials got %s = %+v", v1.EnvGateway, e)
+	}
+}
+
+// TestStartsAndPassesAtOnceMintOneToken: the API's Start and the loop's
+// passes write a notebook at the same time; each start mints one token and
+// writes its Secret once, so the pod template names one token and the pod
+// the first write started is not rolled by a second (which, in a cluster,
+// interrupted the kernel in the middle of a cell).
+func TestStartsAndPassesAtOnceMintOneToken(t *testing.T) {
+	t.Parallel()
+	f := newTokenFixture(t)
+	ctx := t.Context()
+	c := f.controller(internalURL)
+	secretWrites := func() (n int) {
+		for _, a := range f.cs.Actions() {
+			if a.GetResource().Resource == "secrets" && (a.GetVerb() == "patch" || a.GetVerb() == "create" || a.GetVerb() == "update") {
+				n++
+			}
+		}
+		return n
+	}
+	for round := range 20 {
+		if _, err := c.Stop(ctx, "a", "nb", "stopped by alice", nil); err != nil {
+			t.Fatal(err)
+		}
+		before := secretWrites()
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		wg.Go(func() { _, err := c.Start(ctx, "a", "nb", nil); errs <- err })
+		for range 3 {
+			wg.Go(func() { errs <- c.Sync(ctx) })
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := secretWrites() - before; n != 1 {
+			t.Fatalf("round %d: a start beside three passes wrote the token Secret %d times, want once", round, n)
+		}
+		id, err := f.identity(f.secret())
+		if err != nil {
+			t.Fatalf("round %d: the Secret's token: %v", round, err)
+		}
+		if got := f.sts().Spec.Template.Annotations[TokenAnnotation]; got != id.TokenID {
+			t.Fatalf("round %d: pod template names token %q, the Secret holds %q", round, got, id.TokenID)
+		}
+	}
+}
+
+// TestAPassWithAStaleListDoesNotUndoAStop: a pass that listed a notebook
+// as running before the user stopped it writes what is stored when it
+// writes, so the StatefulSet stays at zero.
+func TestAPassWithAStaleListDoesNotUndoAStop(t *testing.T) {
+	t.Parallel()
+	f := newTokenFixture(t)
+	ctx := t.Context()
+	c := f.controller(internalURL)
+	f.sync(c)
+	var running store.Notebook
+	if err := f.db.Read(ctx, func(tx *store.Tx) (err error) { running, err = tx.Notebook(ctx, "a", "nb"); return }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Stop(ctx, "a", "nb", "stopped by alice", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.write(ctx, running); err != nil { // what the pass read before the Stop
+		t.Fatal(err)
+	}
+	if r := f.sts().Spec.Replicas; r == nil || *r != 0 {
+		t.Fatalf("a pass with a list from before the Stop scaled the notebook to %v", r)
+	}
+	if f.secret() != "" {
+		t.Error("a pass with a list from before the Stop wrote the token Secret again")
 	}
 }

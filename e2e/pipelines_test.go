@@ -409,6 +409,116 @@ func testPipelines(t *testing.T, c *cluster, img string) {
 		}
 	})
 
+	t.Run("the same pipeline written with the Python DSL runs from a data scientist's laptop: one pod per step, the best model registered, then all cached", func(t *testing.T) {
+		env, server, token := c.login(t, "pipes-dsl")
+		if out, err := c.ferry(t, time.Minute, "member", "add", "pipes", "pipes-dsl", "--role", "editor"); err != nil {
+			t.Fatalf("member add: %v\n%s", err, out)
+		}
+		pods := watchStepPods(t, c, "ferry-pipes")
+		model := fmt.Sprintf("digits-dsl-%d", time.Now().UnixNano())
+		sdk, err := filepath.Abs("../python")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("python3", "dsl_digits.py", model, "0.01", "0.1", "1.0")
+		cmd.Env = append(os.Environ(), append(env, "PYTHONPATH="+sdk, "FERRY_TENANT=pipes", "FERRY_E2E_IMAGE="+img)...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("python3 dsl_digits.py: %v\n%s\n%s", err, out, stderr.String())
+		}
+		var res struct {
+			Runs []struct {
+				Run     json.RawMessage
+				Seconds float64
+			}
+			YAML string
+		}
+		if err := json.Unmarshal(out, &res); err != nil || len(res.Runs) != 2 {
+			t.Fatalf("the script's answer: %v\n%s", err, out)
+		}
+		// The runs as the Python SDK decoded and re-encoded them: they must
+		// read as the contract's type.
+		var runs [2]v1.PipelineRun
+		for i := range runs {
+			if err := json.Unmarshal(res.Runs[i].Run, &runs[i]); err != nil {
+				t.Fatalf("run %d as v1.PipelineRun: %v\n%s", i, err, res.Runs[i].Run)
+			}
+		}
+		first, second := runs[0], runs[1]
+		if first.State != v1.PipelineRunSucceeded || first.Pipeline != "digits-dsl" {
+			table, _ := pf(time.Minute, "run", "get", first.ID)
+			logs, _ := pf(time.Minute, "run", "logs", first.ID, "pick")
+			t.Fatalf("the DSL pipeline's first run %s (%s):\n%s\n%s", first.ID, first.State, table, logs)
+		}
+		t.Logf("FIGURE DSL pipeline (prepare, 3× train, pick + register) submit → succeeded from the SDK: %.1f s; the same again, all cached: %.1f s", res.Runs[0].Seconds, res.Runs[1].Seconds)
+		byName := steps(first)
+		want := map[string]int{}
+		for _, name := range []string{"prepare", "train[0]", "train[1]", "train[2]", "pick"} {
+			s := byName[name]
+			if s.State != v1.PipelineRunSucceeded || s.Pod == "" || s.RunID == "" {
+				t.Errorf("first run's step %s: %s, pod %q, run %q", name, s.State, s.Pod, s.RunID)
+			}
+			want[s.Pod] = 1
+		}
+		if len(first.Steps) != 5 || !strings.HasPrefix(byName["prepare"].Outputs["data"], "sha256:") || byName["prepare"].Outputs["output"] != "1797" {
+			t.Fatalf("first run's steps (want prepare's data artifact and its 1797 samples): %+v", first.Steps)
+		}
+		if got := pods.created(first.ID); !maps.Equal(got, want) {
+			t.Errorf("pods created for the first run: %v, want one per step: %v", got, want)
+		}
+		// Each train step's function logged its accuracy with ferry.log_metric
+		// into its own run; pick registered the best as version 1.
+		api := client.New(server, client.WithToken(token))
+		best := 0.0
+		for i := range 3 {
+			r, err := api.GetRun(ctx, "pipes", byName[fmt.Sprintf("train[%d]", i)].RunID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			acc := -1.0
+			for _, m := range r.Metrics {
+				if v, ok := m.Value.(float64); ok && m.Key == "accuracy" {
+					acc = v
+				}
+			}
+			if acc < 0.8 || acc > 1 || r.Params["C"] == "" {
+				t.Errorf("train[%d]'s run: accuracy %v, C %q (metrics %v)", i, acc, r.Params["C"], r.Metrics)
+			}
+			best = max(best, acc)
+		}
+		pick := byName["pick"]
+		versions, err := api.ListModelVersions(ctx, "pipes", model, v1.ListOptions{})
+		if err != nil || len(versions.Items) != 1 || versions.Items[0].RunID != pick.RunID || pick.Outputs["output"] != "1" {
+			t.Fatalf("model %s: %+v %v, want version 1 from pick's run %s (pick returned %q)", model, versions.Items, err, pick.RunID, pick.Outputs["output"])
+		}
+		arts, err := api.ListRunArtifacts(ctx, "pipes", pick.RunID, "model")
+		if err != nil || len(arts.Items) != 1 || arts.Items[0].Path != "model/best.json" {
+			t.Fatalf("pick's model directory: %+v %v", arts.Items, err)
+		}
+		// The second run: the same parameters, every step answered from the
+		// first run's outputs, no pod at all.
+		if second.State != v1.PipelineRunSucceeded {
+			t.Fatalf("second run %s: %s", second.ID, second.State)
+		}
+		for _, s := range second.Steps {
+			if s.State != v1.StepCached || s.Pod != "" || s.CachedFrom != first.ID {
+				t.Errorf("second run's step %s: %s, pod %q, cached from %q (want cached from %s, no pod)", s.Name, s.State, s.Pod, s.CachedFrom, first.ID)
+			}
+		}
+		if got := pods.created(second.ID); len(got) != 0 {
+			t.Errorf("the all-cached run created pods: %v", got)
+		}
+		if versions, err := api.ListModelVersions(ctx, "pipes", model, v1.ListOptions{}); err != nil || len(versions.Items) != 1 {
+			t.Errorf("the cached run registered again: %+v %v", versions.Items, err)
+		}
+		if !strings.Contains(res.YAML, "ferry.runstep") || !strings.Contains(res.YAML, "parallelFor") {
+			t.Errorf("the compiled YAML does not run the functions with ferry.runstep over a fan-out:\n%s", res.YAML)
+		}
+		t.Logf("DSL pipeline: best accuracy %.4f registered as %s/1", best, model)
+	})
+
 	t.Run("changing one parameter re-runs only the steps downstream of it", func(t *testing.T) {
 		pods := watchStepPods(t, c, "ferry-pipes")
 		if out, err := pf(time.Minute, "pipeline", "create", "digits", "-f", write("digits.yaml", pipelineSpec)); err != nil {

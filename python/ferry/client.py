@@ -11,12 +11,10 @@ shared by threads.
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 from . import models as m
 from .artifact_files import ArtifactFilesMixin
-from .errors import FerryError
 from .dsl import PipelineFunction
 from .inference import DeploymentsAPI, InferResponse, infer
 from .pipelines import PIPELINE_OPERATIONS, PipelineRun, PipelinesMixin
@@ -28,6 +26,7 @@ from .monitoring import MONITORING_OPERATIONS, MonitoringMixin
 from .transport import (  # noqa: F401  (re-exported: ferry.client was their home)
     MAX_ANSWER_BYTES, MAX_ERROR_BYTES, MAX_LOG_LINE, LogStream, Pager, Transport, __version__, _fill, _query_value, _read,
 )
+from .transport import _poll
 
 __all__ = ["Client", "LogStream", "OPERATIONS", "Pager"]
 
@@ -276,22 +275,9 @@ class Client(PipelinesMixin, ServingMixin, TuningMixin, MonitoringMixin, Artifac
         Raises TimeoutError when it is not done after ``timeout`` seconds.
         Connection failures and 502/503/504 answers while waiting are retried.
         """
-        deadline = time.monotonic() + timeout
-        state = "unknown"
-        while True:
-            try:
-                job = self.get_job(tenant, name)
-                if job.done:
-                    return job
-                state = job.state
-            except FerryError as e:
-                if e.status not in (0, 502, 503, 504):
-                    raise
-                state = f"unknown ({e})"
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"job {tenant}/{name} is still {state} after {timeout:g}s")
-            time.sleep(min(interval, left))
+        return _poll(m.Job, lambda: self.get_job(tenant, name), lambda j: j.done, lambda j: j.state,
+                     timeout=timeout, interval=interval,
+                     timed_out=lambda state: f"job {tenant}/{name} is still {state} after {timeout:g}s")
 
     # --- notebooks -----------------------------------------------------------------
 

@@ -8,14 +8,12 @@
 from __future__ import annotations
 
 import datetime as _dt
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import FerryError
 from .models import Model, Resources, register
 from .pages import page_path
-from .transport import LogStream, Pager, Transport
+from .transport import LogStream, Pager, Transport, _poll
 
 
 __all__ = [
@@ -349,19 +347,6 @@ class PipelinesMixin(Transport):
         ``timeout`` seconds. Connection failures and 502/503/504 answers while
         waiting are retried.
         """
-        deadline = time.monotonic() + timeout
-        state = "unknown"
-        while True:
-            try:
-                r = self.get_pipeline_run(tenant, run)
-                if r.state in PIPELINE_DONE_STATES:
-                    return r
-                state = r.state
-            except FerryError as e:
-                if e.status not in (0, 502, 503, 504):
-                    raise
-                state = f"unknown ({e})"
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"pipeline run {tenant}/{run} is still {state} after {timeout:g}s")
-            time.sleep(min(interval, left))
+        return _poll(PipelineRun, lambda: self.get_pipeline_run(tenant, run), lambda r: r.state in PIPELINE_DONE_STATES,
+                     lambda r: r.state, timeout=timeout, interval=interval,
+                     timed_out=lambda state: f"pipeline run {tenant}/{run} is still {state} after {timeout:g}s")

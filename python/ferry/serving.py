@@ -8,13 +8,11 @@
 from __future__ import annotations
 
 import datetime as _dt
-import time
 from dataclasses import dataclass
 
-from .errors import FerryError
 from .models import Model, Resources, register
 from .pages import page_path
-from .transport import LogStream, Pager, Transport
+from .transport import LogStream, Pager, Transport, _poll
 
 
 __all__ = [
@@ -308,22 +306,9 @@ class ServingMixin(Transport):
         cannot be pulled, a crash loop...). Connection failures and
         502/503/504 answers while waiting are retried.
         """
-        deadline = time.monotonic() + timeout
-        why = ["unknown"]
-        while True:
-            try:
-                d = self.get_deployment(tenant, name)
-                if d.ready:
-                    return d
-                why = d.not_ready
-            except FerryError as e:
-                if e.status not in (0, 502, 503, 504):
-                    raise
-                why = [f"unknown ({e})"]
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"deployment {tenant}/{name} is not ready after {timeout:g}s: {'; '.join(why)}")
-            time.sleep(min(interval, left))
+        return _poll(Deployment, lambda: self.get_deployment(tenant, name), lambda d: d.ready,
+                     lambda d: "; ".join(d.not_ready), timeout=timeout, interval=interval,
+                     timed_out=lambda why: f"deployment {tenant}/{name} is not ready after {timeout:g}s: {why}")
 
     def promote_deployment(self, tenant: str, name: str) -> Deployment:
         """Makes the canary stable at 100% (editor)."""

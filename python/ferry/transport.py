@@ -1,4 +1,4 @@
-"""The transport under :class:`ferry.Client`: requests, bounded answers, errors, pages and log streams.
+"""The transport under :class:`ferry.Client`: requests, bounded answers, errors, pages, log streams and polls.
 
 Every call has a timeout (connecting and each read) and reads a bounded
 answer. A Transport holds no connection between calls, so one may be shared
@@ -12,6 +12,7 @@ import codecs
 import http.client
 import json
 import ssl
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Generic, TypeVar
@@ -33,6 +34,8 @@ MAX_ANSWER_BYTES = 64 << 20
 MAX_ERROR_BYTES = 1 << 20
 #: the longest log line returned in one piece
 MAX_LOG_LINE = 1 << 20
+#: the statuses a poll retries (0: the server could not be reached)
+RETRIED_STATUSES = (0, 502, 503, 504)
 
 
 class Pager(Generic[T]):
@@ -261,6 +264,33 @@ class Transport:
             return m.Page(items=[model.from_json(x) for x in answer.get("items") or []], next=answer.get("next") or None)
 
         return Pager(fetch, after)
+
+
+def _poll(kind: type[T], read: Callable[[], T], done: Callable[[T], bool], state: Callable[[T], str], *,
+          timeout: float, interval: float, timed_out: Callable[[str], str]) -> T:
+    """Calls ``read`` every ``interval`` seconds until ``done`` holds for its answer, and returns that answer.
+
+    A FerryError of a status in RETRIED_STATUSES is retried; any other raises.
+    After ``timeout`` seconds it raises TimeoutError(timed_out(s)), where s is
+    ``state`` of the last answer, or "unknown (error)" when the last read failed.
+    ``kind`` is the answer's type: it types the lambdas given as ``done`` and
+    ``state`` (mypy does not infer T from ``read`` alone).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            x = read()
+            if done(x):
+                return x
+            last = state(x)
+        except FerryError as e:
+            if e.status not in RETRIED_STATUSES:
+                raise
+            last = f"unknown ({e})"
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(timed_out(last))
+        time.sleep(min(interval, left))
 
 
 def _fill(template: str, values: tuple[str, ...]) -> str:

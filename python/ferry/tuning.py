@@ -14,14 +14,12 @@
 from __future__ import annotations
 
 import datetime as _dt
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import FerryError
 from .models import Model, Resources, register
 from .pages import page_path
-from .transport import Pager, Transport
+from .transport import Pager, Transport, _poll
 
 if TYPE_CHECKING:
     from .client import Client
@@ -217,19 +215,9 @@ class TuningMixin(Transport):
 
     def wait_tuning(self, tenant: str, tuning: str, timeout: float = 3600.0, *, interval: float = 5.0) -> Tuning:
         """Polls a tuning until it is done and returns it; TimeoutError after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                t = self.get_tuning(tenant, tuning)
-                if t.done:
-                    return t
-            except FerryError as e:
-                if e.status not in (0, 502, 503, 504):
-                    raise
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"tuning {tenant}/{tuning} is not done after {timeout:g}s")
-            time.sleep(min(interval, left))
+        return _poll(Tuning, lambda: self.get_tuning(tenant, tuning), lambda t: t.done, lambda t: t.state,
+                     timeout=timeout, interval=interval,
+                     timed_out=lambda _: f"tuning {tenant}/{tuning} is not done after {timeout:g}s")
 
 
 class TuningsAPI:

@@ -127,50 +127,41 @@ class DeploymentsTest(Tenant):
         self.assertIn("body.model", cm.exception.locations)
 
 
-class Gateway(http.server.ThreadingHTTPServer):
-    """Stands in for ferry's gateway: /serve/<tenant>/<deployment>/... with a key or token, to ferry's OIP runtime."""
-
-    daemon_threads = True
-
-    def __init__(self, tenant: str, deployment: str, credential: str) -> None:
-        super().__init__(("127.0.0.1", 0), GatewayHandler)
-        self.prefix, self.credential = f"/serve/{tenant}/{deployment}", credential
-        self.proto = oip_server.Protocol(deployment)
-        self.proto.model, self.proto.n_features = SumModel(), 4
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-
-
 class SumModel:
     def predict(self, rows: list[list[float]]) -> list[int]:
         return [int(sum(r) > 12) for r in rows]
 
 
-class GatewayHandler(http.server.BaseHTTPRequestHandler):
-    server: Gateway
+def gateway(tenant: str, deployment: str, credential: str) -> http.server.ThreadingHTTPServer:
+    """ferry's OIP runtime (its own server and handler) serving SumModel, behind a stand-in for ferry's
+    gateway: /serve/<tenant>/<deployment>/... with a key or token, else the gateway's 404."""
+    proto = oip_server.Protocol(deployment)
+    proto.model, proto.n_features = SumModel(), 4
+    srv = oip_server.serve(proto, 0)
+    prefix = f"/serve/{tenant}/{deployment}"
 
-    def log_message(self, *args: object) -> None:
-        pass
+    class GatewayHandler(srv.RequestHandlerClass):  # the runtime's handler, made inside serve()
+        def _answer(self, method: str) -> None:
+            cred = self.headers.get("X-Ferry-Key") or (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+            if not self.path.startswith(prefix + "/"):
+                detail = f"no deployment at {self.path}"
+            elif cred != credential:
+                detail = "no deployment"
+            else:
+                self.path = self.path[len(prefix):]
+                super()._answer(method)
+                return
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))  # the connection is kept alive
+            self._send(404, {"title": "Not Found", "status": 404, "detail": detail})
 
-    def do_POST(self) -> None:  # noqa: N802
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        cred = self.headers.get("X-Ferry-Key") or (self.headers.get("Authorization") or "").removeprefix("Bearer ")
-        if not self.path.startswith(self.server.prefix + "/"):
-            status, answer = 404, {"title": "Not Found", "status": 404, "detail": f"no deployment at {self.path}"}
-        elif cred != self.server.credential:
-            status, answer = 404, {"title": "Not Found", "status": 404, "detail": "no deployment"}
-        else:
-            status, answer = self.server.proto.route("POST", self.path[len(self.server.prefix):], body)
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    srv.RequestHandlerClass = GatewayHandler
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    return srv
 
 
 class InferTest(unittest.TestCase):
     def gateway(self, credential: str) -> str:
-        g = Gateway("team-a", "iris", credential)
+        g = gateway("team-a", "iris", credential)
         self.addCleanup(g.server_close)
         self.addCleanup(g.shutdown)
         return f"http://127.0.0.1:{g.server_address[1]}"

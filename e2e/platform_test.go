@@ -59,6 +59,15 @@ func testPlatform(t *testing.T, c *cluster) {
 	if m == nil || m[3] != "kind-"+c.name {
 		t.Fatalf("up did not print the URL, token and context")
 	}
+	// The CLI reaches the control plane and the gateway through the
+	// control-plane node's ports mapped to 127.0.0.1, never a node address
+	// (the one path that works on Docker Desktop too).
+	if !strings.HasPrefix(m[1], "http://127.0.0.1:") || strings.HasSuffix(m[1], ":30080") {
+		t.Fatalf("up's URL %s is not a loopback port mapped by kind", m[1])
+	}
+	if cfg, _ := os.ReadFile(c.config); !regexp.MustCompile(`gateway: http://127\.0\.0\.1:\d+`).Match(cfg) {
+		t.Fatalf("the CLI config's gateway is not a loopback port:\n%s", cfg)
+	}
 	dep, err := c.cs.AppsV1().Deployments(platformNS).Get(ctx, "ferry", metav1.GetOptions{})
 	if err != nil || dep.Status.AvailableReplicas != 1 {
 		t.Fatalf("platform deployment not available: %v %+v", err, dep.Status)

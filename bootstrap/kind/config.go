@@ -8,11 +8,13 @@ import (
 // Config returns the kind cluster configuration ferry uses. ferryNode is true
 // for node images built by ferry (they bring their own pod network agent, so
 // kind's default CNI, whose image cannot be built offline, is disabled).
+// The control-plane node maps the platform's node ports to loopback ports
+// of this machine (see ServerNodePort).
 func Config(name string, workers int, ferryNode bool) *v1alpha4.Cluster {
 	c := &v1alpha4.Cluster{
 		TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
 		Name:     name,
-		Nodes:    []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole}},
+		Nodes:    []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole, ExtraPortMappings: portMappings()}},
 		// Hosts with cgroup v1 (such as these CI machines) need this since kubelet 1.35.
 		KubeadmConfigPatches: []string{"kind: KubeletConfiguration\nfailCgroupV1: false\n"},
 	}

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
+	"github.com/ferry-ml/ferry/bootstrap/kind"
 	"github.com/ferry-ml/ferry/client"
 )
 
@@ -73,12 +74,69 @@ func ready(n corev1.Node) bool {
 	return false
 }
 
-// serverURL finds a node address on which the platform's NodePort answers
-// /readyz from this machine.
-func serverURL(ctx context.Context, cs kubernetes.Interface, local bool) (string, error) {
-	url, addrs, port, err := nodePortURL(ctx, cs, PlatformRelease, func(ctx context.Context, hc *http.Client, u string) bool {
-		return client.New(u, client.WithHTTPClient(hc)).Readyz(ctx) == nil
+// loopback are a local cluster's host ports on kind.LoopbackAddress for
+// the control plane and the gateway (0: not a local cluster, or one made
+// before ferry mapped its ports).
+type loopback struct{ server, gateway int }
+
+func loopbackPorts(ctx context.Context, o Options) (loopback, error) {
+	if o.KindCluster == "" {
+		return loopback{}, nil
+	}
+	var lp loopback
+	var err error
+	if lp.server, err = kind.HostPort(ctx, "", o.KindCluster, kind.ServerNodePort); err != nil {
+		return lp, err
+	}
+	lp.gateway, err = kind.HostPort(ctx, "", o.KindCluster, kind.GatewayNodePort)
+	return lp, err
+}
+
+// serviceValues are the chart values of the platform's two Services:
+// NodePort, on the node ports the local cluster maps where it maps them
+// (elsewhere Kubernetes chooses).
+func serviceValues(lp loopback) map[string]any {
+	server := map[string]any{"type": "NodePort"}
+	if lp.server > 0 {
+		server["nodePort"] = kind.ServerNodePort
+	}
+	gateway := map[string]any{"type": "NodePort"}
+	if lp.gateway > 0 {
+		gateway["nodePort"] = kind.GatewayNodePort
+	}
+	return map[string]any{"service": server, "gateway": map[string]any{"service": gateway}}
+}
+
+// loopbackURL waits (30 s: kube-proxy may need a moment to program a new
+// node port) for probe to pass on a local cluster's mapped port.
+func loopbackURL(ctx context.Context, port int, probe func(context.Context, *http.Client, string) bool) string {
+	u := "http://" + net.JoinHostPort(kind.LoopbackAddress, strconv.Itoa(port))
+	hc := &http.Client{Timeout: 2 * time.Second}
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		return probe(ctx, hc, u), nil
 	})
+	if err != nil {
+		return ""
+	}
+	return u
+}
+
+func readyzProbe(ctx context.Context, hc *http.Client, u string) bool {
+	return client.New(u, client.WithHTTPClient(hc)).Readyz(ctx) == nil
+}
+
+// serverURL finds where the platform's NodePort answers /readyz from this
+// machine: a local cluster's loopback port when it maps one (and only
+// there), else a node address.
+func serverURL(ctx context.Context, cs kubernetes.Interface, local bool, loopback int) (string, error) {
+	if loopback > 0 {
+		if u := loopbackURL(ctx, loopback, readyzProbe); u != "" {
+			return u, nil
+		}
+		return "", fmt.Errorf("the control plane runs, but does not answer on %s:%d, the local cluster's mapping of node port %d; see `docker ps` and kubectl -n %s get svc %s",
+			kind.LoopbackAddress, loopback, kind.ServerNodePort, Namespace, PlatformRelease)
+	}
+	url, addrs, port, err := nodePortURL(ctx, cs, PlatformRelease, readyzProbe)
 	if err != nil || url != "" {
 		return url, err
 	}
@@ -94,21 +152,30 @@ func serverURL(ctx context.Context, cs kubernetes.Interface, local bool) (string
 // GatewayService is the serving gateway's Service (the chart's name).
 const GatewayService = PlatformRelease + "-gateway"
 
-// gatewayURL finds a node address on which the serving gateway's NodePort
-// answers /healthz from this machine.
-func gatewayURL(ctx context.Context, cs kubernetes.Interface) (string, error) {
-	url, addrs, port, err := nodePortURL(ctx, cs, GatewayService, func(ctx context.Context, hc *http.Client, u string) bool {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u+"/healthz", nil)
-		if err != nil {
-			return false
+func healthzProbe(ctx context.Context, hc *http.Client, u string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u+"/healthz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// gatewayURL finds where the serving gateway's NodePort answers /healthz
+// from this machine: as serverURL.
+func gatewayURL(ctx context.Context, cs kubernetes.Interface, loopback int) (string, error) {
+	if loopback > 0 {
+		if u := loopbackURL(ctx, loopback, healthzProbe); u != "" {
+			return u, nil
 		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+		return "", fmt.Errorf("the serving gateway does not answer on %s:%d, the local cluster's mapping of node port %d; deployments still answer inside the cluster (kubectl -n %s port-forward svc/%s 8081)",
+			kind.LoopbackAddress, loopback, kind.GatewayNodePort, Namespace, GatewayService)
+	}
+	url, addrs, port, err := nodePortURL(ctx, cs, GatewayService, healthzProbe)
 	if err != nil || url != "" {
 		return url, err
 	}

@@ -130,11 +130,15 @@ func Install(ctx context.Context, o Options, p *progress.Printer) (Result, error
 	} else if err := deliverImage(ctx, cs, &o, tag, p); err != nil {
 		return res, err
 	}
+	lp, err := loopbackPorts(ctx, o)
+	if err != nil {
+		return res, err
+	}
 	err = p.Step("install or upgrade the platform chart", func() error {
 		h := helm
 		h.Chart, h.Release = "platform", PlatformRelease
-		h.Values = map[string]any{"image": image, "service": map[string]any{"type": "NodePort"},
-			"gateway": map[string]any{"service": map[string]any{"type": "NodePort"}}}
+		h.Values = serviceValues(lp)
+		h.Values["image"] = image
 		if o.Seed {
 			h.Values["seed"] = map[string]any{"enabled": true}
 		}
@@ -150,7 +154,7 @@ func Install(ctx context.Context, o Options, p *progress.Printer) (Result, error
 		return res, err
 	}
 	err = p.Step("reach the control plane and read its admin token", func() error {
-		res.URL, res.Token, err = access(ctx, cs, o)
+		res.URL, res.Token, err = access(ctx, cs, o, lp.server)
 		return err
 	})
 	if err != nil {
@@ -159,7 +163,7 @@ func Install(ctx context.Context, o Options, p *progress.Printer) (Result, error
 	// The gateway is optional to the CLI: without it `ferry up` still works,
 	// and deployments print their path instead of a URL.
 	err = p.Step("reach the serving gateway", func() error {
-		res.Gateway, err = gatewayURL(ctx, cs)
+		res.Gateway, err = gatewayURL(ctx, cs, lp.gateway)
 		return err
 	})
 	if err != nil {
@@ -204,12 +208,12 @@ func ensureNamespace(ctx context.Context, cs kubernetes.Interface) error {
 }
 
 // access finds a URL the server answers on from here, and the admin token.
-func access(ctx context.Context, cs kubernetes.Interface, o Options) (string, string, error) {
+func access(ctx context.Context, cs kubernetes.Interface, o Options, loopback int) (string, string, error) {
 	token, err := waitAdminToken(ctx, cs, time.Minute)
 	if err != nil {
 		return "", "", err
 	}
-	url, err := serverURL(ctx, cs, o.KindCluster != "")
+	url, err := serverURL(ctx, cs, o.KindCluster != "", loopback)
 	if err != nil {
 		return "", token, err
 	}

@@ -11,11 +11,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/ferry-ml/ferry/bootstrap/kind"
 )
 
 func TestParseGPUMode(t *testing.T) {
@@ -135,7 +138,7 @@ func TestServerURLFindsTheNodeAddressThatAnswers(t *testing.T) {
 		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: PlatformRelease, Namespace: Namespace},
 			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{{Name: "http", Port: 8080, NodePort: int32(port)}}}},
 	)
-	got, err := serverURL(context.Background(), cs, false)
+	got, err := serverURL(context.Background(), cs, false, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,6 +148,57 @@ func TestServerURLFindsTheNodeAddressThatAnswers(t *testing.T) {
 	nodes, _ := cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
 	if addrs := nodeAddresses(nodes.Items); strings.Join(addrs, ",") != "192.0.2.1,10.0.0.9,127.0.0.1" {
 		t.Errorf("address order %v: control plane first, external before internal", addrs)
+	}
+}
+
+// TestALocalClustersMappedPortIsTheOnlyWayIn: with a loopback port the
+// server is reached there, never at a node address (Docker Desktop cannot
+// route to them), and a port that does not answer is an error naming it.
+func TestALocalClustersMappedPortIsTheOnlyWayIn(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" && r.URL.Path != "/healthz" {
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	_, portStr, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	port, _ := strconv.Atoi(portStr)
+	// The node answers too, on the Service's node port: it must not be asked.
+	cs := fake.NewClientset(node("cp", "", true, 0, "127.0.0.1"),
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: PlatformRelease, Namespace: Namespace},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{{Name: "http", Port: 8080, NodePort: int32(port)}}}})
+	got, err := serverURL(t.Context(), cs, true, port)
+	if err != nil || got != "http://127.0.0.1:"+portStr {
+		t.Fatalf("server at the mapped port: %q %v", got, err)
+	}
+	if got, err := gatewayURL(t.Context(), cs, port); err != nil || got != "http://127.0.0.1:"+portStr {
+		t.Fatalf("gateway at the mapped port: %q %v", got, err)
+	}
+	if n := len(cs.Actions()); n != 0 {
+		t.Errorf("with a mapped port, the API server was asked %d things (nodes, services): %v", n, cs.Actions())
+	}
+	free, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := free.Addr().(*net.TCPAddr).Port
+	_ = free.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := serverURL(ctx, cs, true, closed); err == nil || !strings.Contains(err.Error(), "127.0.0.1:"+strconv.Itoa(closed)) {
+		t.Errorf("a mapped port that does not answer: %v, want an error naming it", err)
+	}
+}
+
+func TestTheServicesTakeTheMappedNodePortsOnlyWhereTheyAreMapped(t *testing.T) {
+	t.Parallel()
+	nodePort := func(v map[string]any) any { return v["service"].(map[string]any)["nodePort"] }
+	gw := func(v map[string]any) map[string]any { return v["gateway"].(map[string]any) }
+	v := serviceValues(loopback{server: 40001, gateway: 40002})
+	if nodePort(v) != kind.ServerNodePort || nodePort(gw(v)) != kind.GatewayNodePort {
+		t.Errorf("mapped: %v", v)
+	}
+	v = serviceValues(loopback{})
+	if nodePort(v) != nil || nodePort(gw(v)) != nil || v["service"].(map[string]any)["type"] != "NodePort" {
+		t.Errorf("not mapped (remote, or an older local cluster): %v, want NodePort chosen by Kubernetes", v)
 	}
 }
 

@@ -256,14 +256,18 @@ func testServing(t *testing.T, c *cluster, se servingEnv) {
 			t.Errorf("no rolledBack event naming the error rate: %+v", get().Events)
 		}
 		// The gateway polls the routing table, so the control plane's weight 0
-		// reaches it a poll later: wait (bounded) for the first answer from
-		// stable, then every answer must come from stable.
+		// reaches it a poll later: wait (bounded) for 30 answers in a row
+		// from stable (one from stable proves nothing: it had 80 % of the
+		// traffic before; 30 in a row by chance is 0.8^30, 0.1 %), then
+		// every answer must come from stable.
 		caughtUp := time.Now().Add(20 * time.Second)
-		for {
+		for inARow := 0; inARow < 30; {
 			code, _, rev := infer(se.token, inferBody)
 			if code == 200 && rev == stable {
-				break
+				inARow++
+				continue
 			}
+			inARow = 0
 			if time.Now().After(caughtUp) {
 				t.Fatalf("the gateway still routes to %q 20 s after the rollback (status %d), want stable %s", rev, code, stable)
 			}

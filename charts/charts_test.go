@@ -33,7 +33,8 @@ func TestRenderedChartsMatchGoldenFiles(t *testing.T) {
 		"network-default.yaml":  nil,
 		"platform-gateway.yaml": {"gateway": map[string]any{"enabled": true, "replicas": 2, "service": map[string]any{"type": "NodePort", "nodePort": 30081}}},
 		"gpu-time-slicing.yaml": {"timeSlicing": map[string]any{"replicas": 4}, "nvidia": map[string]any{"nodeSelector": map[string]any{"nvidia.com/gpu.present": "true"}}},
-		"gpu-fake.yaml":         {"mode": "fake", "fake": map[string]any{"count": 3, "image": map[string]any{"tag": "v1-abc"}}, "timeSlicing": map[string]any{"replicas": 2}},
+		"gpu-fake.yaml":         {"mode": "fake", "fake": map[string]any{"count": 3}, "plugin": map[string]any{"image": map[string]any{"tag": "v1-abc"}}, "timeSlicing": map[string]any{"replicas": 2}},
+		"gpu-cdi.yaml":          {"mode": "cdi", "cdi": map[string]any{"kind": "ferry.io/gpu"}, "plugin": map[string]any{"image": map[string]any{"tag": "v1-abc"}}, "timeSlicing": map[string]any{"replicas": 2}},
 		"platform-custom.yaml": {
 			"image":       map[string]any{"repository": "registry.example/ferry", "tag": "1.2.3", "digest": "sha256:" + strings.Repeat("ab", 32), "pullPolicy": "IfNotPresent"},
 			"persistence": map[string]any{"size": "20Gi", "storageClass": "fast"},
@@ -118,6 +119,8 @@ func TestGPUValuesAreCheckedAgainstTheSchema(t *testing.T) {
 	bad := []map[string]any{
 		{"mode": "amd"},
 		{"fake": map[string]any{"count": 0}},
+		{"mode": "cdi", "cdi": map[string]any{"kind": "gpu"}},
+		{"mode": "cdi", "cdi": map[string]any{"kind": "nvidia.com/gpu; rm -rf /"}},
 		{"timeSlicing": map[string]any{"replicas": 0}},
 		{"nvidia": map[string]any{"image": map[string]any{"digest": "sha256:short"}}},
 		{"runtimeClass": map[string]any{"name": "Bad Name"}},
@@ -152,5 +155,17 @@ func TestGPUModesRenderTheirOwnPluginOnly(t *testing.T) {
 	}
 	if !strings.Contains(fake, "- --count=2") {
 		t.Error("fake mode does not pass the device count")
+	}
+	withCDI, err := Render("gpu", "ferry-gpu", "ferry-system", map[string]any{"mode": "cdi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(withCDI, "kind: RuntimeClass") || strings.Contains(withCDI, "nvcr.io") || strings.Contains(withCDI, "--count") {
+		t.Error("cdi mode renders NVIDIA's runtime class or image, or a synthetic count")
+	}
+	for _, want := range []string{"- --cdi-kind=nvidia.com/gpu", "path: /etc/cdi", "mountPath: /var/run/cdi"} {
+		if !strings.Contains(withCDI, want) {
+			t.Errorf("cdi mode lacks %q", want)
+		}
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+
+	"github.com/ferry-ml/ferry/bootstrap/gpuhost"
 	"github.com/ferry-ml/ferry/bootstrap/install"
 	"github.com/ferry-ml/ferry/bootstrap/kind"
 	"github.com/ferry-ml/ferry/bootstrap/platform"
@@ -37,7 +40,10 @@ func (f fakeTarget) ContextName() string { return "fake" }
 func (f fakeTarget) CheckUp(*Up) error   { return nil }
 func (f fakeTarget) LoadsImages() bool   { return f.local }
 
-func (f fakeTarget) ClusterConfig(workers int) ([]byte, error) {
+func (f fakeTarget) PlanGPUs(context.Context, platform.GPUMode, int) (*gpuhost.Plan, error) {
+	return nil, nil
+}
+func (f fakeTarget) ClusterConfig(workers int, _ [][]v1alpha4.Mount) ([]byte, error) {
 	return fmt.Appendf(nil, "workers: %d\n", workers), nil
 }
 

@@ -7,8 +7,11 @@ import (
 	"io"
 	"time"
 
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+
 	"github.com/ferry-ml/ferry/bootstrap/airgap"
 	"github.com/ferry-ml/ferry/bootstrap/doctor"
+	"github.com/ferry-ml/ferry/bootstrap/gpuhost"
 	"github.com/ferry-ml/ferry/bootstrap/kind"
 	"github.com/ferry-ml/ferry/bootstrap/platform"
 	"github.com/ferry-ml/ferry/bundle"
@@ -28,8 +31,12 @@ type Target interface {
 	ContextName() string
 	// CheckUp refuses the Up settings that do not go with this target.
 	CheckUp(u *Up) error
-	// ClusterConfig is the kind configuration the cluster gets (Up's dry run).
-	ClusterConfig(workers int) ([]byte, error)
+	// ClusterConfig is the kind configuration the cluster gets (Up's dry
+	// run), with the nodes' extra mounts.
+	ClusterConfig(workers int, mounts [][]v1alpha4.Mount) ([]byte, error)
+	// PlanGPUs works out what the cluster's nodes get from this machine to
+	// hand GPUs to pods; nil for a cluster ferry does not make.
+	PlanGPUs(ctx context.Context, mode platform.GPUMode, workers int) (*gpuhost.Plan, error)
 	// EnsureCluster makes the cluster ready to receive the platform.
 	EnsureCluster(ctx context.Context, s ClusterSpec) error
 	// LoadsImages says whether EnsureCluster loads a bundle's images into
@@ -55,7 +62,9 @@ type ClusterSpec struct {
 	LoadImages bool
 	// Network installs the pod network once the API answers.
 	Network func(ctx context.Context) error
-	Printer *progress.Printer
+	// NodeMounts are each node's extra mounts (the GPU plan's).
+	NodeMounts [][]v1alpha4.Mount
+	Printer    *progress.Printer
 	Out     io.Writer
 }
 
@@ -77,8 +86,18 @@ func (l Local) ContextName() string { return kind.ContextName(l.Name) }
 func (l Local) CheckUp(*Up) error { return nil }
 
 // ClusterConfig implements Target.
-func (l Local) ClusterConfig(workers int) ([]byte, error) {
-	return kind.ConfigYAML(l.Name, workers, true)
+func (l Local) ClusterConfig(workers int, mounts [][]v1alpha4.Mount) ([]byte, error) {
+	return kind.ConfigYAML(l.Name, workers, true, mounts)
+}
+
+// PlanGPUs implements Target: the host's GPUs, or the fake vendor's, shared
+// out over the nodes through CDI specs in kind.GPUDir.
+func (l Local) PlanGPUs(ctx context.Context, mode platform.GPUMode, workers int) (*gpuhost.Plan, error) {
+	dir, err := kind.GPUDir(l.Name)
+	if err != nil {
+		return nil, err
+	}
+	return gpuhost.Prepare(ctx, gpuhost.Options{Mode: mode, Cluster: l.Name, Workers: workers, Dir: dir})
 }
 
 // LoadsImages implements Target: a local cluster's nodes are containers of
@@ -90,7 +109,7 @@ func (l Local) LoadsImages() bool { return true }
 // the nodes before the pod network, which needs the platform image), else
 // from ferry's node image, built when missing.
 func (l Local) EnsureCluster(ctx context.Context, s ClusterSpec) error {
-	o := kind.Options{Name: l.Name, NodeImage: s.NodeImage, Workers: s.Workers, WaitTimeout: s.Wait, Out: s.Out, BuildIfMissing: true}
+	o := kind.Options{Name: l.Name, NodeImage: s.NodeImage, Workers: s.Workers, WaitTimeout: s.Wait, Out: s.Out, BuildIfMissing: true, NodeMounts: s.NodeMounts}
 	o.NodeImageOptions.Mirror = s.Mirror
 	p := s.Printer
 	// A host that already runs the cluster can run it: check only before creating one.
@@ -173,8 +192,13 @@ func (r Remote) CheckUp(u *Up) error {
 }
 
 // ClusterConfig implements Target: ferry does not make a remote cluster.
-func (r Remote) ClusterConfig(int) ([]byte, error) {
+func (r Remote) ClusterConfig(int, [][]v1alpha4.Mount) ([]byte, error) {
 	return nil, errors.New("--dry-run prints a local cluster's kind configuration; it does not go with --kubeconfig/--context")
+}
+
+// PlanGPUs implements Target: a remote cluster's nodes have what they have.
+func (r Remote) PlanGPUs(context.Context, platform.GPUMode, int) (*gpuhost.Plan, error) {
+	return nil, nil
 }
 
 // EnsureCluster implements Target: the cluster is there already.

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+
 	"github.com/ferry-ml/ferry/bootstrap/platform"
 	"github.com/ferry-ml/ferry/bundle"
 )
@@ -89,7 +91,15 @@ func (u *Up) Run(ctx context.Context) (*UpResult, error) {
 		return nil, err
 	}
 	if u.DryRun {
-		y, err := u.cfg.Target.ClusterConfig(u.Workers)
+		plan, err := u.cfg.Target.PlanGPUs(ctx, u.gpu, u.Workers)
+		if err != nil {
+			return nil, err
+		}
+		var mounts [][]v1alpha4.Mount
+		if plan != nil {
+			mounts = plan.Mounts
+		}
+		y, err := u.cfg.Target.ClusterConfig(u.Workers, mounts)
 		if err != nil {
 			return nil, err
 		}
@@ -172,8 +182,26 @@ func (r *upRun) openBundle(context.Context) error {
 }
 
 func (r *upRun) ensureCluster(ctx context.Context) error {
+	plan, err := r.cfg.Target.PlanGPUs(ctx, r.gpu, r.Workers)
+	if err != nil {
+		return err
+	}
+	var mounts [][]v1alpha4.Mount
+	if plan != nil {
+		p := r.cfg.Printer
+		if plan.Kind == "" {
+			p.Printf("  GPUs for the nodes: none (%s)", plan.Why)
+		} else {
+			p.Printf("  GPUs for the nodes: %s", plan.Why)
+			if err := plan.Write(); err != nil {
+				return fmt.Errorf("write the nodes' GPU files: %w", err)
+			}
+		}
+		mounts = plan.Mounts
+		r.opts.GPU.CDIKind, r.opts.GPU.Why = plan.Kind, plan.Why
+	}
 	return r.cfg.Target.EnsureCluster(ctx, ClusterSpec{
-		Workers: r.Workers, NodeImage: r.NodeImage, Mirror: r.Mirror, Wait: r.Wait,
+		Workers: r.Workers, NodeImage: r.NodeImage, Mirror: r.Mirror, Wait: r.Wait, NodeMounts: mounts,
 		Bundle: r.bundle, LoadImages: r.Registry == "",
 		Network: func(ctx context.Context) error {
 			_, err := r.cfg.ops.installNetwork(ctx, platform.Options{Target: r.opts.Target, Version: r.cfg.Version, Timeout: r.Wait}, r.cfg.Printer)

@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"sigs.k8s.io/kind/pkg/apis/config/defaults"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/kind/pkg/cluster"
 	kindlog "sigs.k8s.io/kind/pkg/log"
 
@@ -44,6 +46,9 @@ type Options struct {
 	// (which has none of its own) once the API answers, before the nodes
 	// can be Ready; it runs again when an existing cluster is reused.
 	PodNetwork func(ctx context.Context) error
+	// NodeMounts are each node's extra mounts (see Config). A reused
+	// cluster must have been made with them.
+	NodeMounts [][]v1alpha4.Mount
 }
 
 // Validate fills defaults.
@@ -122,6 +127,9 @@ func Up(ctx context.Context, o Options, p *progress.Printer) error {
 		if err != nil {
 			return err
 		}
+		if err := checkMounts(ctx, o); err != nil {
+			return err
+		}
 		if o.PodNetwork != nil && isFerryNode(ctx, o.Docker, nodeImageOf(ctx, o.Docker, o.Name)) {
 			if err := o.PodNetwork(ctx); err != nil {
 				return err
@@ -138,7 +146,7 @@ func Up(ctx context.Context, o Options, p *progress.Printer) error {
 	}
 	err = p.Step(fmt.Sprintf("create kind cluster %s (%d node(s), image %s)", o.Name, 1+o.Workers, image), func() error {
 		return prov.Create(o.Name,
-			cluster.CreateWithV1Alpha4Config(Config(o.Name, o.Workers, ferryNode)),
+			cluster.CreateWithV1Alpha4Config(Config(o.Name, o.Workers, ferryNode, o.NodeMounts)),
 			cluster.CreateWithNodeImage(image),
 			cluster.CreateWithKubeconfigPath(o.Kubeconfig),
 			cluster.CreateWithDisplayUsage(false),
@@ -222,6 +230,11 @@ func Down(ctx context.Context, o Options) error {
 	if err := prov.Delete(o.Name, o.Kubeconfig); err != nil {
 		return fmt.Errorf("delete kind cluster %s: %w", o.Name, err)
 	}
+	if dir, err := GPUDir(o.Name); err == nil {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove the GPU files of cluster %s: %w", o.Name, err)
+		}
+	}
 	names, err := prov.List()
 	if err != nil {
 		return err
@@ -234,6 +247,29 @@ func Down(ctx context.Context, o Options) error {
 	}
 	if err := shell.Command(o.Docker, "network", "rm", Network).Run(ctx); err != nil {
 		return errors.Join(errors.New("remove docker network "+Network), err)
+	}
+	return nil
+}
+
+// checkMounts fails when a reused cluster's nodes lack the mounts asked
+// for: kind cannot add mounts to a node that exists.
+func checkMounts(ctx context.Context, o Options) error {
+	for i, ms := range o.NodeMounts {
+		if len(ms) == 0 {
+			continue
+		}
+		node := NodeName(o.Name, i)
+		out, err := shell.Command(o.Docker, "inspect", "--format", "{{range .Mounts}}{{.Destination}}\n{{end}}", node).Output(ctx)
+		if err != nil {
+			return fmt.Errorf("inspect node %s: %w", node, err)
+		}
+		have := strings.Fields(string(out))
+		for _, m := range ms {
+			if !slices.Contains(have, m.ContainerPath) {
+				return fmt.Errorf("cluster %s exists, but node %s was made without the mount at %s that its GPUs need (kind cannot add mounts to a node): `ferry down --name %s` and `ferry up` again, or keep it without GPUs with --gpu off",
+					o.Name, node, m.ContainerPath, o.Name)
+			}
+		}
 	}
 	return nil
 }

@@ -1,6 +1,10 @@
 package kind
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/yaml"
 )
@@ -9,8 +13,10 @@ import (
 // for node images built by ferry (they bring their own pod network agent, so
 // kind's default CNI, whose image cannot be built offline, is disabled).
 // The control-plane node maps the platform's node ports to loopback ports
-// of this machine (see ServerNodePort).
-func Config(name string, workers int, ferryNode bool) *v1alpha4.Cluster {
+// of this machine (see ServerNodePort). mounts[i] are node i's extra mounts
+// (0 is the control plane, then the workers), such as the CDI specs and
+// driver files that hand it GPUs.
+func Config(name string, workers int, ferryNode bool, mounts [][]v1alpha4.Mount) *v1alpha4.Cluster {
 	c := &v1alpha4.Cluster{
 		TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
 		Name:     name,
@@ -21,6 +27,11 @@ func Config(name string, workers int, ferryNode bool) *v1alpha4.Cluster {
 	for i := 0; i < workers; i++ {
 		c.Nodes = append(c.Nodes, v1alpha4.Node{Role: v1alpha4.WorkerRole})
 	}
+	for i := range c.Nodes {
+		if i < len(mounts) {
+			c.Nodes[i].ExtraMounts = mounts[i]
+		}
+	}
 	if ferryNode {
 		c.Networking.DisableDefaultCNI = true
 		c.Networking.KubeProxyMode = v1alpha4.NFTablesProxyMode
@@ -29,6 +40,28 @@ func Config(name string, workers int, ferryNode bool) *v1alpha4.Cluster {
 }
 
 // ConfigYAML is Config as YAML (what `ferry up --dry-run` prints and the golden tests pin).
-func ConfigYAML(name string, workers int, ferryNode bool) ([]byte, error) {
-	return yaml.Marshal(Config(name, workers, ferryNode))
+func ConfigYAML(name string, workers int, ferryNode bool, mounts [][]v1alpha4.Mount) ([]byte, error) {
+	return yaml.Marshal(Config(name, workers, ferryNode, mounts))
+}
+
+// NodeName is the name kind gives node i of cluster name (0 is the control
+// plane; workers are name-worker, name-worker2, ...).
+func NodeName(name string, i int) string {
+	switch i {
+	case 0:
+		return name + "-control-plane"
+	case 1:
+		return name + "-worker"
+	}
+	return fmt.Sprintf("%s-worker%d", name, i)
+}
+
+// GPUDir is where the host keeps what cluster name's nodes mount to get
+// GPUs (CDI specs, fake devices); Down removes it.
+func GPUDir(name string) (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("GPU files of cluster %s: %w", name, err)
+	}
+	return filepath.Join(dir, "ferry", "gpu", name), nil
 }

@@ -21,7 +21,7 @@ func TestConfigMatchesGoldenFiles(t *testing.T) {
 		{"upstream-1node.yaml", 0, false},
 	}
 	for _, c := range cases {
-		got, err := ConfigYAML("ferry", c.workers, c.ferryNode)
+		got, err := ConfigYAML("ferry", c.workers, c.ferryNode, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,7 +28,7 @@ func TestHostPortReadsTheLoopbackBindingOfANodePort(t *testing.T) {
 func TestTheControlPlaneNodeMapsThePlatformsNodePortsToLoopbackOnly(t *testing.T) {
 	t.Parallel()
 	for _, ferryNode := range []bool{true, false} {
-		c := Config("ferry", 2, ferryNode)
+		c := Config("ferry", 2, ferryNode, nil)
 		got := map[int32]string{}
 		for i, n := range c.Nodes {
 			if i > 0 && len(n.ExtraPortMappings) > 0 {
@@ -45,7 +45,7 @@ func TestTheControlPlaneNodeMapsThePlatformsNodePortsToLoopbackOnly(t *testing.T
 			t.Errorf("ferry node %v: mappings %v, want both node ports on %s", ferryNode, got, LoopbackAddress)
 		}
 	}
-	if y, _ := ConfigYAML("ferry", 0, true); !strings.Contains(string(y), "listenAddress: 127.0.0.1") {
+	if y, _ := ConfigYAML("ferry", 0, true, nil); !strings.Contains(string(y), "listenAddress: 127.0.0.1") {
 		t.Errorf("the YAML has no loopback mapping:\n%s", y)
 	}
 }

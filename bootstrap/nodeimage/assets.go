@@ -21,11 +21,12 @@ var assets embed.FS
 // any mirror of the same Debian suite serves the same packages.
 func InputHash() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "recipe=%s\nk8s=%s\netcd=%s\ncoredns=%s\ncrictl=%s\nlocalpath=%s\nsuite=%s\npackages=%s\n",
-		recipe, KubernetesVersion, EtcdVersion, CoreDNSVersion, CrictlVersion, LocalPathVersion, DebianSuite, strings.Join(debPackages, ","))
+	fmt.Fprintf(h, "recipe=%s\nk8s=%s\netcd=%s\ncoredns=%s\ncrictl=%s\nlocalpath=%s\ncontainerd=%s\nsuite=%s\npackages=%s\n",
+		recipe, KubernetesVersion, EtcdVersion, CoreDNSVersion, CrictlVersion, LocalPathVersion, ContainerdVersion, DebianSuite, strings.Join(debPackages, ","))
 	for _, c := range componentImages {
 		fmt.Fprintf(h, "image=%s:%s:%s:%v\n", c.ref, c.bin, c.path, c.entrypoint)
 	}
+	fmt.Fprintf(h, "node-binaries=%s\n", strings.Join(nodeBinaries, ","))
 	hashTree(h, assets, "assets")
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -36,7 +37,7 @@ func binHash() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "k8s=%s\netcd=%s\n", KubernetesVersion, EtcdVersion)
 	for _, g := range goInstalls {
-		fmt.Fprintf(h, "%s=%s\n", g.bin, g.pkg)
+		fmt.Fprintf(h, "%s=%s %s\n", g.bin, g.pkg, g.ldflags)
 	}
 	hashTree(h, assets, "assets/k8sbuild")
 	hashTree(h, assets, "assets/etcdbuild")

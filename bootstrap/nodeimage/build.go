@@ -93,7 +93,7 @@ func Build(ctx context.Context, o Options) (string, error) {
 	// this machine waits, then finds the entry made.
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return p.Step("build Kubernetes, etcd, CoreDNS, crictl, local-path and pause from source", func() error {
+		return p.Step("build Kubernetes, etcd, containerd, CoreDNS, crictl, local-path and pause from source", func() error {
 			return b.locked(gctx, b.bin+".lock", func() error { return b.binaries(gctx) })
 		})
 	})

@@ -38,7 +38,7 @@ func (b *builder) node(ctx context.Context) error {
 	if err := os.WriteFile(filepath.Join(kind, "manifests/default-storage.yaml"), storage, 0o644); err != nil {
 		return err
 	}
-	for _, bin := range []string{"kubeadm", "kubelet", "kubectl", "crictl"} {
+	for _, bin := range nodeBinaries {
 		if err := copyFile(filepath.Join(b.bin, bin), filepath.Join(dir, "bin", bin), 0o755); err != nil {
 			return err
 		}

@@ -117,7 +117,7 @@ func (b *builder) components(ctx context.Context) error {
 	}
 	b.p.Printf("  built etcd")
 	for _, g := range goInstalls {
-		if err := b.goBuild(ctx, b.work, g.bin, "", "install", "-trimpath", "-ldflags", "-s -w", g.pkg); err != nil {
+		if err := b.goBuild(ctx, b.work, g.bin, "", "install", "-trimpath", "-ldflags", strings.TrimSpace("-s -w "+g.ldflags), g.pkg); err != nil {
 			return err
 		}
 		b.p.Printf("  built %s", g.bin)

@@ -7,6 +7,9 @@ const (
 	CoreDNSVersion    = "v1.14.6"
 	CrictlVersion     = "v1.37.0"
 	LocalPathVersion  = "v0.0.30"
+	// ContainerdVersion is built from its Go module: Debian bookworm's
+	// containerd (1.6) has no CDI, which GPUs in kind nodes need.
+	ContainerdVersion = "v2.4.2"
 	DebianSuite       = "bookworm"
 
 	// Image tags kubeadm v1.37 expects for its components.
@@ -15,7 +18,7 @@ const (
 
 	// recipe changes whenever the build steps change in a way the hashed
 	// inputs do not show; bumping it forces a rebuild.
-	recipe = "ferry-node-1"
+	recipe = "ferry-node-2"
 
 	// Repository is where built node images are tagged.
 	Repository = "ferry/node"
@@ -25,7 +28,7 @@ const (
 
 // debPackages go into the node's root filesystem.
 var debPackages = []string{
-	"systemd", "systemd-sysv", "dbus", "containerd", "runc", "iptables", "nftables", "conntrack", "socat",
+	"systemd", "systemd-sysv", "dbus", "runc", "iptables", "nftables", "conntrack", "socat",
 	"ethtool", "iproute2", "util-linux", "mount", "kmod", "procps", "ca-certificates", "bash",
 	"containernetworking-plugins", "jq", "libseccomp2", "pigz", "e2fsprogs", "curl", "ebtables",
 	"iputils-ping", "less", "findutils", "libnss-systemd",
@@ -34,11 +37,21 @@ var debPackages = []string{
 // kubeBinaries are built from k8s.io/kubernetes/cmd/<name>.
 var kubeBinaries = []string{"kubeadm", "kubelet", "kubectl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"}
 
-// goInstalls are built with `go install module@version` into the bin cache.
-var goInstalls = []struct{ bin, pkg string }{
-	{"coredns", "github.com/coredns/coredns@" + CoreDNSVersion},
-	{"crictl", "sigs.k8s.io/cri-tools/cmd/crictl@" + CrictlVersion},
-	{"local-path-provisioner", "github.com/rancher/local-path-provisioner@" + LocalPathVersion},
+// containerdLDFlags stamps containerd's version the way its release build does.
+const containerdLDFlags = "-X github.com/containerd/containerd/v2/version.Version=" + ContainerdVersion
+
+// nodeBinaries go into the node's /usr/local/bin.
+var nodeBinaries = []string{"kubeadm", "kubelet", "kubectl", "crictl", "containerd", "containerd-shim-runc-v2", "ctr"}
+
+// goInstalls are built with `go install module@version` into the bin cache,
+// with ldflags beside -s -w.
+var goInstalls = []struct{ bin, pkg, ldflags string }{
+	{"containerd", "github.com/containerd/containerd/v2/cmd/containerd@" + ContainerdVersion, containerdLDFlags},
+	{"containerd-shim-runc-v2", "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2@" + ContainerdVersion, containerdLDFlags},
+	{"ctr", "github.com/containerd/containerd/v2/cmd/ctr@" + ContainerdVersion, containerdLDFlags},
+	{"coredns", "github.com/coredns/coredns@" + CoreDNSVersion, ""},
+	{"crictl", "sigs.k8s.io/cri-tools/cmd/crictl@" + CrictlVersion, ""},
+	{"local-path-provisioner", "github.com/rancher/local-path-provisioner@" + LocalPathVersion, ""},
 }
 
 // componentImage is one image preloaded into the node's containerd.

@@ -39,6 +39,11 @@ const (
 type GPUMode struct {
 	Mode  string
 	Count int
+	// CDIKind is set when `ferry up` gave a local cluster's nodes CDI
+	// specs of that kind (the host's NVIDIA GPUs, or the fake vendor's):
+	// the gpu chart then runs ferry's plugin in cdi mode. Why says what
+	// the host had (or why no GPU was usable).
+	CDIKind, Why string
 }
 
 func (m GPUMode) String() string {
@@ -148,8 +153,25 @@ func GPUNodes(ctx context.Context, cs kubernetes.Interface) ([]NodeGPUs, error) 
 // gpuLabels mark nodes with NVIDIA hardware (GPU feature discovery, NFD).
 var gpuLabels = []string{"nvidia.com/gpu.present", "feature.node.kubernetes.io/pci-10de.present"}
 
-// resolveGPU turns auto into what to install: "" (nothing), nvidia or fake.
-func resolveGPU(ctx context.Context, cs kubernetes.Interface, o Options, installed bool) (string, string, error) {
+// resolveGPU turns auto into what to install: "" (nothing), nvidia or fake,
+// then the gpu chart's mode for it.
+func resolveGPU(ctx context.Context, cs kubernetes.Interface, o Options, installed bool) (mode, chart, why string, err error) {
+	mode, why, err = resolveMode(ctx, cs, o, installed)
+	chart = mode
+	if o.GPU.CDIKind != "" && (mode == GPUNVIDIA || mode == GPUFake) {
+		chart = "cdi"
+	}
+	return mode, chart, why, err
+}
+
+func resolveMode(ctx context.Context, cs kubernetes.Interface, o Options, installed bool) (string, string, error) {
+	if o.GPU.CDIKind != "" {
+		mode := GPUNVIDIA
+		if o.GPU.Mode == GPUFake {
+			mode = GPUFake
+		}
+		return mode, o.GPU.Why, nil
+	}
 	switch o.GPU.Mode {
 	case GPUNVIDIA, GPUFake, GPUOff:
 		return o.GPU.Mode, "asked for", nil
@@ -161,14 +183,12 @@ func resolveGPU(ctx context.Context, cs kubernetes.Interface, o Options, install
 		return "", "the gpu release is already installed; kept as it is", nil
 	}
 	if o.KindCluster != "" {
-		gpus, err := DetectNVIDIA(ctx, "")
-		if err != nil {
-			return "", "", err
+		// A local cluster's nodes have GPUs only through the CDI specs
+		// `ferry up` gives them when it makes the cluster.
+		if o.GPU.Why != "" {
+			return "", o.GPU.Why, nil
 		}
-		if len(gpus) == 0 {
-			return "", "no NVIDIA GPU on this machine (nvidia-smi)", nil
-		}
-		return GPUNVIDIA, fmt.Sprintf("nvidia-smi reports %d GPU(s), first %s", len(gpus), gpus[0].Name), nil
+		return "", "a local cluster's nodes get GPUs only from `ferry up`, which found none", nil
 	}
 	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -197,7 +217,7 @@ func applyGPU(ctx context.Context, cs kubernetes.Interface, o Options, helm inst
 		return err
 	}
 	installed := slices.ContainsFunc(rels, func(r install.Release) bool { return r.Name == GPURelease })
-	mode, why, err := resolveGPU(ctx, cs, o, installed)
+	mode, chart, why, err := resolveGPU(ctx, cs, o, installed)
 	if err != nil {
 		return err
 	}
@@ -217,15 +237,21 @@ func applyGPU(ctx context.Context, cs kubernetes.Interface, o Options, helm inst
 			}
 		}
 	default:
-		vals := map[string]any{"mode": mode}
-		if p, ok := pushedRepo(o.Registry, nvidiaRepo); ok && mode == GPUNVIDIA {
-			vals["nvidia"] = map[string]any{"image": map[string]any{"repository": p.Repository, "digest": p.Digest}}
-		}
-		if mode == GPUFake {
-			vals["fake"] = map[string]any{"image": image, "count": o.GPU.Count}
+		vals := map[string]any{"mode": chart}
+		switch chart {
+		case GPUNVIDIA:
+			if p, ok := pushedRepo(o.Registry, nvidiaRepo); ok {
+				vals["nvidia"] = map[string]any{"image": map[string]any{"repository": p.Repository, "digest": p.Digest}}
+			}
+		case "cdi":
+			vals["plugin"] = map[string]any{"image": image}
+			vals["cdi"] = map[string]any{"kind": o.GPU.CDIKind}
+		case GPUFake:
+			vals["plugin"] = map[string]any{"image": image}
+			vals["fake"] = map[string]any{"count": o.GPU.Count}
 		}
 		var r install.Result
-		err := p.Step(fmt.Sprintf("install or upgrade the gpu chart, %s mode (%s)", mode, why), func() error {
+		err := p.Step(fmt.Sprintf("install or upgrade the gpu chart, %s mode (%s)", chart, why), func() error {
 			h := helm
 			h.Chart, h.Release, h.Values = "gpu", GPURelease, vals
 			var err error
@@ -265,7 +291,7 @@ func applyGPU(ctx context.Context, cs kubernetes.Interface, o Options, helm inst
 	}
 	p.Printf("  nodes with allocatable nvidia.com/gpu: %s; without: %s", orNone(with), orNone(without))
 	if want > 0 && len(without) > 0 {
-		return fmt.Errorf("fake GPU plugin installed, but node(s) %s advertise no nvidia.com/gpu after a minute", strings.Join(without, ", "))
+		return fmt.Errorf("fake GPU plugin installed, but node(s) %s advertise no nvidia.com/gpu after a minute (kubectl -n %s logs ds/ferry-gpu-device-plugin)", strings.Join(without, ", "), Namespace)
 	}
 	return nil
 }

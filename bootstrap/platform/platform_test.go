@@ -220,23 +220,46 @@ func TestAutoGPUOnARemoteClusterFollowsItsNodes(t *testing.T) {
 	ctx := context.Background()
 	o := Options{GPU: GPUMode{Mode: GPUAuto}}
 	plain := fake.NewClientset(node("a", "", true, 0))
-	if mode, why, err := resolveGPU(ctx, plain, o, false); err != nil || mode != "" || why == "" {
+	if mode, why, err := resolveMode(ctx, plain, o, false); err != nil || mode != "" || why == "" {
 		t.Errorf("no GPU nodes: %q %q %v", mode, why, err)
 	}
 	labelled := node("g", "", false, 0)
 	labelled.Labels["nvidia.com/gpu.present"] = "true"
-	if mode, _, err := resolveGPU(ctx, fake.NewClientset(node("a", "", true, 0), labelled), o, false); err != nil || mode != GPUNVIDIA {
+	if mode, _, err := resolveMode(ctx, fake.NewClientset(node("a", "", true, 0), labelled), o, false); err != nil || mode != GPUNVIDIA {
 		t.Errorf("a labelled GPU node: %q %v", mode, err)
 	}
 	own := fake.NewClientset(node("a", "", true, 4), labelled)
-	if mode, why, err := resolveGPU(ctx, own, o, false); err != nil || mode != "" || !strings.Contains(why, "already advertises") {
+	if mode, why, err := resolveMode(ctx, own, o, false); err != nil || mode != "" || !strings.Contains(why, "already advertises") {
 		t.Errorf("a cluster with its own device plugin: %q %q %v", mode, why, err)
 	}
-	if mode, _, _ := resolveGPU(ctx, plain, Options{GPU: GPUMode{Mode: GPUFake, Count: 2}}, false); mode != GPUFake {
+	if mode, _, _ := resolveMode(ctx, plain, Options{GPU: GPUMode{Mode: GPUFake, Count: 2}}, false); mode != GPUFake {
 		t.Errorf("an explicit mode is kept: %q", mode)
 	}
-	if mode, why, _ := resolveGPU(ctx, plain, o, true); mode != "" || !strings.Contains(why, "kept") {
+	if mode, why, _ := resolveMode(ctx, plain, o, true); mode != "" || !strings.Contains(why, "kept") {
 		t.Errorf("auto must leave an installed release alone: %q %q", mode, why)
+	}
+}
+
+func TestALocalClustersGPUsComeFromItsCDIPlanAndRunTheCDIChart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	plain := fake.NewClientset(node("a", "", true, 0))
+	local := Options{Target: Target{KindCluster: "ferry"}, GPU: GPUMode{Mode: GPUFake, Count: 2, CDIKind: "ferry.io/gpu", Why: "fake CDI vendor"}}
+	if mode, chart, why, err := resolveGPU(ctx, plain, local, true); err != nil || mode != GPUFake || chart != "cdi" || why != "fake CDI vendor" {
+		t.Errorf("fake on a local cluster: %q %q %q %v, want fake through the cdi chart", mode, chart, why, err)
+	}
+	local.GPU = GPUMode{Mode: GPUAuto, CDIKind: "nvidia.com/gpu", Why: "nvidia-smi lists 1 GPU(s)"}
+	if mode, chart, _, err := resolveGPU(ctx, plain, local, false); err != nil || mode != GPUNVIDIA || chart != "cdi" {
+		t.Errorf("host GPUs on a local cluster: %q %q %v, want nvidia through the cdi chart", mode, chart, err)
+	}
+	// auto where the host had none: nothing, and the host's reason.
+	local.GPU = GPUMode{Mode: GPUAuto, Why: "no NVIDIA GPU on this machine"}
+	if mode, chart, why, err := resolveGPU(ctx, plain, local, false); err != nil || mode != "" || chart != "" || why != "no NVIDIA GPU on this machine" {
+		t.Errorf("no host GPU: %q %q %q %v", mode, chart, why, err)
+	}
+	// A remote cluster keeps NVIDIA's plugin, or the synthetic fake one.
+	if _, chart, _, _ := resolveGPU(ctx, plain, Options{GPU: GPUMode{Mode: GPUFake, Count: 2}}, false); chart != GPUFake {
+		t.Errorf("fake on a remote cluster renders the %q chart, want fake", chart)
 	}
 }
 

@@ -36,7 +36,7 @@ func shortTempDir(t *testing.T) string {
 	return dir
 }
 
-func TestFakePluginRegistersAdvertisesAndAllocates(t *testing.T) {
+func TestPluginRegistersAdvertisesAndAllocates(t *testing.T) {
 	t.Parallel()
 	dir := shortTempDir(t)
 	ln, err := net.Listen("unix", filepath.Join(dir, "kubelet.sock"))
@@ -51,7 +51,7 @@ func TestFakePluginRegistersAdvertisesAndAllocates(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	p := &FakePlugin{Count: 3, Dir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	p := &Plugin{Count: 3, Dir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	done := make(chan error, 1)
 	go func() { done <- p.Start(ctx) }()
 
@@ -61,7 +61,7 @@ func TestFakePluginRegistersAdvertisesAndAllocates(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("plugin never registered with the kubelet")
 	}
-	if reg.ResourceName != "nvidia.com/gpu" || reg.Version != pluginapi.Version || reg.Endpoint != "ferry-fake-gpu.sock" {
+	if reg.ResourceName != "nvidia.com/gpu" || reg.Version != pluginapi.Version || reg.Endpoint != "ferry-gpu.sock" {
 		t.Fatalf("register request = %+v", reg)
 	}
 
@@ -121,21 +121,22 @@ func TestFakePluginRegistersAdvertisesAndAllocates(t *testing.T) {
 	}
 }
 
-func TestFakePluginRejectsZeroDevices(t *testing.T) {
+func TestPluginRejectsZeroDevices(t *testing.T) {
 	t.Parallel()
-	p := &FakePlugin{Count: 0, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	p := &Plugin{Count: 0, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if err := p.Validate(); err == nil {
 		t.Fatal("count 0 accepted")
 	}
 }
 
-func TestFakePluginTimeSlicingAdvertisesEveryReplica(t *testing.T) {
+func TestPluginTimeSlicingAdvertisesEveryReplica(t *testing.T) {
 	t.Parallel()
-	p := &FakePlugin{Count: 2, Replicas: 3, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	p := &Plugin{Count: 2, Replicas: 3, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	ids := p.DeviceIDs()
+	names, _ := p.devices()
+	ids := p.DeviceIDs(names)
 	if len(ids) != 6 || ids[0] != "fake-gpu-0::0" || ids[5] != "fake-gpu-1::2" {
 		t.Fatalf("device IDs %v", ids)
 	}
@@ -146,7 +147,7 @@ func TestFakePluginTimeSlicingAdvertisesEveryReplica(t *testing.T) {
 		}
 		seen[id] = true
 	}
-	if err := (&FakePlugin{Count: 1, Replicas: -1, Log: p.Log}).Validate(); err == nil {
+	if err := (&Plugin{Count: 1, Replicas: -1, Log: p.Log}).Validate(); err == nil {
 		t.Fatal("negative replicas accepted")
 	}
 }

@@ -65,7 +65,7 @@ type ClusterSpec struct {
 	// NodeMounts are each node's extra mounts (the GPU plan's).
 	NodeMounts [][]v1alpha4.Mount
 	Printer    *progress.Printer
-	Out     io.Writer
+	Out        io.Writer
 }
 
 // Local is a kind cluster ferry makes on this machine's container engine,

@@ -23,8 +23,8 @@ import (
 	"strconv"
 	"strings"
 
-	specs "tags.cncf.io/container-device-interface/specs-go"
 	"sigs.k8s.io/yaml"
+	specs "tags.cncf.io/container-device-interface/specs-go"
 )
 
 // Dirs are the spec directories runtimes read, lowest priority first: a

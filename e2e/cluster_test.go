@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"context"
+	"errors"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -25,7 +27,9 @@ const httpServer = "mkdir -p /www && echo hello-from-$(hostname) > /www/index.ht
 // and a down that leaves no container, network or kubeconfig entry.
 func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 	const name = "ferry-e2e"
-	c := upCluster(t, name, 1)
+	// The fake GPU vendor's CDI specs are mounted into the nodes when they
+	// are made; the gpu chart comes with the platform (testPlatform).
+	c := upCluster(t, name, 1, "--gpu", "fake:2")
 	ctx := context.Background()
 
 	nodes, err := c.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
@@ -217,6 +221,11 @@ func TestLocalClusterRunsWorkAcrossTwoNodesAndDownLeavesNothing(t *testing.T) {
 		}
 		if exists, _ := kind.Exists(name); exists {
 			t.Error("kind still lists the cluster")
+		}
+		if dir, err := kind.GPUDir(name); err != nil {
+			t.Error(err)
+		} else if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the nodes' GPU files are left in %s (%v)", dir, err)
 		}
 		kc, _ := exec.Command("cat", c.kubeconfig).CombinedOutput()
 		if strings.Contains(string(kc), kind.ContextName(name)) {

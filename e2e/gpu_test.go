@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,11 +16,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
-// testFakeGPUs checks what `ferry up --gpu fake:2` installed: every node
-// advertises 2 nvidia.com/gpu; a pod that asks for one is told exactly one of
-// its node's fake devices, one asking for two gets both, distinct, and a pod
-// asking for none is told nothing (the variables come from the plugin's
-// Allocate, not the image); one asking for 3 fits nowhere.
+// testFakeGPUs checks what `ferry up --gpu fake:2` gave a local cluster: the
+// fake CDI vendor's spec in each node, containerd 2 injecting it, and ferry's
+// plugin allocating CDI devices. Every node advertises 2 nvidia.com/gpu; a
+// pod that asks for one gets exactly one device (its node, its mounted file
+// and its variable, all naming the same device), one asking for two gets
+// both, two pods at once on one node get different ones, a pod asking for
+// none gets nothing of the vendor's, and one asking for 3 fits nowhere.
 func testFakeGPUs(t *testing.T, c *cluster) {
 	ctx := context.Background()
 	nodes, err := c.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
@@ -30,15 +33,26 @@ func testFakeGPUs(t *testing.T, c *cluster) {
 		if q := n.Status.Allocatable[corev1.ResourceName("nvidia.com/gpu")]; q.Value() != 2 {
 			t.Fatalf("node %s advertises %s nvidia.com/gpu, want 2", n.Name, q.String())
 		}
+		if v := n.Status.NodeInfo.ContainerRuntimeVersion; !strings.HasPrefix(v, "containerd://2.") {
+			t.Fatalf("node %s runs %s; CDI needs the containerd 2 of ferry's node image", n.Name, v)
+		}
 	}
 	for _, tc := range []struct {
 		name string
 		gpus int
 	}{{"gpu-none", 0}, {"gpu-user", 1}, {"gpu-two", 2}} {
-		got := allocatedGPUs(t, c, tc.name, tc.gpus)
-		if len(got) != tc.gpus {
-			t.Fatalf("pod %s asked for %d nvidia.com/gpu and was told %d devices: %q", tc.name, tc.gpus, len(got), got)
+		runGPUPod(t, c, tc.name, "", tc.gpus, 0)
+		if got := gpuPodDevices(t, c, tc.name, tc.gpus); len(got) != tc.gpus {
+			t.Fatalf("pod %s asked for %d nvidia.com/gpu and got %d devices: %q", tc.name, tc.gpus, len(got), got)
 		}
+	}
+	// Isolation: two pods on one node at once get one device each, not the same.
+	node := nodes.Items[0].Name
+	runGPUPod(t, c, "gpu-a", node, 1, 20)
+	runGPUPod(t, c, "gpu-b", node, 1, 20)
+	a, b := gpuPodDevices(t, c, "gpu-a", 1), gpuPodDevices(t, c, "gpu-b", 1)
+	if a[0] == b[0] {
+		t.Fatalf("two pods running at once on %s were both handed device %s", node, a[0])
 	}
 	// Three GPUs fit nowhere (2 per node): the pod stays Pending, unschedulable.
 	big := busybox("gpu-too-big", "", "true", nil)
@@ -64,42 +78,86 @@ func testFakeGPUs(t *testing.T, c *cluster) {
 	}
 }
 
-// fakeDevice is an ID the fake plugin advertises with --gpu fake:2 (no time-slicing).
-var fakeDevice = regexp.MustCompile(`^fake-gpu-[01]$`)
+// gpuScript prints what of the fake vendor a container has: its variables,
+// its device nodes (character devices only) and its mounted files.
+const gpuScript = `echo "fake=${FERRY_FAKE_GPU-unset}"
+env | grep '^FERRY_GPU_' | sort | sed 's/^/env /'
+for d in /dev/ferry-gpu*; do [ -c "$d" ] && echo "dev $d"; done
+for f in /run/ferry-gpu/*; do [ -f "$f" ] && echo "file $f $(cat "$f")"; done
+sleep %d`
 
-// allocatedGPUs runs a pod asking for n nvidia.com/gpu and returns the
-// devices the fake plugin's Allocate told it (NVIDIA_VISIBLE_DEVICES, with
-// FERRY_FAKE_GPU=1 beside it); it fails t unless they are n distinct fake
-// devices, or, for n=0, unless neither variable is set.
-func allocatedGPUs(t *testing.T, c *cluster, name string, n int) []string {
+// runGPUPod creates a pod asking for n nvidia.com/gpu (on node, when named:
+// through the scheduler) that holds its devices for hold seconds; with
+// hold 0 it waits for the pod to succeed.
+func runGPUPod(t *testing.T, c *cluster, name, node string, n, hold int) {
 	t.Helper()
-	pod := busybox(name, "", `echo "devices=[${NVIDIA_VISIBLE_DEVICES-unset}] fake=[${FERRY_FAKE_GPU-unset}]"`, nil)
+	pod := busybox(name, "", fmt.Sprintf(gpuScript, hold), nil)
+	if node != "" {
+		pod.Spec.NodeSelector = map[string]string{"kubernetes.io/hostname": node}
+	}
 	if n > 0 {
 		q := corev1.ResourceList{corev1.ResourceName("nvidia.com/gpu"): *resource.NewQuantity(int64(n), resource.DecimalSI)}
 		pod.Spec.Containers[0].Resources = corev1.ResourceRequirements{Limits: q, Requests: q}
 	}
-	c.runPod(t, pod, corev1.PodSucceeded)
-	logs := strings.TrimSpace(c.logs(t, "default", name))
-	m := regexp.MustCompile(`^devices=\[(.*)\] fake=\[(.*)\]$`).FindStringSubmatch(logs)
-	if m == nil {
-		t.Fatalf("pod %s printed %q", name, logs)
+	if hold == 0 {
+		c.runPod(t, pod, corev1.PodSucceeded)
+		return
 	}
-	if n == 0 {
-		if m[1] != "unset" || m[2] != "unset" {
-			t.Fatalf("pod %s asked for no GPU but was told devices %q, FERRY_FAKE_GPU %q", name, m[1], m[2])
+	pod.Namespace = "default"
+	if _, err := c.cs.CoreV1().Pods("default").Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create pod %s: %v", name, err)
+	}
+}
+
+var (
+	gpuEnvLine  = regexp.MustCompile(`^env FERRY_GPU_(\d+)=(\S+)$`)
+	gpuDevLine  = regexp.MustCompile(`^dev /dev/ferry-gpu(\d+)$`)
+	gpuFileLine = regexp.MustCompile(`^file /run/ferry-gpu/gpu(\d+) (\S+)$`)
+)
+
+// gpuPodDevices waits for pod name to print what it has, and returns its
+// devices' IDs. It fails t unless each device came whole (variable, device
+// node and file, naming the same ID), and FERRY_FAKE_GPU (the spec's shared
+// edit) is set exactly when a device was.
+func gpuPodDevices(t *testing.T, c *cluster, name string, n int) []string {
+	t.Helper()
+	var logs string
+	err := wait.PollUntilContextTimeout(context.Background(), time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		logs = c.logs(t, "default", name)
+		return strings.HasPrefix(logs, "fake="), nil
+	})
+	if err != nil {
+		t.Fatalf("pod %s printed nothing in 3 minutes: %q", name, logs)
+	}
+	time.Sleep(time.Second) // the rest of a short script's lines
+	logs = c.logs(t, "default", name)
+	env, devs, files := map[string]string{}, map[string]bool{}, map[string]string{}
+	fake := ""
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		if m := gpuEnvLine.FindStringSubmatch(line); m != nil {
+			env[m[1]] = m[2]
+		} else if m := gpuDevLine.FindStringSubmatch(line); m != nil {
+			devs[m[1]] = true
+		} else if m := gpuFileLine.FindStringSubmatch(line); m != nil {
+			files[m[1]] = m[2]
+		} else if v, ok := strings.CutPrefix(line, "fake="); ok {
+			fake = v
+		} else {
+			t.Fatalf("pod %s printed %q", name, line)
 		}
-		return nil
 	}
-	if m[2] != "1" {
-		t.Fatalf("pod %s: FERRY_FAKE_GPU=%q, want 1 (set by the fake plugin's Allocate)", name, m[2])
-	}
-	devices := strings.Split(m[1], ",")
-	seen := map[string]bool{}
-	for _, d := range devices {
-		if !fakeDevice.MatchString(d) || seen[d] {
-			t.Fatalf("pod %s was told devices %q: want %d distinct of fake-gpu-0, fake-gpu-1", name, m[1], n)
+	var ids []string
+	for k, id := range env {
+		if !devs[k] || files[k] != id {
+			t.Fatalf("pod %s has FERRY_GPU_%s=%s, but device node %v and file %q: a device must come whole\n%s", name, k, id, devs[k], files[k], logs)
 		}
-		seen[d] = true
+		ids = append(ids, id)
 	}
-	return devices
+	if len(devs) != len(env) || len(files) != len(env) {
+		t.Fatalf("pod %s has %d variables, %d device nodes, %d files of the fake vendor:\n%s", name, len(env), len(devs), len(files), logs)
+	}
+	if want := map[bool]string{true: "1", false: "unset"}[n > 0]; fake != want {
+		t.Fatalf("pod %s asked for %d GPU(s): FERRY_FAKE_GPU=%s, want %s", name, n, fake, want)
+	}
+	return ids
 }

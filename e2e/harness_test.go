@@ -83,13 +83,14 @@ func (c *cluster) ferry(t *testing.T, timeout time.Duration, args ...string) (st
 }
 
 // upCluster runs `ferry up` for t and registers the cluster's cleanup on t
-// (see cleanupOnExit).
-func upCluster(t *testing.T, name string, workers int) *cluster {
+// (see cleanupOnExit); extra are more flags of that up (such as --gpu, which
+// shapes the nodes when they are made).
+func upCluster(t *testing.T, name string, workers int, extra ...string) *cluster {
 	t.Helper()
 	dir := t.TempDir()
 	c := &cluster{name: name, kubeconfig: filepath.Join(dir, "kubeconfig"), config: filepath.Join(dir, "ferry.yaml")}
 	c.cleanupOnExit(t)
-	if _, err := c.ferry(t, 60*time.Minute, "up", "--name", name, "--workers", fmt.Sprint(workers), "--platform=false"); err != nil {
+	if _, err := c.ferry(t, 60*time.Minute, append([]string{"up", "--name", name, "--workers", fmt.Sprint(workers), "--platform=false"}, extra...)...); err != nil {
 		t.Fatalf("ferry up: %v", err)
 	}
 	cs, err := kind.Client(c.kubeconfig, kind.ContextName(name))

@@ -40,6 +40,10 @@ type Options struct {
 	Ports []int
 	// Proc and Sys roots (tests point them at fixtures).
 	Proc, Sys string
+	// SMI and NvidiaCTK are nvidia-smi's and nvidia-ctk's paths ("" looks
+	// them up on PATH); CDIDirs the host's CDI spec directories.
+	SMI, NvidiaCTK string
+	CDIDirs        []string
 }
 
 func (o *Options) defaults() {
@@ -62,7 +66,7 @@ func Run(ctx context.Context, o Options) []Check {
 	for _, p := range o.Ports {
 		checks = append(checks, port(p))
 	}
-	return checks
+	return append(checks, gpus(ctx, o)...)
 }
 
 // Failed reports whether any check failed.

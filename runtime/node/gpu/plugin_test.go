@@ -7,12 +7,15 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	pluginapi "k8s.io/kubelet/pkg/apis/deviceplugin/v1beta1"
+
+	"github.com/ferry-ml/ferry/internal/cdi"
 )
 
 // kubelet is a real gRPC registration server standing in for the kubelet.
@@ -149,5 +152,121 @@ func TestPluginTimeSlicingAdvertisesEveryReplica(t *testing.T) {
 	}
 	if err := (&Plugin{Count: 1, Replicas: -1, Log: p.Log}).Validate(); err == nil {
 		t.Fatal("negative replicas accepted")
+	}
+}
+
+// startPlugin serves p against a stand-in kubelet and returns a client.
+func startPlugin(t *testing.T, p *Plugin) pluginapi.DevicePluginClient {
+	t.Helper()
+	dir := shortTempDir(t)
+	ln, err := net.Listen("unix", filepath.Join(dir, "kubelet.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &kubelet{got: make(chan *pluginapi.RegisterRequest, 4)}
+	srv := grpc.NewServer()
+	pluginapi.RegisterRegistrationServer(srv, k)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	p.Dir, p.Log = dir, slog.New(slog.NewTextHandler(io.Discard, nil))
+	go func() { _ = p.Start(ctx) }()
+	var reg *pluginapi.RegisterRequest
+	select {
+	case reg = <-k.got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("plugin never registered with the kubelet")
+	}
+	conn, err := grpc.NewClient("unix://"+filepath.Join(dir, reg.Endpoint), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return pluginapi.NewDevicePluginClient(conn)
+}
+
+func writeFakeSpec(t *testing.T, dir string, count int) {
+	t.Helper()
+	s, _, err := cdi.FakeSpec("/unused", "n", count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := cdi.Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "fake.json.tmp"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "fake.json.tmp"), filepath.Join(dir, "fake.json")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ids(devs []*pluginapi.Device) []string {
+	var out []string
+	for _, d := range devs {
+		out = append(out, d.ID)
+	}
+	return out
+}
+
+func TestTheCDISourceAdvertisesTheSpecsDevicesAndAllocatesThemAsCDIDevices(t *testing.T) {
+	t.Parallel()
+	specDir := t.TempDir()
+	writeFakeSpec(t, specDir, 2)
+	client := startPlugin(t, &Plugin{CDIKind: cdi.FakeKind, SpecDirs: []string{specDir}, Replicas: 2, Rescan: 50 * time.Millisecond})
+	stream, err := client.ListAndWatch(t.Context(), &pluginapi.Empty{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(ids(list.Devices), " "); got != "gpu0::0 gpu0::1 gpu1::0 gpu1::1" {
+		t.Fatalf("advertised %s", got)
+	}
+	// Two replicas of gpu1 and one of gpu0: two CDI devices, no variables.
+	alloc, err := client.Allocate(t.Context(), &pluginapi.AllocateRequest{ContainerRequests: []*pluginapi.ContainerAllocateRequest{{DevicesIds: []string{"gpu1::0", "gpu1::1", "gpu0::1"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := alloc.ContainerResponses[0]
+	var names []string
+	for _, d := range r.CdiDevices {
+		names = append(names, d.Name)
+	}
+	if strings.Join(names, " ") != "ferry.io/gpu=gpu1 ferry.io/gpu=gpu0" || len(r.Envs) != 0 {
+		t.Fatalf("allocated CDI devices %q, envs %v", names, r.Envs)
+	}
+	if _, err := client.Allocate(t.Context(), &pluginapi.AllocateRequest{ContainerRequests: []*pluginapi.ContainerAllocateRequest{{DevicesIds: []string{"gpu7::0"}}}}); err == nil {
+		t.Fatal("allocating a device the specs do not name succeeded")
+	}
+	// A third device appears in the spec: the kubelet is told.
+	writeFakeSpec(t, specDir, 3)
+	list, err = stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Devices) != 6 || list.Devices[5].ID != "gpu2::1" {
+		t.Fatalf("after the spec grew: %v", ids(list.Devices))
+	}
+}
+
+func TestTheCDISourceWithNoSpecAdvertisesNothing(t *testing.T) {
+	t.Parallel()
+	client := startPlugin(t, &Plugin{CDIKind: cdi.NVIDIAKind, SpecDirs: []string{filepath.Join(t.TempDir(), "none")}})
+	stream, err := client.ListAndWatch(t.Context(), &pluginapi.Empty{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := stream.Recv()
+	if err != nil || len(list.Devices) != 0 {
+		t.Fatalf("a node without a spec advertised %v (%v)", list, err)
+	}
+	if err := (&Plugin{CDIKind: "gpu", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Validate(); err == nil {
+		t.Fatal("a CDI kind without a vendor domain accepted")
 	}
 }

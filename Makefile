@@ -12,13 +12,16 @@ export CGO_ENABLED := 0
 # (`make test` needs CGO_ENABLED=1 -race, a configuration of its own.)
 BUILDFLAGS := -trimpath
 
-.PHONY: help build test python-test lint bench e2e node-image clean web web-deps web-test
+.PHONY: help build release test python-test lint bench e2e node-image clean web web-deps web-test
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/ferry (static, trimmed, version stamped)
 	$(GO) build $(BUILDFLAGS) -ldflags "$(LDFLAGS)" -o bin/ferry ./cmd/ferry
+
+release: ## every platform's archive (linux, darwin, windows; amd64, arm64) carrying the Linux builds, with SHA256SUMS, into dist/
+	./hack/release.sh
 
 test: ## unit and integration tests with -race, the Python SDK's tests, then lint
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...

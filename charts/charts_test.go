@@ -143,8 +143,8 @@ func TestGPUModesRenderTheirOwnPluginOnly(t *testing.T) {
 			t.Errorf("nvidia mode lacks %q", want)
 		}
 	}
-	if strings.Contains(nvidia, "kind: ConfigMap") || strings.Contains(nvidia, "fake-plugin") {
-		t.Error("nvidia mode without time-slicing renders a config or the fake plugin")
+	if strings.Contains(nvidia, "kind: ConfigMap") || strings.Contains(nvidia, "- device-plugin\n") || strings.Contains(nvidia, "ferry.local/ferry") {
+		t.Error("nvidia mode without time-slicing renders a config or ferry's plugin")
 	}
 	fake, err := Render("gpu", "ferry-gpu", "ferry-system", map[string]any{"mode": "fake"})
 	if err != nil {

@@ -5,6 +5,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/ferry-ml/ferry/bootstrap/kind"
 )
 
 // testFakeGPUs checks what `ferry up --gpu fake:2` gave a local cluster: the
@@ -29,6 +33,11 @@ func testFakeGPUs(t *testing.T, c *cluster) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if dir, err := kind.GPUDir(c.name); err != nil {
+		t.Fatal(err)
+	} else if _, err := os.Stat(filepath.Join(dir, "node-0", "cdi", "ferry-fake-gpu.json")); err != nil {
+		t.Fatalf("the fake vendor's spec for the control plane: %v", err)
+	}
 	for _, n := range nodes.Items {
 		if q := n.Status.Allocatable[corev1.ResourceName("nvidia.com/gpu")]; q.Value() != 2 {
 			t.Fatalf("node %s advertises %s nvidia.com/gpu, want 2", n.Name, q.String())
@@ -42,18 +51,24 @@ func testFakeGPUs(t *testing.T, c *cluster) {
 		gpus int
 	}{{"gpu-none", 0}, {"gpu-user", 1}, {"gpu-two", 2}} {
 		runGPUPod(t, c, tc.name, "", tc.gpus, 0)
-		if got := gpuPodDevices(t, c, tc.name, tc.gpus); len(got) != tc.gpus {
-			t.Fatalf("pod %s asked for %d nvidia.com/gpu and got %d devices: %q", tc.name, tc.gpus, len(got), got)
+		gpuPodDevices(t, c, tc.name, tc.gpus)
+	}
+	// Isolation: two pods on one node at once get one device each, not the
+	// same one; both still run when the second has printed what it got.
+	node := nodes.Items[0].Name
+	runGPUPod(t, c, "gpu-a", node, 1, 120)
+	runGPUPod(t, c, "gpu-b", node, 1, 120)
+	a, b := gpuPodDevices(t, c, "gpu-a", 1), gpuPodDevices(t, c, "gpu-b", 1)
+	for _, name := range []string{"gpu-a", "gpu-b"} {
+		if p, err := c.cs.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{}); err != nil || p.Status.Phase != corev1.PodRunning {
+			t.Fatalf("pod %s is not running beside the other (%v): the isolation check proves nothing", name, err)
 		}
 	}
-	// Isolation: two pods on one node at once get one device each, not the same.
-	node := nodes.Items[0].Name
-	runGPUPod(t, c, "gpu-a", node, 1, 20)
-	runGPUPod(t, c, "gpu-b", node, 1, 20)
-	a, b := gpuPodDevices(t, c, "gpu-a", 1), gpuPodDevices(t, c, "gpu-b", 1)
 	if a[0] == b[0] {
 		t.Fatalf("two pods running at once on %s were both handed device %s", node, a[0])
 	}
+	c.deletePod(t, "gpu-a")
+	c.deletePod(t, "gpu-b")
 	// Three GPUs fit nowhere (2 per node): the pod stays Pending, unschedulable.
 	big := busybox("gpu-too-big", "", "true", nil)
 	three := corev1.ResourceList{corev1.ResourceName("nvidia.com/gpu"): resource.MustParse("3")}
@@ -153,8 +168,8 @@ func gpuPodDevices(t *testing.T, c *cluster, name string, n int) []string {
 		}
 		ids = append(ids, id)
 	}
-	if len(devs) != len(env) || len(files) != len(env) {
-		t.Fatalf("pod %s has %d variables, %d device nodes, %d files of the fake vendor:\n%s", name, len(env), len(devs), len(files), logs)
+	if len(devs) != len(env) || len(files) != len(env) || len(env) != n {
+		t.Fatalf("pod %s asked for %d GPU(s) and has %d variables, %d device nodes, %d files of the fake vendor:\n%s", name, n, len(env), len(devs), len(files), logs)
 	}
 	if want := map[bool]string{true: "1", false: "unset"}[n > 0]; fake != want {
 		t.Fatalf("pod %s asked for %d GPU(s): FERRY_FAKE_GPU=%s, want %s", name, n, fake, want)

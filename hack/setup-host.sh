@@ -17,7 +17,8 @@ log() { echo "setup-host: $*"; }
 # python3: the Python SDK's tests (standard library only); mypy: its static type check (make python-test).
 # chromium and fonts-dejavu-core: the dashboard's browser tests (playwright-core drives /usr/bin/chromium);
 # nodejs and npm (when the host has no Node.js 20.19+): the dashboard's build and tests (web/).
-pkgs=(docker.io containerd runc debootstrap busybox-static iptables nftables jq bc ca-certificates procps psmisc gcc libc6-dev curl unzip python3 mypy
+# qemu-user-static: `make release` starts the linux/arm64 build under qemu-aarch64-static.
+pkgs=(docker.io containerd runc debootstrap busybox-static qemu-user-static iptables nftables jq bc ca-certificates procps psmisc gcc libc6-dev curl unzip python3 mypy
   chromium fonts-dejavu-core)
 command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 missing=()

@@ -97,7 +97,18 @@ func (l Local) PlanGPUs(ctx context.Context, mode platform.GPUMode, workers int)
 	if err != nil {
 		return nil, err
 	}
-	return gpuhost.Prepare(ctx, gpuhost.Options{Mode: mode, Cluster: l.Name, Workers: workers, Dir: dir})
+	plan, err := gpuhost.Prepare(ctx, gpuhost.Options{Mode: mode, Cluster: l.Name, Workers: workers, Dir: dir})
+	if err != nil {
+		return nil, err
+	}
+	exists, err := kind.Exists(l.Name)
+	if err != nil {
+		return nil, err
+	}
+	if exists {
+		return gpuhost.Existing(plan, l.Name, mode.Mode)
+	}
+	return plan, nil
 }
 
 // LoadsImages implements Target: a local cluster's nodes are containers of

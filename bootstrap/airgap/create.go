@@ -177,7 +177,7 @@ func write(ctx context.Context, out io.Writer, o CreateOptions, plan []plannedIm
 		}
 	}
 	err := p.Step("add the platform image built from "+o.Executable, func() error {
-		img, err := platformimage.Build(o.Executable, o.Version)
+		img, err := platformimage.Build(o.Executable, o.Version, runtime.GOARCH)
 		if err != nil {
 			return err
 		}

@@ -19,6 +19,8 @@ package gpuhost
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,15 +50,22 @@ type Options struct {
 type Plan struct {
 	// Kind is the CDI kind the nodes' specs describe, which the gpu
 	// chart's plugin advertises; "" when the nodes get no GPUs.
-	Kind string
+	Kind string `json:"kind"`
 	// Why says in one line what was found, or why no GPU is usable.
-	Why string
+	Why string `json:"why"`
 	// Mounts are each node's extra mounts (index 0 the control plane).
-	Mounts [][]v1alpha4.Mount
+	Mounts [][]v1alpha4.Mount `json:"mounts"`
 	// Devices are each node's devices, by CDI name.
-	Devices [][]string
+	Devices [][]string `json:"devices"`
 	files   map[string][]byte
+	dir     string
+	reused  bool
 }
+
+// planFile, in the cluster's GPU directory, records what its nodes were
+// made with: kind cannot change a node's mounts, so a later `ferry up`
+// keeps to it.
+const planFile = "plan.json"
 
 // Prepare works out the plan; it writes nothing (see Write). Asking for
 // NVIDIA GPUs where none can be used is an error that says what to install
@@ -69,7 +78,7 @@ func Prepare(ctx context.Context, o Options) (*Plan, error) {
 		o.SpecDirs = cdi.Dirs
 	}
 	nodes := 1 + o.Workers
-	p := &Plan{Mounts: make([][]v1alpha4.Mount, nodes), Devices: make([][]string, nodes), files: map[string][]byte{}}
+	p := &Plan{Mounts: make([][]v1alpha4.Mount, nodes), Devices: make([][]string, nodes), files: map[string][]byte{}, dir: o.Dir}
 	switch o.Mode.Mode {
 	case platform.GPUOff:
 		p.Why = "--gpu off"
@@ -88,7 +97,7 @@ func Prepare(ctx context.Context, o Options) (*Plan, error) {
 		if o.Mode.Mode == platform.GPUNVIDIA {
 			return nil, fmt.Errorf("--gpu nvidia: %s", why)
 		}
-		*p = Plan{Why: why, Mounts: p.Mounts[:0], Devices: p.Devices[:0]}
+		*p = Plan{Why: why, dir: o.Dir}
 	}
 	return p, nil
 }
@@ -125,10 +134,20 @@ func (p *Plan) nvidia(ctx context.Context, o Options, nodes int) (string, error)
 	if err != nil {
 		return "", err
 	}
+	regenerate := "run `sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml` (NVIDIA container toolkit)"
 	names := cdi.Devices(found)
 	if len(names) == 0 {
-		return fmt.Sprintf("nvidia-smi lists %d GPU(s), but no CDI spec in %s describes %s devices: install the NVIDIA container toolkit and run `sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml`",
-			len(gpus), strings.Join(o.SpecDirs, " or "), cdi.NVIDIAKind), nil
+		return fmt.Sprintf("nvidia-smi lists %d GPU(s), but no CDI spec in %s describes %s devices: %s",
+			len(gpus), strings.Join(o.SpecDirs, " or "), cdi.NVIDIAKind, regenerate), nil
+	}
+	if len(found) > 1 {
+		// Each file's shared edits (libraries, hooks) go with its own
+		// devices; two files are two driver set-ups, one of them stale.
+		var files []string
+		for _, s := range found {
+			files = append(files, s.Path)
+		}
+		return fmt.Sprintf("%d CDI specs describe %s (%s): keep the one of the loaded driver, or %s", len(found), cdi.NVIDIAKind, strings.Join(files, ", "), regenerate), nil
 	}
 	// Workers get the GPUs when there are any, so the control plane keeps
 	// its own resources; GPU k goes to GPU node k mod n.
@@ -153,7 +172,17 @@ func (p *Plan) nvidia(ctx context.Context, o Options, nodes int) (string, error)
 		if err != nil {
 			return "", err
 		}
-		p.addNode(i, filepath.Join(o.Dir, fmt.Sprintf("node-%d", i)), "nvidia.json", s, cdi.HostPaths(s))
+		paths := cdi.HostPaths(s)
+		for _, h := range paths {
+			if err := mountable(h); err != nil {
+				return "", fmt.Errorf("CDI spec %s: %w", found[0].Path, err)
+			}
+			// Docker makes a missing mount source an empty directory.
+			if _, err := os.Stat(h); err != nil {
+				return fmt.Sprintf("CDI spec %s names %s, which does not exist here (a driver update since it was written?): %s", found[0].Path, h, regenerate), nil
+			}
+		}
+		p.addNode(i, filepath.Join(o.Dir, fmt.Sprintf("node-%d", i)), "nvidia.json", s, paths)
 	}
 	var files []string
 	for _, s := range found {
@@ -181,10 +210,91 @@ func (p *Plan) addNode(i int, dir, file string, s *specs.Spec, hostPaths []strin
 	}
 }
 
-// Write writes the nodes' files. It rewrites them in place (a running
-// node's mounts keep pointing at the same directories).
+// nodePaths are a kind node's own: a spec that names one of them, or a
+// directory above one, would mount over what the node runs on.
+var nodePaths = []string{"/etc/cdi", "/var/run/cdi", "/run/cdi", "/var/lib/kubelet", "/var/lib/containerd", "/run/containerd",
+	"/etc/kubernetes", "/etc/containerd", "/kind", "/proc", "/sys", "/dev", "/usr/local/bin/kubelet", "/usr/local/bin/containerd", "/etc/passwd"}
+
+// mountable refuses a host path that is, or holds, one of the node's own.
+func mountable(path string) error {
+	clean := filepath.Clean(path)
+	if clean == "/" {
+		return errors.New("names / as a mount source; ferry refuses to mount it into the nodes")
+	}
+	for _, n := range nodePaths {
+		if clean == n || strings.HasPrefix(n, clean+"/") || strings.HasPrefix(clean, n+"/") {
+			return fmt.Errorf("names %s as a mount source, which is or holds the node's own %s; ferry refuses to mount it into the nodes", clean, n)
+		}
+	}
+	return nil
+}
+
+// Existing turns the plan for a cluster that exists into what its nodes
+// were made with (see planFile), for --gpu mode. Asking for GPUs (nvidia
+// or fake) that the nodes were not made with is an error with the fix;
+// auto keeps to what the nodes have; off removes the gpu chart whatever
+// they have. The result writes nothing.
+func Existing(want *Plan, cluster, mode string) (*Plan, error) {
+	if mode == platform.GPUOff {
+		return want, nil
+	}
+	explicit := mode == platform.GPUNVIDIA || mode == platform.GPUFake
+	had, err := Stored(want.dir)
+	if err != nil {
+		return nil, err
+	}
+	recreate := fmt.Sprintf("kind cannot change a node's mounts: `ferry down --name %s`, then `ferry up` with the --gpu you want", cluster)
+	switch {
+	case had == nil && want.Kind == "":
+		return want, nil
+	case had == nil && explicit:
+		return nil, fmt.Errorf("cluster %s exists and its nodes were made without GPUs (%s); %s", cluster, want.Why, recreate)
+	case had == nil:
+		return &Plan{Why: "the cluster's nodes were made without GPU mounts (" + recreate + ")", reused: true}, nil
+	case explicit && (had.Kind != want.Kind || fmt.Sprint(had.Devices) != fmt.Sprint(want.Devices)):
+		return nil, fmt.Errorf("cluster %s exists and its nodes were made with %s, not %s; %s", cluster, had.Why, want.Why, recreate)
+	}
+	had.reused, had.dir = true, want.dir
+	had.Why = "as the nodes were made: " + had.Why
+	return had, nil
+}
+
+// Stored reads the plan a cluster's nodes were made with (nil: none).
+func Stored(dir string) (*Plan, error) {
+	data, err := os.ReadFile(filepath.Join(dir, planFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var p Plan
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, planFile), err)
+	}
+	return &p, nil
+}
+
+// Write writes the nodes' files for a cluster about to be made: the
+// directory is emptied first (no node mounts it yet), so nothing of an
+// earlier cluster of the same name is left. A reused plan writes nothing:
+// running nodes have its files mounted.
 func (p *Plan) Write() error {
+	if p.reused || p.Kind == "" {
+		return nil
+	}
+	if err := os.RemoveAll(p.dir); err != nil {
+		return err
+	}
+	record, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{filepath.Join(p.dir, planFile): append(record, '\n')}
 	for path, data := range p.files {
+		files[path] = data
+	}
+	for path, data := range files {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}

@@ -63,14 +63,27 @@ func golden(t *testing.T, name string, p *Plan, workers int) {
 	}
 }
 
-func hostSpecs(t *testing.T) string {
+// hostSpecs is a spec directory holding the recorded NVIDIA spec, its host
+// files moved under root (which stands for / in the golden files) and
+// made, unless missing names one left out.
+func hostSpecs(t *testing.T, root, missing string) string {
 	t.Helper()
 	dir := t.TempDir()
 	data, err := os.ReadFile("../../internal/cdi/testdata/nvidia.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "nvidia.yaml"), data, 0o644); err != nil {
+	spec := strings.NewReplacer("hostPath: /usr/", "hostPath: "+root+"/usr/", "path: /usr/bin/nvidia-cdi-hook", "path: "+root+"/usr/bin/nvidia-cdi-hook").Replace(string(data))
+	for _, f := range []string{"/usr/bin/nvidia-cdi-hook", "/usr/bin/nvidia-smi", "/usr/lib/x86_64-linux-gnu/libcuda.so.550.54.15", "/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.550.54.15"} {
+		if f == missing {
+			continue
+		}
+		_ = os.MkdirAll(filepath.Dir(root+f), 0o755)
+		if err := os.WriteFile(root+f, nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nvidia.yaml"), []byte(spec), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -90,8 +103,9 @@ func TestFakeGivesEveryNodeItsOwnDevices(t *testing.T) {
 
 func TestHostGPUsAreSharedOutOverTheWorkers(t *testing.T) {
 	t.Parallel()
+	root := t.TempDir()
 	p, err := Prepare(context.Background(), Options{Mode: platform.GPUMode{Mode: platform.GPUAuto}, Cluster: "ferry", Workers: 2, Dir: "/ferry-gpu",
-		SMI: smi(t, 4), SpecDirs: []string{hostSpecs(t)}})
+		SMI: smi(t, 4), SpecDirs: []string{hostSpecs(t, root, "")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,13 +118,22 @@ func TestHostGPUsAreSharedOutOverTheWorkers(t *testing.T) {
 		t.Fatalf("the control plane mounts %v", p.Mounts[0])
 	}
 	p.Why = strings.ReplaceAll(p.Why, filepath.Dir(p.Why[strings.Index(p.Why, "/"):strings.Index(p.Why, " names")]), "HOST")
+	for i := range p.Mounts {
+		for j := range p.Mounts[i] {
+			p.Mounts[i][j].HostPath = strings.TrimPrefix(p.Mounts[i][j].HostPath, root)
+			p.Mounts[i][j].ContainerPath = strings.TrimPrefix(p.Mounts[i][j].ContainerPath, root)
+		}
+	}
+	for path, data := range p.files {
+		p.files[path] = []byte(strings.ReplaceAll(string(data), root, ""))
+	}
 	golden(t, "nvidia-3node.yaml", p, 2)
 }
 
 func TestASingleNodeClusterGetsEveryGPU(t *testing.T) {
 	t.Parallel()
 	p, err := Prepare(context.Background(), Options{Mode: platform.GPUMode{Mode: platform.GPUNVIDIA}, Cluster: "ferry", Dir: "/ferry-gpu",
-		SMI: smi(t, 4), SpecDirs: []string{hostSpecs(t)}})
+		SMI: smi(t, 4), SpecDirs: []string{hostSpecs(t, t.TempDir(), "")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,9 +152,20 @@ func TestNoUsableGPUSaysWhyInOneLineOrFailsWhenAskedFor(t *testing.T) { // not p
 		{"no nvidia-smi", filepath.Join(t.TempDir(), "absent"), "no NVIDIA GPU on this machine"},
 		{"no GPUs listed", smi(t, 0), "no NVIDIA GPU on this machine"},
 		{"no CDI spec", smi(t, 1), "nvidia-ctk cdi generate"},
+		{"a stale spec", smi(t, 1), "libcuda.so.550.54.15, which does not exist here"},
+		{"two specs", smi(t, 1), "2 CDI specs describe nvidia.com/gpu"},
 	}
+	stale := []string{hostSpecs(t, t.TempDir(), "/usr/lib/x86_64-linux-gnu/libcuda.so.550.54.15")}
+	two := []string{hostSpecs(t, t.TempDir(), ""), hostSpecs(t, t.TempDir(), "")}
 	for _, c := range cases {
-		o := Options{Mode: platform.GPUMode{Mode: platform.GPUAuto}, Cluster: "ferry", Workers: 1, Dir: "/ferry-gpu", SMI: c.smi, SpecDirs: noSpec}
+		dirs := noSpec
+		switch c.name {
+		case "a stale spec":
+			dirs = stale
+		case "two specs":
+			dirs = two
+		}
+		o := Options{Mode: platform.GPUMode{Mode: platform.GPUAuto}, Cluster: "ferry", Workers: 1, Dir: "/ferry-gpu", SMI: c.smi, SpecDirs: dirs}
 		if c.name == "no nvidia-smi" {
 			o.SMI = ""
 			t.Setenv("PATH", t.TempDir())
@@ -178,5 +212,71 @@ func TestWriteLeavesTheFilesTheNodesMount(t *testing.T) {
 	id, err := os.ReadFile(filepath.Join(dir, "node-0", "dev", "gpu0"))
 	if err != nil || string(id) != "c-0-gpu0\n" {
 		t.Fatalf("device file %q %v", id, err)
+	}
+}
+
+func TestASpecThatWouldMountOverTheNodeIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"/", "/etc", "/var/lib", "/var/lib/kubelet/pods", "/usr/local/bin", "/etc/cdi", "/dev/nvidia0"} {
+		if err := mountable(bad); err == nil {
+			t.Errorf("%s accepted as a mount source", bad)
+		}
+	}
+	for _, ok := range []string{"/usr/lib/x86_64-linux-gnu/libcuda.so.1", "/usr/bin/nvidia-smi", "/usr/bin/nvidia-cdi-hook", "/opt/nvidia/lib"} {
+		if err := mountable(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}
+
+func TestAnExistingClusterKeepsWhatItsNodesWereMadeWith(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	prepare := func(mode platform.GPUMode) *Plan {
+		t.Helper()
+		p, err := Prepare(ctx, Options{Mode: mode, Cluster: "c", Workers: 1, Dir: dir, SMI: smi(t, 0), SpecDirs: []string{t.TempDir()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	fake2 := platform.GPUMode{Mode: platform.GPUFake, Count: 2}
+	// Made without GPUs: asking for them says to recreate; auto goes on without.
+	if _, err := Existing(prepare(fake2), "c", platform.GPUFake); err == nil || !strings.Contains(err.Error(), "ferry down --name c") {
+		t.Fatalf("fake on a cluster made without GPUs: %v", err)
+	}
+	if p, err := Existing(prepare(platform.GPUMode{Mode: platform.GPUAuto}), "c", platform.GPUAuto); err != nil || p.Kind != "" {
+		t.Fatalf("auto on a cluster made without GPUs: %+v %v", p, err)
+	}
+	// Made with fake:2 (and a stale file of an earlier cluster of the name).
+	stale := filepath.Join(dir, "node-0", "cdi", "nvidia.json")
+	_ = os.MkdirAll(filepath.Dir(stale), 0o755)
+	_ = os.WriteFile(stale, []byte("{}"), 0o644)
+	made := prepare(fake2)
+	if err := made.Write(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatalf("a file of an earlier cluster is left in the nodes' spec directory: %v", err)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "node-0", "cdi", "ferry-fake-gpu.json"))
+	for _, mode := range []platform.GPUMode{fake2, {Mode: platform.GPUAuto}} {
+		p, err := Existing(prepare(mode), "c", mode.Mode)
+		if err != nil || p.Kind != "ferry.io/gpu" || fmt.Sprint(p.Mounts) != fmt.Sprint(made.Mounts) {
+			t.Fatalf("%s on the fake:2 cluster: %+v %v, want what it was made with", mode, p, err)
+		}
+		if err := p.Write(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "node-0", "cdi", "ferry-fake-gpu.json")); string(after) != string(before) {
+		t.Fatal("reusing the cluster rewrote a spec its running nodes mount")
+	}
+	if _, err := Existing(prepare(platform.GPUMode{Mode: platform.GPUFake, Count: 3}), "c", platform.GPUFake); err == nil || !strings.Contains(err.Error(), "were made with") {
+		t.Fatalf("fake:3 on the fake:2 cluster: %v", err)
+	}
+	if p, err := Existing(prepare(platform.GPUMode{Mode: platform.GPUOff}), "c", platform.GPUOff); err != nil || p.Kind != "" {
+		t.Fatalf("off: %+v %v", p, err)
 	}
 }

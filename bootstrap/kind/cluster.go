@@ -56,6 +56,9 @@ func (o *Options) Validate() error {
 	if o.Name == "" {
 		o.Name = "ferry"
 	}
+	if err := ValidName(o.Name); err != nil {
+		return err
+	}
 	if o.Workers < 0 {
 		return fmt.Errorf("--workers %d: must be 0 or more", o.Workers)
 	}
@@ -263,7 +266,7 @@ func checkMounts(ctx context.Context, o Options) error {
 		if err != nil {
 			return fmt.Errorf("inspect node %s: %w", node, err)
 		}
-		have := strings.Fields(string(out))
+		have := strings.Split(strings.TrimSpace(string(out)), "\n")
 		for _, m := range ms {
 			if !slices.Contains(have, m.ContainerPath) {
 				return fmt.Errorf("cluster %s exists, but node %s was made without the mount at %s that its GPUs need (kind cannot add mounts to a node): `ferry down --name %s` and `ferry up` again, or keep it without GPUs with --gpu off",

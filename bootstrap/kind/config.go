@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/yaml"
@@ -56,9 +57,25 @@ func NodeName(name string, i int) string {
 	return fmt.Sprintf("%s-worker%d", name, i)
 }
 
+// nameRE is what ferry accepts as a local cluster's name: a DNS label,
+// which kind's own rule (^[a-z0-9.-]+$) narrows, so that a name is never a
+// path (".." would make GPUDir a parent directory).
+var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,48}[a-z0-9])?$`)
+
+// ValidName checks a local cluster's name.
+func ValidName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("cluster name %q: want lower-case letters, digits and '-', starting and ending with a letter or digit, at most 50 characters", name)
+	}
+	return nil
+}
+
 // GPUDir is where the host keeps what cluster name's nodes mount to get
 // GPUs (CDI specs, fake devices); Down removes it.
 func GPUDir(name string) (string, error) {
+	if err := ValidName(name); err != nil {
+		return "", err
+	}
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("GPU files of cluster %s: %w", name, err)

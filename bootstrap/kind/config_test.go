@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -46,5 +47,25 @@ func TestOptionsRejectNegativeWorkers(t *testing.T) {
 	o := Options{Workers: -1}
 	if err := o.Validate(); err == nil {
 		t.Fatal("negative worker count accepted")
+	}
+}
+
+func TestAClusterNameIsNeverAPath(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"", "..", "../../..", "a/b", "Ferry", "-a", "a-", "a.b", strings.Repeat("a", 51)} {
+		if err := ValidName(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+		if _, err := GPUDir(bad); err == nil {
+			t.Errorf("GPUDir(%q) gave a directory", bad)
+		}
+	}
+	for _, ok := range []string{"ferry", "ferry-e2e", "a", "x1-2"} {
+		if err := ValidName(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	if err := Down(t.Context(), Options{Name: "../../.."}); err == nil || !strings.Contains(err.Error(), "cluster name") {
+		t.Fatalf("down of a path-like name: %v", err)
 	}
 }

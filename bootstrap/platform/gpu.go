@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ferry-ml/ferry/bootstrap/install"
+	"github.com/ferry-ml/ferry/internal/cdi"
 	"github.com/ferry-ml/ferry/internal/progress"
 )
 
@@ -167,7 +168,7 @@ func resolveGPU(ctx context.Context, cs kubernetes.Interface, o Options, install
 func resolveMode(ctx context.Context, cs kubernetes.Interface, o Options, installed bool) (string, string, error) {
 	if o.GPU.CDIKind != "" {
 		mode := GPUNVIDIA
-		if o.GPU.Mode == GPUFake {
+		if o.GPU.CDIKind == cdi.FakeKind {
 			mode = GPUFake
 		}
 		return mode, o.GPU.Why, nil

@@ -87,8 +87,12 @@ func deliverImage(ctx context.Context, cs kubernetes.Interface, o *Options, tag 
 	if err != nil || present {
 		return err
 	}
-	return p.Step(fmt.Sprintf("build the platform image from this executable and load it into every node of %s", o.KindCluster), func() error {
-		img, err := platformimage.Build(o.Executable, o.Version)
+	from := "this executable"
+	if o.image != o.Executable {
+		from = o.image
+	}
+	return p.Step(fmt.Sprintf("build the platform image (linux/%s) from %s and load it into every node of %s", o.arch, from, o.KindCluster), func() error {
+		img, err := platformimage.Build(o.image, o.Version, o.arch)
 		if err != nil {
 			return err
 		}

@@ -22,7 +22,7 @@ const (
 // loaded from a bundle) goes into every node first, since no node has a pod
 // network, nor is Ready, until the agent writes its CNI config.
 func InstallNetwork(ctx context.Context, o Options, p *progress.Printer) (install.Result, error) {
-	cs, tag, err := o.prepare()
+	cs, tag, err := o.prepare(ctx)
 	if err != nil {
 		return install.Result{}, err
 	}

@@ -10,6 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -20,10 +23,12 @@ import (
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/bootstrap/install"
+	"github.com/ferry-ml/ferry/bootstrap/linuxbin"
 	"github.com/ferry-ml/ferry/bootstrap/platformimage"
 	"github.com/ferry-ml/ferry/bundle"
 	"github.com/ferry-ml/ferry/internal/kubeclient"
 	"github.com/ferry-ml/ferry/internal/progress"
+	"github.com/ferry-ml/ferry/internal/version"
 )
 
 // Namespace holds the control plane and the GPU plugin.
@@ -74,9 +79,12 @@ func (t Target) Client() (kubernetes.Interface, error) {
 type Options struct {
 	Target
 	Executable string // default: this process's executable
-	Version    string
-	Timeout    time.Duration
-	GPU        GPUMode
+	// image is the Linux ferry executable the platform image is built
+	// from, for arch, the nodes' architecture (prepare sets both).
+	image, arch string
+	Version     string
+	Timeout     time.Duration
+	GPU         GPUMode
 	// Seed runs the seed DaemonSet (node agents that import uploaded images).
 	Seed bool
 	// Registry lists images pushed to the site's registry: the charts pull
@@ -110,7 +118,7 @@ type Result struct {
 
 // Install makes the platform run on the target and returns how to reach it.
 func Install(ctx context.Context, o Options, p *progress.Printer) (Result, error) {
-	cs, tag, err := o.prepare()
+	cs, tag, err := o.prepare(ctx)
 	if err != nil {
 		return Result{Context: o.Context}, err
 	}
@@ -173,8 +181,9 @@ func Install(ctx context.Context, o Options, p *progress.Printer) (Result, error
 }
 
 // prepare fills the defaults (timeout, this executable, the current
-// context) and returns a client and the platform image's tag.
-func (o *Options) prepare() (kubernetes.Interface, name.Tag, error) {
+// context), finds the Linux executable for the nodes' architecture, and
+// returns a client and the platform image's tag.
+func (o *Options) prepare(ctx context.Context) (kubernetes.Interface, name.Tag, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Minute
 	}
@@ -192,8 +201,38 @@ func (o *Options) prepare() (kubernetes.Interface, name.Tag, error) {
 	if err != nil {
 		return nil, name.Tag{}, err
 	}
-	tag, err := platformimage.Tag(o.Executable, o.Version)
+	if o.arch, err = nodeArch(ctx, cs); err != nil {
+		return nil, name.Tag{}, err
+	}
+	self := linuxbin.Self{Path: o.Executable, OS: runtime.GOOS, Arch: runtime.GOARCH, Version: version.Version, Commit: version.Commit}
+	if o.image, err = linuxbin.For(self, o.arch); err != nil {
+		return nil, name.Tag{}, err
+	}
+	tag, err := platformimage.Tag(o.image, o.Version)
 	return cs, tag, err
+}
+
+// nodeArch is the one architecture of the cluster's nodes (this machine's,
+// when no node reports one yet).
+func nodeArch(ctx context.Context, cs kubernetes.Interface) (string, error) {
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", fmt.Errorf("list nodes: %w", err)
+	}
+	var arches []string
+	for _, n := range nodes.Items {
+		if a := n.Status.NodeInfo.Architecture; a != "" && !slices.Contains(arches, a) {
+			arches = append(arches, a)
+		}
+	}
+	switch len(arches) {
+	case 0:
+		return runtime.GOARCH, nil
+	case 1:
+		return arches[0], nil
+	}
+	slices.Sort(arches)
+	return "", fmt.Errorf("the cluster's nodes are of more than one architecture (%s): ferry's platform image is built for one", strings.Join(arches, ", "))
 }
 
 // ensureNamespace creates the platform's namespace with ferry's label, so

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -282,5 +283,21 @@ func TestNetworkProblemsAreTheAgentsNotEnforcedEventsOncePerPolicyAndNode(t *tes
 	want := []NetworkProblem{{"team-a/v6", "n1", "ipBlock fd00::/64: only IPv4"}, {"team-a/v6", "n2", "ipBlock fd00::/64: only IPv4"}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("problems = %v, want %v", got, want)
+	}
+}
+
+func TestThePlatformImageIsForTheNodesOneArchitecture(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	arm, amd := node("a", "", true, 0), node("b", "", false, 0)
+	arm.Status.NodeInfo.Architecture, amd.Status.NodeInfo.Architecture = "arm64", "amd64"
+	if got, err := nodeArch(ctx, fake.NewClientset(arm)); err != nil || got != "arm64" {
+		t.Errorf("arm64 nodes: %q %v", got, err)
+	}
+	if _, err := nodeArch(ctx, fake.NewClientset(arm, amd)); err == nil || !strings.Contains(err.Error(), "amd64, arm64") {
+		t.Errorf("mixed nodes: %v, want an error naming both", err)
+	}
+	if got, err := nodeArch(ctx, fake.NewClientset(node("c", "", true, 0))); err != nil || got != runtime.GOARCH {
+		t.Errorf("a node that reports none yet: %q %v, want this machine's", got, err)
 	}
 }

@@ -33,10 +33,11 @@ type Image struct {
 	Image v1.Image
 }
 
-// Build makes the image from the executable at path; the tag is the version
-// plus the first 12 hex digits of the binary's SHA-256, so a rebuilt binary
-// gets a new tag and an unchanged one the same image.
-func Build(path, version string) (Image, error) {
+// Build makes the image for linux/arch from the executable at path (a
+// linux/arch ferry); the tag is the version plus the first 12 hex digits
+// of the binary's SHA-256, so a rebuilt binary gets a new tag and an
+// unchanged one the same image.
+func Build(path, version, arch string) (Image, error) {
 	bin, err := os.ReadFile(path)
 	if err != nil {
 		return Image{}, fmt.Errorf("read ferry executable: %w", err)
@@ -60,7 +61,7 @@ func Build(path, version string) (Image, error) {
 		return Image{}, err
 	}
 	cfg = cfg.DeepCopy()
-	cfg.Architecture, cfg.OS = "amd64", "linux"
+	cfg.Architecture, cfg.OS = arch, "linux"
 	cfg.Config.Entrypoint = []string{"/ferry"}
 	cfg.Config.User = fmt.Sprintf("%d:%d", UID, UID)
 	cfg.Config.Env = []string{"PATH=/", "HOME=/tmp"}

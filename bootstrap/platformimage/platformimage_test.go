@@ -23,7 +23,7 @@ func fakeBinary(t *testing.T, content string) string {
 
 func TestImageHoldsTheBinaryAsNonRootEntrypoint(t *testing.T) {
 	t.Parallel()
-	img, err := Build(fakeBinary(t, "#!binary-v1"), "v0.1.0+dirty")
+	img, err := Build(fakeBinary(t, "#!binary-v1"), "v0.1.0+dirty", "arm64")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestImageHoldsTheBinaryAsNonRootEntrypoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Config.Entrypoint[0] != "/ferry" || cfg.Config.User != "65532:65532" || cfg.OS != "linux" {
+	if cfg.Config.Entrypoint[0] != "/ferry" || cfg.Config.User != "65532:65532" || cfg.OS != "linux" || cfg.Architecture != "arm64" {
 		t.Fatalf("config = %+v", cfg.Config)
 	}
 	layers, _ := img.Image.Layers()
@@ -66,9 +66,9 @@ func TestImageHoldsTheBinaryAsNonRootEntrypoint(t *testing.T) {
 
 func TestTagFollowsTheBinaryAndTheArchiveLoads(t *testing.T) {
 	t.Parallel()
-	a, _ := Build(fakeBinary(t, "one"), "dev")
-	a2, _ := Build(fakeBinary(t, "one"), "dev")
-	b, _ := Build(fakeBinary(t, "two"), "dev")
+	a, _ := Build(fakeBinary(t, "one"), "dev", "amd64")
+	a2, _ := Build(fakeBinary(t, "one"), "dev", "amd64")
+	b, _ := Build(fakeBinary(t, "two"), "dev", "amd64")
 	if a.Ref != a2.Ref || a.Ref == b.Ref {
 		t.Fatalf("tags: %s %s %s", a.Ref, a2.Ref, b.Ref)
 	}

@@ -61,9 +61,11 @@ type Spec struct {
 	specs.Spec
 }
 
-// Load reads the specs of kind in dirs (.json and .yaml files; a missing
-// directory is no spec). A spec that does not parse, or that names a device
-// twice, is an error naming the file.
+// Load reads the specs of kind in dirs (.json and .yaml regular files; a
+// missing directory is no spec). A spec of that kind that is not valid (it
+// does not parse, names a device twice or badly) is an error naming the
+// file; files of other kinds, and files that are no spec at all, are
+// skipped, so another vendor's spec cannot stop this one's devices.
 func Load(kind string, dirs ...string) ([]*Spec, error) {
 	var out []*Spec
 	for _, dir := range dirs {
@@ -79,9 +81,16 @@ func Load(kind string, dirs ...string) ([]*Spec, error) {
 			if e.IsDir() || (ext != ".json" && ext != ".yaml" && ext != ".yml") {
 				continue
 			}
-			s, err := ReadFile(filepath.Join(dir, e.Name()))
+			path := filepath.Join(dir, e.Name())
+			if info, err := os.Stat(path); err != nil || !info.Mode().IsRegular() {
+				continue // a FIFO would block the read; a dangling link is nothing
+			}
+			s, err := ReadFile(path)
 			if err != nil {
-				return nil, err
+				if peekKind(path) == kind {
+					return nil, err
+				}
+				continue
 			}
 			if s.Kind == kind {
 				out = append(out, s)
@@ -118,7 +127,9 @@ func ReadFile(path string) (*Spec, error) {
 	}
 	seen := map[string]bool{}
 	for _, d := range s.Devices {
-		if !deviceRE.MatchString(d.Name) {
+		// "::" separates a device from its time-slicing replica in the
+		// IDs the device plugin advertises.
+		if !deviceRE.MatchString(d.Name) || strings.Contains(d.Name, "::") {
 			return nil, fmt.Errorf("CDI spec %s: device name %q is not a valid CDI device name", path, d.Name)
 		}
 		if seen[d.Name] {
@@ -151,6 +162,33 @@ func Devices(in []*Spec) []string {
 	SortNatural(names)
 	return names
 }
+
+// peekKind is the kind a file says it describes, read leniently ("" when
+// it says none).
+func peekKind(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSpecBytes))
+	if err != nil {
+		return ""
+	}
+	var head struct {
+		Kind string `json:"kind"`
+	}
+	if yaml.Unmarshal(data, &head) == nil {
+		return head.Kind
+	}
+	// Too long or broken: the kind line as written, if there is one.
+	if m := kindLine.FindSubmatch(data); m != nil {
+		return string(append(m[1], m[2]...))
+	}
+	return ""
+}
+
+var kindLine = regexp.MustCompile(`(?m)"kind"\s*:\s*"([^"]+)"|^kind:\s*['"]?([^'"\s]+)`)
 
 func hasIndexNames(s *Spec) bool {
 	return slices.ContainsFunc(s.Devices, func(d specs.Device) bool { _, err := strconv.Atoi(d.Name); return err == nil })

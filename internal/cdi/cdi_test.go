@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "tags.cncf.io/container-device-interface/specs-go"
@@ -38,12 +39,12 @@ func TestLoadReadsTheKindsSpecsInYAMLAndJSON(t *testing.T) {
 	}
 }
 
-func TestABrokenSpecIsAnErrorNamingTheFile(t *testing.T) {
+func TestABrokenSpecOfTheKindIsAnErrorNamingTheFile(t *testing.T) {
 	t.Parallel()
 	for name, body := range map[string]string{
-		"garbage.yaml":   "cdiVersion: [",
-		"nokind.json":    `{"cdiVersion":"0.5.0","kind":"gpu","devices":[]}`,
+		"broken.yaml":    "cdiVersion: [\nkind: a.com/gpu\n",
 		"version.json":   `{"cdiVersion":"9.9.9","kind":"a.com/gpu","devices":[]}`,
+		"replica.json":   `{"cdiVersion":"0.5.0","kind":"a.com/gpu","devices":[{"name":"a::1","containerEdits":{}}]}`,
 		"badname.json":   `{"cdiVersion":"0.5.0","kind":"a.com/gpu","devices":[{"name":"../x","containerEdits":{}}]}`,
 		"twice.json":     `{"cdiVersion":"0.5.0","kind":"a.com/gpu","devices":[{"name":"0","containerEdits":{}},{"name":"0","containerEdits":{}}]}`,
 		"oversized.json": `{"cdiVersion":"0.5.0","kind":"a.com/gpu","devices":[],"annotations":{"x":"` + strings.Repeat("a", maxSpecBytes) + `"}}`,
@@ -53,6 +54,24 @@ func TestABrokenSpecIsAnErrorNamingTheFile(t *testing.T) {
 		if _, err := Load("a.com/gpu", dir); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s: %v, want an error naming the file", name, err)
 		}
+	}
+}
+
+func TestOtherFilesInTheSpecDirectoriesAreSkipped(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	copyFile(t, "testdata/nvidia.yaml", filepath.Join(dir, "nvidia.yaml"))
+	writeFile(t, filepath.Join(dir, "garbage.yaml"), "cdiVersion: [")
+	writeFile(t, filepath.Join(dir, "other.json"), `{"cdiVersion":"9.9.9","kind":"vendor.example/fpga","devices":[]}`)
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "gone"), filepath.Join(dir, "dangling.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(NVIDIAKind, dir)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Load = %v, %v; want the one nvidia spec, the rest skipped (and no hang on the FIFO)", got, err)
 	}
 }
 

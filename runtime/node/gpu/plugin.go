@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -43,6 +44,8 @@ type Plugin struct {
 	CDIKind  string
 	SpecDirs []string
 	Rescan   time.Duration
+	mu       sync.Mutex
+	last     []string // the devices of the last good read of the specs
 	// Replicas shares each device between that many containers, as the
 	// NVIDIA plugin's time-slicing does (IDs "<device>::<replica>").
 	Replicas int
@@ -91,13 +94,22 @@ func (p *Plugin) Validate() error {
 
 // devices are the names of the node's devices now: from the CDI specs, or
 // fake-gpu-0..Count-1.
+// A spec that cannot be read (being rewritten, or broken) leaves the last
+// good list in force, so allocations go on meanwhile.
 func (p *Plugin) devices() ([]string, error) {
 	if p.CDIKind != "" {
 		specs, err := cdi.Load(p.CDIKind, p.SpecDirs...)
+		p.mu.Lock()
+		defer p.mu.Unlock()
 		if err != nil {
+			if p.last != nil {
+				p.Log.Warn("read CDI specs; keeping the last good devices", "kind", p.CDIKind, "err", err, "devices", p.last)
+				return p.last, nil
+			}
 			return nil, err
 		}
-		return cdi.Devices(specs), nil
+		p.last = cdi.Devices(specs)
+		return p.last, nil
 	}
 	names := make([]string, p.Count)
 	for i := range names {

@@ -270,3 +270,26 @@ func TestTheCDISourceWithNoSpecAdvertisesNothing(t *testing.T) {
 		t.Fatal("a CDI kind without a vendor domain accepted")
 	}
 }
+
+func TestABrokenSpecKeepsTheLastGoodDevicesForAllocation(t *testing.T) {
+	t.Parallel()
+	specDir := t.TempDir()
+	writeFakeSpec(t, specDir, 2)
+	p := &Plugin{CDIKind: cdi.FakeKind, SpecDirs: []string{specDir}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if names, err := p.devices(); err != nil || len(names) != 2 {
+		t.Fatalf("devices %v %v", names, err)
+	}
+	// The spec is being rewritten badly: the node keeps allocating.
+	if err := os.WriteFile(filepath.Join(specDir, "fake.json"), []byte(`{"cdiVersion":"0.5.0","kind":"ferry.io/gpu","devices":[{"name":"x"},{"name":"x"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	alloc, err := p.Allocate(t.Context(), &pluginapi.AllocateRequest{ContainerRequests: []*pluginapi.ContainerAllocateRequest{{DevicesIds: []string{"gpu1"}}}})
+	if err != nil || alloc.ContainerResponses[0].CdiDevices[0].Name != "ferry.io/gpu=gpu1" {
+		t.Fatalf("allocate with a broken spec: %v %v", alloc, err)
+	}
+	// With no good read ever, the error shows.
+	fresh := &Plugin{CDIKind: cdi.FakeKind, SpecDirs: []string{specDir}, Log: p.Log}
+	if _, err := fresh.devices(); err == nil || !strings.Contains(err.Error(), "named twice") {
+		t.Fatalf("a first read of a broken spec: %v", err)
+	}
+}

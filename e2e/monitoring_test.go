@@ -160,8 +160,8 @@ func testMonitoring(t *testing.T, c *cluster) {
 		}
 	})
 
-	t.Run("FIGURE the control plane's CPU and memory with 100 more ferry pods sampled", func(t *testing.T) {
-		controlPlaneFigure(t, c, "mon", 100)
+	t.Run("FIGURE the control plane's CPU and memory with 200 more ferry pods sampled", func(t *testing.T) {
+		controlPlaneFigure(t, c, "mon", 200)
 	})
 
 	// Clean-up: nopull may have ended by itself (then there is nothing to cancel).

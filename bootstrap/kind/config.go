@@ -22,8 +22,11 @@ func Config(name string, workers int, ferryNode bool, mounts [][]v1alpha4.Mount)
 		TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
 		Name:     name,
 		Nodes:    []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole, ExtraPortMappings: portMappings()}},
-		// Hosts with cgroup v1 (such as these CI machines) need this since kubelet 1.35.
-		KubeadmConfigPatches: []string{"kind: KubeletConfiguration\nfailCgroupV1: false\n"},
+		// Hosts with cgroup v1 (such as these CI machines) need failCgroupV1
+		// since kubelet 1.35. maxPods: each node's pod CIDR is a /24 (254
+		// addresses), so 250 pods fit where the default 110 stops a laptop's
+		// two nodes short of a few hundred small pods.
+		KubeadmConfigPatches: []string{"kind: KubeletConfiguration\nfailCgroupV1: false\nmaxPods: 250\n"},
 	}
 	for i := 0; i < workers; i++ {
 		c.Nodes = append(c.Nodes, v1alpha4.Node{Role: v1alpha4.WorkerRole})

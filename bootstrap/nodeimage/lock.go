@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // lockPoll is how often a waiting Lock tries again.
@@ -30,11 +28,11 @@ func Lock(ctx context.Context, path string, waiting func()) (unlock func() error
 	}
 	var tick *time.Ticker
 	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
+		busy, err := tryLock(f)
+		if err == nil && !busy {
 			break
 		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
@@ -53,7 +51,7 @@ func Lock(ctx context.Context, path string, waiting func()) (unlock func() error
 		}
 	}
 	return func() error {
-		return errors.Join(unix.Flock(int(f.Fd()), unix.LOCK_UN), f.Close())
+		return errors.Join(unlockFile(f), f.Close())
 	}, nil
 }
 

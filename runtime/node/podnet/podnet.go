@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -51,7 +50,7 @@ func HostExec(root string) Exec {
 		}
 		cmd := exec.CommandContext(ctx, path, args...)
 		if root != "" && root != "/" {
-			cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
+			cmd.SysProcAttr = chrooted(root)
 			cmd.Dir = "/"
 			cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 		}

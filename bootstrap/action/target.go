@@ -97,18 +97,24 @@ func (l Local) PlanGPUs(ctx context.Context, mode platform.GPUMode, workers int)
 	if err != nil {
 		return nil, err
 	}
-	plan, err := gpuhost.Prepare(ctx, gpuhost.Options{Mode: mode, Cluster: l.Name, Workers: workers, Dir: dir})
-	if err != nil {
-		return nil, err
-	}
 	exists, err := kind.Exists(l.Name)
 	if err != nil {
 		return nil, err
 	}
 	if exists {
-		return gpuhost.Existing(plan, l.Name, mode.Mode)
+		// The nodes it has, not the --workers of this call (a reused
+		// cluster keeps its nodes).
+		n, err := kind.NodeCount(l.Name)
+		if err != nil {
+			return nil, err
+		}
+		workers = max(n-1, 0)
 	}
-	return plan, nil
+	plan, err := gpuhost.Prepare(ctx, gpuhost.Options{Mode: mode, Cluster: l.Name, Workers: workers, Dir: dir})
+	if err != nil || !exists {
+		return plan, err
+	}
+	return gpuhost.Existing(plan, l.Name, mode.Mode)
 }
 
 // LoadsImages implements Target: a local cluster's nodes are containers of

@@ -109,6 +109,16 @@ func Exists(name string) (bool, error) {
 	return false, nil
 }
 
+// NodeCount is how many nodes cluster name has (the control plane and the
+// workers).
+func NodeCount(name string) (int, error) {
+	nodes, err := provider().ListNodes(name)
+	if err != nil {
+		return 0, fmt.Errorf("list the nodes of kind cluster %s: %w", name, err)
+	}
+	return len(nodes), nil
+}
+
 // Up creates the cluster, or reuses a healthy existing one, and waits until
 // it can run work. It returns the kubeconfig path.
 func Up(ctx context.Context, o Options, p *progress.Printer) error {

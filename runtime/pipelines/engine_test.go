@@ -76,6 +76,12 @@ type engineEnv struct {
 
 func newEngineEnv(t testing.TB) *engineEnv {
 	t.Helper()
+	return newEngineEnvOn(t, fake.NewClientset())
+}
+
+// newEngineEnvOn is newEngineEnv over the fake API server cs.
+func newEngineEnvOn(t testing.TB, cs *fake.Clientset) *engineEnv {
+	t.Helper()
 	env := &engineEnv{t: t, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), fail: map[string]bool{}}
 	db, err := store.Open(t.Context(), store.Config{Path: filepath.Join(t.TempDir(), "ferry.db"), Now: env.clock})
 	if err != nil {
@@ -87,7 +93,7 @@ func newEngineEnv(t testing.TB) *engineEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.cs = fake.NewClientset()
+	env.cs = cs
 	env.cs.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		env.mu.Lock()
 		defer env.mu.Unlock()

@@ -39,8 +39,10 @@ func shortTempDir(t *testing.T) string {
 	return dir
 }
 
-func TestPluginRegistersAdvertisesAndAllocates(t *testing.T) {
-	t.Parallel()
+// standIn serves a stand-in kubelet's registration socket in a new
+// device-plugin directory.
+func standIn(t *testing.T) (string, *kubelet) {
+	t.Helper()
 	dir := shortTempDir(t)
 	ln, err := net.Listen("unix", filepath.Join(dir, "kubelet.sock"))
 	if err != nil {
@@ -50,8 +52,13 @@ func TestPluginRegistersAdvertisesAndAllocates(t *testing.T) {
 	srv := grpc.NewServer()
 	pluginapi.RegisterRegistrationServer(srv, k)
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Stop()
+	t.Cleanup(srv.Stop)
+	return dir, k
+}
 
+func TestPluginRegistersAdvertisesAndAllocates(t *testing.T) {
+	t.Parallel()
+	dir, k := standIn(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	p := &Plugin{Count: 3, Dir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -158,16 +165,7 @@ func TestPluginTimeSlicingAdvertisesEveryReplica(t *testing.T) {
 // startPlugin serves p against a stand-in kubelet and returns a client.
 func startPlugin(t *testing.T, p *Plugin) pluginapi.DevicePluginClient {
 	t.Helper()
-	dir := shortTempDir(t)
-	ln, err := net.Listen("unix", filepath.Join(dir, "kubelet.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := &kubelet{got: make(chan *pluginapi.RegisterRequest, 4)}
-	srv := grpc.NewServer()
-	pluginapi.RegisterRegistrationServer(srv, k)
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(srv.Stop)
+	dir, k := standIn(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	t.Cleanup(cancel)
 	p.Dir, p.Log = dir, slog.New(slog.NewTextHandler(io.Discard, nil))

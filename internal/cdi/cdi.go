@@ -258,10 +258,11 @@ func Keep(kind string, in []*Spec, names []string) (*specs.Spec, error) {
 	return out, nil
 }
 
-// HostPaths are the paths on the machine that a spec's edits read from:
-// mount sources, hook programs and device nodes that name a host path.
-// Each must exist inside a kind node for the runtime there to apply the
-// spec, so `ferry up` mounts them at the same paths. Sorted, no duplicates.
+// HostPaths are the files on the machine that a spec's edits read from:
+// mount sources and hook programs (absolute paths only). Each must exist
+// inside a kind node for the runtime there to apply the spec, so `ferry up`
+// mounts them at the same paths. Device nodes are not among them: a kind
+// node is privileged and sees the host's /dev. Sorted, no duplicates.
 func HostPaths(s *specs.Spec) []string {
 	var out []string
 	add := func(e specs.ContainerEdits) {

@@ -166,14 +166,17 @@ type APIKey struct {
 
 // RouteRevision is one backend of a route.
 type RouteRevision struct {
-	Name        string `json:"name"`
-	URL         string `json:"url" doc:"in-cluster base URL of the revision's Service"`
-	Weight      int32  `json:"weight"`
-	Replicas    int32  `json:"replicas"`
-	Ready       int32  `json:"ready"`
-	Min         int32  `json:"min"`
-	Max         int32  `json:"max"`
-	Concurrency int32  `json:"concurrency"`
+	Name string `json:"name"`
+	URL  string `json:"url" doc:"in-cluster base URL of the revision's Service"`
+	// Endpoints are the base URLs of the revision's ready pods, which the
+	// gateway sends to directly (URL when empty).
+	Endpoints   []string `json:"endpoints,omitempty" maxItems:"100" doc:"base URLs (http://IP:port) of the revision's ready pods, sent to directly; the Service's url when empty"`
+	Weight      int32    `json:"weight"`
+	Replicas    int32    `json:"replicas"`
+	Ready       int32    `json:"ready"`
+	Min         int32    `json:"min"`
+	Max         int32    `json:"max"`
+	Concurrency int32    `json:"concurrency"`
 }
 
 // Route is one deployment as the gateway sees it.

@@ -206,6 +206,7 @@ class RouteRevision(Model):
     replicas: int
     url: str
     weight: int
+    endpoints: list[str] | None = None
 
 
 @dataclass

@@ -28,6 +28,9 @@ type ServingRunner interface {
 	RevisionReason(tenant, deployment, revision string) string
 	// OpenArtifact reads a model file by its digest.
 	OpenArtifact(ctx context.Context, digest string) (io.ReadCloser, error)
+	// Endpoints are the base URLs of a revision's ready pods (nil: not
+	// known; the gateway uses the revision's Service).
+	Endpoints(tenant, deployment, revision string) []string
 }
 
 type deploymentCreateInput struct {

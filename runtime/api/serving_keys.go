@@ -178,7 +178,7 @@ func (s *Server) servingKeyRoutes() {
 				if err != nil {
 					return err
 				}
-				out.Body, err = routingTable(ctx, tx, ds)
+				out.Body, err = routingTable(ctx, tx, ds, s.endpoints)
 				return err
 			})
 			return out, err
@@ -223,8 +223,18 @@ func keyMatches(hashes []string, key string) bool {
 	return ok
 }
 
-// routingTable is every deployment's live revisions and key hashes.
-func routingTable(ctx context.Context, tx *store.Tx, ds []store.Deployment) (v1.RoutingTable, error) {
+// endpoints are a revision's ready pods, when a runner knows them.
+func (s *Server) endpoints(tenant, deployment, revision string) []string {
+	if s.cfg.Serving == nil {
+		return nil
+	}
+	return s.cfg.Serving.Endpoints(tenant, deployment, revision)
+}
+
+// routingTable is every deployment's live revisions and key hashes. A
+// revision's ready pods (eps) count as ready replicas as soon as they are
+// seen, before the stored count catches up.
+func routingTable(ctx context.Context, tx *store.Tx, ds []store.Deployment, eps func(tenant, deployment, revision string) []string) (v1.RoutingTable, error) {
 	t := v1.RoutingTable{Routes: []v1.Route{}}
 	var ver strings.Builder
 	for _, d := range ds {
@@ -241,8 +251,11 @@ func routingTable(ctx context.Context, tx *store.Tx, ds []store.Deployment) (v1.
 			if r.Role == store.RevisionRetired {
 				continue
 			}
-			rt.Revisions = append(rt.Revisions, v1.RouteRevision{Name: serving.RevisionName(d, r), URL: serving.ServiceURL(d, r), Weight: r.Weight,
-				Replicas: r.Replicas, Ready: r.Ready, Min: spec.Min, Max: spec.Max, Concurrency: spec.Concurrency})
+			name := serving.RevisionName(d, r)
+			rr := v1.RouteRevision{Name: name, URL: serving.ServiceURL(d, r), Endpoints: eps(d.Tenant, d.Name, name), Weight: r.Weight,
+				Replicas: r.Replicas, Ready: r.Ready, Min: spec.Min, Max: spec.Max, Concurrency: spec.Concurrency}
+			rr.Ready = max(rr.Ready, int32(len(rr.Endpoints)))
+			rt.Revisions = append(rt.Revisions, rr)
 		}
 		sort.Slice(rt.Revisions, func(i, j int) bool { return rt.Revisions[i].Name < rt.Revisions[j].Name })
 		t.Routes = append(t.Routes, rt)

@@ -123,14 +123,37 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// SetTable replaces the routing table and wakes held requests.
+// SetTable replaces the routing table and wakes held requests. Proxies to
+// backends no longer in the table are dropped: pod addresses come and go.
 func (g *Gateway) SetTable(t v1.RoutingTable) {
 	m := make(map[string]v1.Route, len(t.Routes))
+	backends := map[string]bool{}
 	for _, r := range t.Routes {
 		m[r.Tenant+"/"+r.Deployment] = r
+		for _, rev := range r.Revisions {
+			backends[rev.URL] = true
+			for _, e := range rev.Endpoints {
+				backends[e] = true
+			}
+		}
 	}
 	g.table.Store(&m)
+	g.proxies.Range(func(k, _ any) bool {
+		if !backends[k.(string)] {
+			g.proxies.Delete(k)
+		}
+		return true
+	})
 	g.act.Wake()
+}
+
+// backend is where a request to rev goes: one of its ready pods, drawn at
+// random, or its Service when the table names none.
+func (g *Gateway) backend(rev v1.RouteRevision) string {
+	if n := len(rev.Endpoints); n > 0 {
+		return rev.Endpoints[min(int(g.cfg.Rand()*float64(n)), n-1)]
+	}
+	return rev.URL
 }
 
 func (g *Gateway) route(tenant, dep string) (v1.Route, bool) {
@@ -318,7 +341,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	r.URL.RawPath = ""
 	r.Header.Del(v1.HeaderAPIKey)
 	r.Header.Del(v1.HeaderAuthorization)
-	g.proxy(rev.URL).ServeHTTP(rec, r)
+	g.proxy(g.backend(rev)).ServeHTTP(rec, r)
 }
 
 func (g *Gateway) proxy(target string) *httputil.ReverseProxy {

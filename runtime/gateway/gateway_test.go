@@ -335,3 +335,38 @@ func TestHeldRequestsFetchTheTableSoonerThanTheRefresh(t *testing.T) {
 		t.Fatal("the held request was not released: the table was not fetched while it waited")
 	}
 }
+
+func TestRequestsGoToTheReadyPodsAndGoneOnesAreDropped(t *testing.T) {
+	svc, p1, p2 := backend(t, "service"), backend(t, "pod1"), backend(t, "pod2")
+	table := func(eps ...string) v1.RoutingTable {
+		return v1.RoutingTable{Routes: []v1.Route{{Tenant: "a", Deployment: "iris", KeyHashes: []string{hashKey(key)},
+			Revisions: []v1.RouteRevision{{Name: "iris-r1", URL: svc, Endpoints: eps, Weight: 100, Ready: 1}}}}}
+	}
+	cp := &fakeCP{table: table(p1, p2)}
+	g, s := newGateway(t, cp, time.Second)
+	url := s.URL + "/serve/a/iris/v2/health/ready"
+	n := map[string]int{}
+	for range 400 {
+		code, body := call(t, url, key)
+		if code != 200 {
+			t.Fatalf("through the gateway: %d %q", code, body)
+		}
+		n[strings.Fields(body)[0]]++
+	}
+	if n["service"] != 0 || n["pod1"] < 150 || n["pod2"] < 150 {
+		t.Fatalf("with two ready pods: %v, want both pods about half each and never the Service", n)
+	}
+	g.SetTable(table(p2))
+	for range 50 {
+		if _, body := call(t, url, key); !strings.HasPrefix(body, "pod2 ") {
+			t.Fatalf("after pod1 left the table: %q", body)
+		}
+	}
+	if _, ok := g.proxies.Load(p1); ok {
+		t.Error("the proxy to a pod that left the table is kept")
+	}
+	g.SetTable(table())
+	if _, body := call(t, url, key); !strings.HasPrefix(body, "service ") {
+		t.Fatalf("with no endpoints known: %q, want the Service", body)
+	}
+}

@@ -249,8 +249,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		jobCtrl.Tracking = jobs.Tracking{URL: opts.InternalURL, Gateway: opts.GatewayInternalURL}
 		runner = jobCtrl
 		pipes = pipelines.NewEngine(db, kube, logs, opts.Logger.With("controller", "pipelines"), pipelines.PodConfig{Image: opts.StepImage, URL: opts.InternalURL, Gateway: opts.GatewayInternalURL})
-		// One cache of every pod and node for jobs' and steps' admission,
-		// not one each.
+		// One cache of every pod and node for jobs' and steps' admission
+		// and serving's endpoints, not one each.
 		podsAndNodes := informers.NewSharedInformerFactory(kube, 10*time.Minute)
 		jobCtrl.Informers, pipes.Informers = podsAndNodes, podsAndNodes
 		pipeRunner = pipes
@@ -267,6 +267,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		serveCtrl = serving.NewController(db, kube, serving.PodConfig{WorkloadImage: opts.ServeImage, URL: opts.InternalURL},
 			opts.Logger.With("controller", "serving"))
 		serveCtrl.Blobs = blobs
+		serveCtrl.Informers = podsAndNodes
 		serveRunner = serveCtrl
 		if mon, err = monitor.New(db, kube, opts.Logger.With("component", "monitor"), opts.Monitor); err != nil {
 			return nil, errors.Join(err, db.Close())

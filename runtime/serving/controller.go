@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gocloud.dev/blob"
@@ -14,7 +15,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/runtime/controller"
@@ -50,6 +53,12 @@ type Controller struct {
 	starting bool
 	// after runs f after d (default time.AfterFunc; tests record it).
 	after func(d time.Duration, f func())
+	// Informers is the shared informer factory of all pods (nil: the
+	// controller makes its own); Endpoints reads ready pods from it.
+	Informers informers.SharedInformerFactory
+	podLister atomic.Value // podLister, once Start reads pods
+	// routes are the revisions the last pass applied (see Endpoints).
+	routes routable
 }
 
 // StartingPoll is how often a pass looks again while requests wait for a
@@ -67,8 +76,18 @@ func NewController(db *store.DB, client kubernetes.Interface, pods PodConfig, lo
 // Poke asks for a pass soon.
 func (c *Controller) Poke() { c.loop.Poke() }
 
-// Start syncs until ctx ends.
-func (c *Controller) Start(ctx context.Context) error { return c.loop.Start(ctx) }
+// Start reads pods (for Endpoints) and syncs until ctx ends.
+func (c *Controller) Start(ctx context.Context) error {
+	f := c.Informers
+	if f == nil {
+		f = informers.NewSharedInformerFactory(c.Client, 10*time.Minute)
+		defer f.Shutdown()
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), c.watchPods(ctx, f)) {
+		return ctx.Err()
+	}
+	return c.loop.Start(ctx)
+}
 
 // Spec decodes a stored deployment's spec.
 func Spec(d store.Deployment) (v1.DeploymentSpec, error) {
@@ -88,15 +107,17 @@ func (c *Controller) Sync(ctx context.Context) error {
 	var errs []error
 	live := map[string]bool{}
 	why, kept := map[revisionKey]string{}, map[[2]string]bool{}
+	applied := map[revisionKey]routeTarget{}
 	owned := c.namespaces(ctx)
 	for _, d := range ds {
 		live[d.Tenant+"/"+d.Name] = true
-		if err := c.syncDeployment(ctx, d, why, owned); err != nil {
+		if err := c.syncDeployment(ctx, d, why, applied, owned); err != nil {
 			kept[[2]string{d.Tenant, d.Name}] = true
 			errs = append(errs, fmt.Errorf("deployment %s/%s: %w", d.Tenant, d.Name, err))
 		}
 	}
 	c.reasons.replace(why, kept)
+	c.routes.replace(applied, kept)
 	errs = append(errs, c.collect(ctx, live, owned))
 	if c.starting {
 		c.starting = false
@@ -135,10 +156,10 @@ func foreign(err error) bool {
 }
 
 // syncDeployment also records in why what keeps each live revision from
-// being ready.
+// being ready, and in applied each live revision whose objects it applied.
 // Nothing is written or deleted in a namespace that is not ferry's for the
 // deployment's tenant (owned says): each live revision's reason says why.
-func (c *Controller) syncDeployment(ctx context.Context, d store.Deployment, why map[revisionKey]string, owned func(string) error) error {
+func (c *Controller) syncDeployment(ctx context.Context, d store.Deployment, why map[revisionKey]string, applied map[revisionKey]routeTarget, owned func(string) error) error {
 	spec, err := Spec(d)
 	if err != nil {
 		return err
@@ -207,6 +228,7 @@ func (c *Controller) syncDeployment(ctx context.Context, d store.Deployment, why
 		if err != nil {
 			return err
 		}
+		applied[revisionKey{d.Tenant, d.Name, name}] = target(d, r, spec.Port)
 		if want > 0 && got.Status.ReadyReplicas == 0 && load.Waiting > 0 {
 			c.starting = true
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -56,10 +57,13 @@ type Config struct {
 	LookupBurst   int
 	LookupClients int
 	Registry      *prometheus.Registry
-	// Transport reaches the revisions (default: a pooled http.Transport).
+	// Transport reaches the revisions for what the hop does not carry
+	// (default: a pooled http.Transport). When one is given it carries
+	// every request and the hop (hop.go) is off.
 	Transport http.RoundTripper
 	// Rand draws the weighted split (default math/rand/v2).
 	Rand func() float64
+	hop  bool // the hop carries what it can (no Transport was given)
 }
 
 // Validate fills defaults.
@@ -90,6 +94,7 @@ func (c *Config) Validate() error {
 		c.Registry = prometheus.NewRegistry()
 	}
 	if c.Transport == nil {
+		c.hop = true
 		c.Transport = &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: false}
 	}
 	if c.Rand == nil {
@@ -107,8 +112,8 @@ type Gateway struct {
 	win     windows
 	tokens  tokenCache
 	lookups *lookupLimiter
-	proxies sync.Map // revision URL -> *httputil.ReverseProxy
-	revs    sync.Map // tenant/deployment/revision -> *revMetrics
+	proxies sync.Map // backend URL -> *backendProxy
+	revs    revisionCache
 }
 
 // New makes a gateway; Start keeps its table and reports going.
@@ -138,9 +143,10 @@ func (g *Gateway) SetTable(t v1.RoutingTable) {
 		}
 	}
 	g.table.Store(&m)
-	g.proxies.Range(func(k, _ any) bool {
+	g.proxies.Range(func(k, p any) bool {
 		if !backends[k.(string)] {
 			g.proxies.Delete(k)
+			p.(*backendProxy).pool.close()
 		}
 		return true
 	})
@@ -239,7 +245,7 @@ func credentials(r *http.Request) string {
 	return ""
 }
 
-func (g *Gateway) authorized(ctx context.Context, rt v1.Route, cred, client string) (bool, error) {
+func (g *Gateway) authorized(ctx context.Context, rt v1.Route, cred string, r *http.Request) (bool, error) {
 	if strings.HasPrefix(cred, v1.APIKeyPrefix) {
 		h := hashKey(cred)
 		ok := false
@@ -257,7 +263,7 @@ func (g *Gateway) authorized(ctx context.Context, rt v1.Route, cred, client stri
 	if ok, hit := g.tokens.get(ck, time.Now()); hit {
 		return ok, nil
 	}
-	if ok, retry := g.lookups.take(client); !ok {
+	if ok, retry := g.lookups.take(clientKey(r)); !ok {
 		g.metrics.limited.Inc()
 		return false, &errLimited{retry: retry}
 	}
@@ -284,7 +290,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, fmt.Sprintf("no deployment %s/%s", tenant, dep))
 		return
 	}
-	allowed, err := g.authorized(r.Context(), rt, cred, clientKey(r))
+	allowed, err := g.authorized(r.Context(), rt, cred, r)
 	if lim := (*errLimited)(nil); errors.As(err, &lim) {
 		limitedProblem(w, lim)
 		return
@@ -341,27 +347,60 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	r.URL.RawPath = ""
 	r.Header.Del(v1.HeaderAPIKey)
 	r.Header.Del(v1.HeaderAuthorization)
-	g.proxy(g.backend(rev)).ServeHTTP(rec, r)
+	g.forward(rec, r, g.backend(rev))
 }
 
-func (g *Gateway) proxy(target string) *httputil.ReverseProxy {
+// backendProxy forwards to one backend: the hop, or ReverseProxy for what
+// the hop does not carry.
+type backendProxy struct {
+	url  *url.URL
+	rp   *httputil.ReverseProxy
+	pool *hopPool
+}
+
+func (g *Gateway) proxy(target string) *backendProxy {
 	if p, ok := g.proxies.Load(target); ok {
-		return p.(*httputil.ReverseProxy)
+		return p.(*backendProxy)
 	}
 	u, err := url.Parse(target)
-	if err != nil {
+	if err != nil || u.Scheme != "http" || u.Host == "" {
 		u = &url.URL{Scheme: "http", Host: "invalid"}
 	}
-	p := &httputil.ReverseProxy{
+	p := &backendProxy{url: u, pool: newHopPool(hostPort(u)), rp: &httputil.ReverseProxy{
 		Rewrite:    func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.Out.Host = u.Host },
 		Transport:  g.cfg.Transport,
 		BufferPool: copyBuffers,
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			problem(w, http.StatusBadGateway, "the revision did not answer: "+err.Error())
 		},
-	}
+	}}
 	actual, _ := g.proxies.LoadOrStore(target, p)
-	return actual.(*httputil.ReverseProxy)
+	return actual.(*backendProxy)
+}
+
+// hostPort is u's host with the port http implies when it names none.
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
+}
+
+// forward sends r (its path already the backend's) to target.
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, target string) {
+	p := g.proxy(target)
+	if !g.cfg.hop || !hoppable(r) {
+		p.rp.ServeHTTP(w, r)
+		return
+	}
+	err := g.hop(w, r, p.url, p.pool)
+	if ce := (*clientError)(nil); errors.As(err, &ce) {
+		problem(w, http.StatusBadRequest, ce.Error())
+		return
+	}
+	if err != nil {
+		problem(w, http.StatusBadGateway, "the revision did not answer: "+err.Error())
+	}
 }
 
 type statusRecorder struct {

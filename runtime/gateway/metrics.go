@@ -37,6 +37,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// revKey names one revision of one tenant (revision names hold the
+// deployment's).
+type revKey struct{ tenant, revision string }
+
 // revMetrics are one revision's metric handles, looked up once.
 type revMetrics struct {
 	inFlight, held prometheus.Gauge
@@ -44,18 +48,35 @@ type revMetrics struct {
 	codes          [6]prometheus.Counter
 }
 
-func (m *metrics) revision(cache *sync.Map, tenant, dep, rev string) *revMetrics {
-	k := tenant + "/" + dep + "/" + rev
-	if x, ok := cache.Load(k); ok {
-		return x.(*revMetrics)
+// revisionCache holds the handles per revision.
+type revisionCache struct {
+	mu sync.RWMutex
+	m  map[revKey]*revMetrics
+}
+
+func (m *metrics) revision(cache *revisionCache, tenant, dep, rev string) *revMetrics {
+	k := revKey{tenant, rev}
+	cache.mu.RLock()
+	x, ok := cache.m[k]
+	cache.mu.RUnlock()
+	if ok {
+		return x
 	}
 	l := prometheus.Labels{"tenant": tenant, "deployment": dep, "revision": rev}
 	rm := &revMetrics{inFlight: m.inFlight.With(l), held: m.held.With(l), latency: m.latency.With(l)}
 	for i := range rm.codes {
 		rm.codes[i] = m.requests.With(prometheus.Labels{"tenant": tenant, "deployment": dep, "revision": rev, "code": strconv.Itoa(i) + "xx"})
 	}
-	x, _ := cache.LoadOrStore(k, rm)
-	return x.(*revMetrics)
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	if x, ok := cache.m[k]; ok {
+		return x
+	}
+	if cache.m == nil {
+		cache.m = map[revKey]*revMetrics{}
+	}
+	cache.m[k] = rm
+	return rm
 }
 
 // window accumulates one revision's requests between reports.
@@ -72,14 +93,14 @@ const maxSamples = 4096
 // windows is every revision's window since the last report.
 type windows struct {
 	mu sync.Mutex
-	m  map[string]*window
+	m  map[revKey]*window
 }
 
 func (w *windows) get(tenant, dep, rev string) *window {
 	if w.m == nil {
-		w.m = map[string]*window{}
+		w.m = map[revKey]*window{}
 	}
-	k := tenant + "/" + rev
+	k := revKey{tenant, rev}
 	x := w.m[k]
 	if x == nil {
 		x = &window{tenant: tenant, deployment: dep}
@@ -114,9 +135,8 @@ func (w *windows) drain(waiting func(key string) int) []v1.RevisionReport {
 	defer w.mu.Unlock()
 	out := []v1.RevisionReport{}
 	for k, x := range w.m {
-		rev := k[len(x.tenant)+1:]
-		r := v1.RevisionReport{Tenant: x.tenant, Deployment: x.deployment, Revision: rev, Requests: x.requests, Errors: x.errors,
-			InFlight: x.inFlight, Waiting: int64(waiting(k))}
+		r := v1.RevisionReport{Tenant: x.tenant, Deployment: x.deployment, Revision: k.revision, Requests: x.requests, Errors: x.errors,
+			InFlight: x.inFlight, Waiting: int64(waiting(k.tenant + "/" + k.revision))}
 		if len(x.latencies) > 0 {
 			sort.Float64s(x.latencies)
 			r.P50Ms = x.latencies[len(x.latencies)/2]

@@ -1,0 +1,223 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	v1 "github.com/ferry-ml/ferry/api/v1"
+)
+
+// oneRoute is a table sending tenant a's deployment d to url.
+func oneRoute(url string) v1.RoutingTable {
+	return v1.RoutingTable{Routes: []v1.Route{{Tenant: "a", Deployment: "d", KeyHashes: []string{hashKey(key)},
+		Revisions: []v1.RouteRevision{{Name: "d-r1", URL: url, Weight: 100, Ready: 1}}}}}
+}
+
+func send(t *testing.T, c *http.Client, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	req.Header.Set(v1.HeaderAPIKey, key)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+// TestTheHopForwardsTheRequestAndAnswerWithoutHopByHopHeaders: method,
+// path, query, body and end-to-end headers arrive; hop-by-hop headers
+// (and those Connection names), X-Forwarded-* and the credentials do not,
+// either way; Host is the backend's. Bodies over maxHopBody and chunked
+// ones go through ReverseProxy and arrive whole too.
+func TestTheHopForwardsTheRequestAndAnswerWithoutHopByHopHeaders(t *testing.T) {
+	var seen atomic.Value
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		seen.Store(r.Clone(context.Background()))
+		w.Header().Set("X-Model", "iris")
+		w.Header().Set("Keep-Alive", "timeout=5")
+		w.Header().Set("Connection", "X-Secret-Hop")
+		w.Header().Set("X-Secret-Hop", "1")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(r.Method + " " + r.URL.RequestURI() + " " + string(b)))
+	}))
+	t.Cleanup(be.Close)
+	cp := &fakeCP{table: oneRoute(be.URL)}
+	g, s := newGateway(t, cp, time.Second)
+	for _, size := range []int{0, 11, maxHopBody, maxHopBody + 1, -1} {
+		body := strings.Repeat("x", max(size, 0))
+		var rd io.Reader = strings.NewReader(body)
+		if size == -1 {
+			body = "chunked body"
+			rd = io.MultiReader(strings.NewReader("chunked "), strings.NewReader("body")) // no length: chunked
+		}
+		req, _ := http.NewRequest("POST", s.URL+"/serve/a/d/v2/models/d/infer?x=1&y=%2F", rd)
+		req.Header.Set("Connection", "X-Drop-Me")
+		req.Header.Set("X-Drop-Me", "1")
+		req.Header.Set("Keep-Alive", "300")
+		req.Header.Set("X-Forwarded-For", "6.6.6.6")
+		req.Header.Set("X-Request-Id", "r-1")
+		resp, got := send(t, http.DefaultClient, req)
+		if want := "POST /v2/models/d/infer?x=1&y=%2F " + body; resp.StatusCode != 200 || got != want {
+			t.Fatalf("body of %d bytes: %d %q, want %.80q", size, resp.StatusCode, got, want)
+		}
+		if resp.Header.Get("X-Model") != "iris" || resp.Header.Get("X-Secret-Hop") != "" || resp.Header.Get("Keep-Alive") != "" {
+			t.Errorf("body of %d bytes: answer headers %v", size, resp.Header)
+		}
+		r := seen.Load().(*http.Request)
+		if r.Header.Get("X-Request-Id") != "r-1" || r.Header.Get("X-Drop-Me") != "" || r.Header.Get("Keep-Alive") != "" ||
+			r.Header.Get("X-Forwarded-For") != "" || r.Header.Get(v1.HeaderAPIKey) != "" || r.Host != strings.TrimPrefix(be.URL, "http://") {
+			t.Errorf("body of %d bytes: the backend saw Host %q and headers %v", size, r.Host, r.Header)
+		}
+	}
+	req, _ := http.NewRequest("GET", s.URL+"/serve/a/d/v2/health/ready", nil)
+	if resp, got := send(t, http.DefaultClient, req); resp.StatusCode != 200 || got != "GET /v2/health/ready " {
+		t.Fatalf("GET: %d %q", resp.StatusCode, got)
+	}
+	// The small requests went through the hop: its connection is pooled.
+	p := g.proxy(be.URL).pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle) != 1 {
+		t.Errorf("the hop's pool holds %d idle connections after sequential requests, want 1", len(p.idle))
+	}
+}
+
+// closingBackend answers one request per connection and then closes it,
+// without saying so (no Connection: close), as a backend whose idle
+// timeout ran out does: a reused connection meets EOF before any answer.
+func closingBackend(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var conns atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				b, _ := io.ReadAll(req.Body)
+				body := "got " + string(b)
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String(), &conns
+}
+
+// TestAReusedConnectionTheBackendClosedIsRetriedOnceOnANewOne: every
+// request is answered, each on a fresh connection after the first.
+func TestAReusedConnectionTheBackendClosedIsRetriedOnceOnANewOne(t *testing.T) {
+	url, conns := closingBackend(t)
+	_, s := newGateway(t, &fakeCP{table: oneRoute(url)}, time.Second)
+	for i := range 10 {
+		req, _ := http.NewRequest("POST", s.URL+"/serve/a/d/v2/models/d/infer", strings.NewReader(`{"i":1}`))
+		if resp, got := send(t, http.DefaultClient, req); resp.StatusCode != 200 || got != `got {"i":1}` {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, got)
+		}
+		time.Sleep(5 * time.Millisecond) // the backend's close arrives first
+	}
+	if n := conns.Load(); n < 10 {
+		t.Errorf("%d connections for 10 requests to a backend that closes each", n)
+	}
+}
+
+// TestTheHopStreamsAnAnswerOfUnknownLengthAndLetsGoWhenTheCallerDoes: a
+// chunked answer's first part reaches the caller before the backend writes
+// the rest; a caller that gives up frees the backend's request; a backend
+// that leaves the table has its idle connections closed.
+func TestTheHopStreamsAnAnswerOfUnknownLengthAndLetsGoWhenTheCallerDoes(t *testing.T) {
+	more, gone := make(chan struct{}), make(chan struct{}, 1)
+	var closed atomic.Int64
+	be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/stream":
+			_, _ = io.WriteString(w, "first ")
+			w.(http.Flusher).Flush()
+			<-more
+			_, _ = io.WriteString(w, "second")
+		case "/slow":
+			<-r.Context().Done()
+			gone <- struct{}{}
+		default:
+			_, _ = io.WriteString(w, "ok")
+		}
+	}))
+	be.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed.Add(1)
+		}
+	}
+	be.Start()
+	t.Cleanup(be.Close)
+	g, s := newGateway(t, &fakeCP{table: oneRoute(be.URL)}, time.Second)
+
+	req, _ := http.NewRequest("GET", s.URL+"/serve/a/d/stream", nil)
+	req.Header.Set(v1.HeaderAPIKey, key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, len("first "))
+	if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first " {
+		t.Fatalf("first part: %q %v", first, err)
+	}
+	close(more)
+	rest, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(rest) != "second" {
+		t.Fatalf("rest: %q", rest)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	req, _ = http.NewRequestWithContext(ctx, "GET", s.URL+"/serve/a/d/slow", nil)
+	req.Header.Set(v1.HeaderAPIKey, key)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("the slow request answered")
+	}
+	select {
+	case <-gone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the backend's request outlived the caller's")
+	}
+
+	req, _ = http.NewRequest("GET", s.URL+"/serve/a/d/x", nil)
+	if resp, got := send(t, http.DefaultClient, req); resp.StatusCode != 200 || got != "ok" {
+		t.Fatalf("after: %d %q", resp.StatusCode, got)
+	}
+	before := closed.Load()
+	g.SetTable(v1.RoutingTable{})
+	deadline := time.Now().Add(5 * time.Second)
+	for closed.Load() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("the idle connection to a backend that left the table is kept open")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

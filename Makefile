@@ -12,7 +12,7 @@ export CGO_ENABLED := 0
 # (`make test` needs CGO_ENABLED=1 -race, a configuration of its own.)
 BUILDFLAGS := -trimpath
 
-.PHONY: help build release test python-test lint bench e2e node-image clean web web-deps web-test
+.PHONY: help build release test python-test lint bench e2e node-image conformance clean web web-deps web-test
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -75,3 +75,6 @@ e2e: build web-deps ## end-to-end: real kind clusters from ferry's node image (b
 
 node-image: build ## build (or reuse) the kind node image from the Debian mirror and the Go module proxy
 	./bin/ferry node-image build
+
+conformance: node-image ## upstream e2e specs (sig-network and sig-storage [Conformance], NetworkPolicy) on a 3-node ferry cluster; not in CI (SETS="network storage netpol")
+	./hack/conformance.sh $(SETS)

@@ -159,3 +159,20 @@ class ServeTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StartTest(unittest.TestCase):
+    def test_distutils_is_the_standard_librarys_not_setuptools(self):
+        """joblib imports distutils; setuptools' copy would import all of setuptools at every start."""
+        import subprocess
+        code = ("import os, sys; sys.path.insert(0, sys.argv[1]); os.environ.pop('SETUPTOOLS_USE_DISTUTILS', None)\n"
+                "import oip_server; oip_server.prefer_stdlib_distutils()\n"
+                "try:\n    import distutils\nexcept ImportError:\n    print('none'); raise SystemExit\n"
+                "print(distutils.__file__, 'setuptools' in sys.modules)")
+        env = {k: v for k, v in os.environ.items() if k != "SETUPTOOLS_USE_DISTUTILS"}
+        out = subprocess.run([sys.executable, "-c", code, os.path.dirname(os.path.abspath(__file__))],
+                             capture_output=True, text=True, env=env, check=True).stdout.split()
+        if out == ["none"]:
+            self.skipTest("no distutils in this Python")
+        self.assertNotIn("setuptools", out[0], f"distutils came from {out[0]}")
+        self.assertEqual(out[1], "False", "setuptools was imported")

@@ -268,14 +268,19 @@ def serve(proto: Protocol, port: int) -> ThreadingHTTPServer:
         protocol_version = "HTTP/1.1"
 
         def _answer(self, method: str) -> None:
-            body = None
-            if method == "POST":
+            # Every request's body is read (a GET's too), or the connection is closed: bytes left
+            # unread would be taken as the next request on this keep-alive connection.
+            try:
                 n = int(self.headers.get("Content-Length") or 0)
-                if n > MAX_BODY:
-                    status, answer = 413, {"error": f"the body is over {MAX_BODY} bytes"}
-                    self._send(status, answer)
-                    return
-                body = self.rfile.read(n)
+            except ValueError:
+                n = -1
+            if n < 0 or n > MAX_BODY or self.headers.get("Transfer-Encoding"):
+                self.close_connection = True
+                self._send(413 if n > MAX_BODY else 400,
+                           {"error": f"the body is over {MAX_BODY} bytes" if n > MAX_BODY else "a body needs a valid Content-Length"})
+                return
+            data = self.rfile.read(n) if n else b""
+            body = data if method == "POST" else None
             status, answer = proto.route(method, self.path, body)
             self._send(status, answer)
 
@@ -284,6 +289,8 @@ def serve(proto: Protocol, port: int) -> ThreadingHTTPServer:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(data)
 

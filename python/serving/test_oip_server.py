@@ -147,6 +147,30 @@ class ServeTest(unittest.TestCase):
         self.assertEqual(json.loads(r.read())["outputs"][0]["data"], [1])
         c.close()
 
+    def test_a_requests_body_is_never_taken_for_the_next_request(self):
+        """A GET's body is read too: on a keep-alive connection (the gateway's), bytes left unread
+        would be parsed as the next request, and its answer given to the next caller."""
+        srv = oip.serve(ready(), 0)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        c = http.client.HTTPConnection("127.0.0.1", srv.server_address[1], timeout=5)
+        c.request("GET", "/v2/health/live", body=b"GET /v2 HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.getresponse()
+        r.read()
+        self.assertEqual(r.status, 200)
+        c.request("GET", "/v2/models/iris")
+        r = c.getresponse()
+        self.assertEqual(json.loads(r.read()).get("name"), "iris", "the second answer is not the second request's")
+        c.putrequest("POST", "/v2/models/iris/infer")
+        c.putheader("Content-Length", str(oip.MAX_BODY + 1))
+        c.endheaders()  # the body is not sent: the answer comes first
+        r = c.getresponse()
+        r.read()
+        self.assertEqual(r.status, 413)
+        self.assertEqual(r.getheader("Connection"), "close", "an unread body left the connection open")
+        c.close()
+
     def test_a_file_whose_digest_differs_is_refused(self):
         blob = pickle.dumps(Threshold())
         url = self._blob_server(blob, "k")
@@ -155,10 +179,6 @@ class ServeTest(unittest.TestCase):
         self.assertFalse(p.ready)
         self.assertIn("refusing", p.error)
         self.assertEqual(p.route("GET", "/v2/health/ready", None)[0], 503)
-
-
-if __name__ == "__main__":
-    unittest.main()
 
 
 class StartTest(unittest.TestCase):
@@ -176,3 +196,7 @@ class StartTest(unittest.TestCase):
             self.skipTest("no distutils in this Python")
         self.assertNotIn("setuptools", out[0], f"distutils came from {out[0]}")
         self.assertEqual(out[1], "False", "setuptools was imported")
+
+
+if __name__ == "__main__":
+    unittest.main()

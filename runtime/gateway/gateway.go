@@ -61,6 +61,11 @@ type Config struct {
 	// (default: a pooled http.Transport). When one is given it carries
 	// every request and the hop (hop.go) is off.
 	Transport http.RoundTripper
+	// EndpointTTL is how long after the last routing table the gateway
+	// sends to the pod addresses it names (default 5s); past it, while the
+	// control plane is away, it uses the revisions' Services, so that a pod
+	// address freed and given to another tenant's pod meanwhile is never used.
+	EndpointTTL time.Duration
 	// Rand draws the weighted split (default math/rand/v2).
 	Rand func() float64
 	hop  bool // the hop carries what it can (no Transport was given)
@@ -81,6 +86,7 @@ func (c *Config) Validate() error {
 	def(&c.HeldRefresh, 200*time.Millisecond)
 	def(&c.HoldTimeout, 30*time.Second)
 	def(&c.TokenCacheTTL, 30*time.Second)
+	def(&c.EndpointTTL, 5*time.Second)
 	if c.MaxHeld <= 0 {
 		c.MaxHeld = 100
 	}
@@ -107,6 +113,7 @@ func (c *Config) Validate() error {
 type Gateway struct {
 	cfg     Config
 	table   atomic.Pointer[map[string]v1.Route]
+	tableAt atomic.Int64 // when the table was set (UnixNano)
 	act     *activator
 	metrics *metrics
 	win     windows
@@ -143,6 +150,7 @@ func (g *Gateway) SetTable(t v1.RoutingTable) {
 		}
 	}
 	g.table.Store(&m)
+	g.tableAt.Store(time.Now().UnixNano())
 	g.proxies.Range(func(k, p any) bool {
 		if !backends[k.(string)] {
 			g.proxies.Delete(k)
@@ -154,9 +162,10 @@ func (g *Gateway) SetTable(t v1.RoutingTable) {
 }
 
 // backend is where a request to rev goes: one of its ready pods, drawn at
-// random, or its Service when the table names none.
+// random, or its Service when the table names none or is older than
+// EndpointTTL.
 func (g *Gateway) backend(rev v1.RouteRevision) string {
-	if n := len(rev.Endpoints); n > 0 {
+	if n := len(rev.Endpoints); n > 0 && time.Since(time.Unix(0, g.tableAt.Load())) <= g.cfg.EndpointTTL {
 		return rev.Endpoints[min(int(g.cfg.Rand()*float64(n)), n-1)]
 	}
 	return rev.URL

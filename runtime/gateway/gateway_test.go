@@ -356,6 +356,12 @@ func TestRequestsGoToTheReadyPodsAndGoneOnesAreDropped(t *testing.T) {
 	if n["service"] != 0 || n["pod1"] < 150 || n["pod2"] < 150 {
 		t.Fatalf("with two ready pods: %v, want both pods about half each and never the Service", n)
 	}
+	// The control plane away for longer than EndpointTTL: pod addresses may
+	// have been freed and given to other pods, so the Service is used.
+	g.tableAt.Store(time.Now().Add(-g.cfg.EndpointTTL - time.Second).UnixNano())
+	if _, body := call(t, url, key); !strings.HasPrefix(body, "service ") {
+		t.Fatalf("with a table older than EndpointTTL: %q, want the Service", body)
+	}
 	g.SetTable(table(p2))
 	for range 50 {
 		if _, body := call(t, url, key); !strings.HasPrefix(body, "pod2 ") {

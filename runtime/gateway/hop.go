@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -45,12 +46,59 @@ const (
 // hopBodies lends the hop its request-body buffers.
 var hopBodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// maxHopHeader bounds the bytes of an answer's status line and headers
+// (1xx answers included), and maxInformational the 1xx answers skipped:
+// a backend cannot make the gateway hold more (Transport's limit is 10 MiB).
+const (
+	maxHopHeader     = 1 << 20
+	maxInformational = 5
+)
+
+var errHeaderTooLarge = errors.New("the revision's answer headers are over 1 MiB")
+
+// budgetConn is a connection whose reads stop at a budget while one is
+// set (left < 0: none), so that parsing an answer's headers is bounded.
+type budgetConn struct {
+	net.Conn
+	left int64
+}
+
+func (b *budgetConn) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return b.Conn.Read(p)
+	}
+	if b.left == 0 {
+		return 0, errHeaderTooLarge
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.Conn.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
 // hopConn is one connection to a backend.
 type hopConn struct {
-	c    net.Conn
+	c    *budgetConn
+	raw  syscall.RawConn // for idleState (nil: not at hand)
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	idle time.Time // when it was put back
+}
+
+// alive says whether an idle connection may carry a request: the backend
+// has neither closed it nor sent anything on it while it was idle (bytes
+// no request asked for would be taken as the next caller's answer).
+func (c *hopConn) alive() bool {
+	if c.br.Buffered() > 0 {
+		return false
+	}
+	if c.raw == nil {
+		return true
+	}
+	open, sent := idleState(c.raw)
+	return open && !sent
 }
 
 // hopPool is the idle connections to one backend (host:port).
@@ -66,31 +114,47 @@ func newHopPool(addr string) *hopPool {
 	return &hopPool{addr: addr, dialer: &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}}
 }
 
-// get is an idle connection (reused true) or a new one.
+// get is an idle connection that is still alive (reused true) or, with
+// none, a new one.
 func (p *hopPool) get(ctx context.Context, now time.Time) (c *hopConn, reused bool, err error) {
-	p.mu.Lock()
-	for len(p.idle) > 0 {
+	for {
+		p.mu.Lock()
+		if len(p.idle) == 0 {
+			p.mu.Unlock()
+			break
+		}
 		c = p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
-		if now.Sub(c.idle) < hopIdleTimeout {
-			p.mu.Unlock()
+		p.mu.Unlock()
+		if now.Sub(c.idle) < hopIdleTimeout && c.alive() {
 			return c, true, nil
 		}
 		_ = c.c.Close()
 	}
-	p.mu.Unlock()
-	nc, err := p.dialer.DialContext(ctx, "tcp", p.addr)
-	if err != nil {
-		return nil, false, err
-	}
-	return &hopConn{c: nc, br: bufio.NewReaderSize(nc, 4<<10), bw: bufio.NewWriterSize(nc, 4<<10)}, false, nil
+	c, err = p.dial(ctx)
+	return c, false, err
 }
 
-// put keeps c for the next request, unless the pool is full or closed.
+// dial is a new connection.
+func (p *hopPool) dial(ctx context.Context) (*hopConn, error) {
+	nc, err := p.dialer.DialContext(ctx, "tcp", p.addr)
+	if err != nil {
+		return nil, err
+	}
+	bc := &budgetConn{Conn: nc, left: -1}
+	c := &hopConn{c: bc, br: bufio.NewReaderSize(bc, 4<<10), bw: bufio.NewWriterSize(bc, 4<<10)}
+	if sc, ok := nc.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
+	return c, nil
+}
+
+// put keeps c for the next request, unless the pool is full or closed, or
+// the backend sent more than the answer.
 func (p *hopPool) put(c *hopConn, now time.Time) {
 	c.idle = now
 	p.mu.Lock()
-	if p.closed || len(p.idle) >= maxIdlePerBackend {
+	if p.closed || len(p.idle) >= maxIdlePerBackend || c.br.Buffered() > 0 {
 		p.mu.Unlock()
 		_ = c.c.Close()
 		return
@@ -146,12 +210,23 @@ type errNoAnswer struct{ err error }
 func (e *errNoAnswer) Error() string { return e.err.Error() }
 func (e *errNoAnswer) Unwrap() error { return e.err }
 
-// retryable is a reused connection that the backend had closed: it
-// answered nothing, so it did not take the request.
-func retryable(err error) bool {
+// retryable is a reused connection that the backend closed before any
+// answer, for a request that may be sent twice: as net/http's Transport,
+// only idempotent methods, or a request that says it is idempotent with
+// an Idempotency-Key (the backend may have taken it before closing).
+func retryable(r *http.Request, err error) bool {
 	var na *errNoAnswer
-	return errors.As(err, &na) && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE))
+	if !errors.As(err, &na) || !(errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
+		return false
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	_, key := r.Header["Idempotency-Key"]
+	_, xkey := r.Header["X-Idempotency-Key"]
+	return key || xkey
 }
 
 // hop forwards r to the backend base (an http://host:port URL) with the
@@ -174,19 +249,19 @@ func (g *Gateway) hop(w http.ResponseWriter, r *http.Request, base *url.URL, poo
 	}
 	delete(r.Header, "Expect") // the body is already read
 	delete(r.Header, "Content-Length")
-	for attempt := 0; ; attempt++ {
-		c, reused, err := pool.get(r.Context(), time.Now())
-		if err != nil {
-			return err
-		}
-		err = g.roundTrip(w, r, base.Host, body.Bytes(), c, pool)
-		if err == nil {
-			return nil
-		}
-		if !reused || attempt > 0 || !retryable(err) {
-			return err
-		}
+	c, reused, err := pool.get(r.Context(), time.Now())
+	if err != nil {
+		return err
 	}
+	err = g.roundTrip(w, r, base.Host, body.Bytes(), c, pool)
+	if err == nil || !reused || !retryable(r, err) {
+		return err
+	}
+	// Once more, on a new connection (other idle ones may be as stale).
+	if c, err = pool.dial(r.Context()); err != nil {
+		return err
+	}
+	return g.roundTrip(w, r, base.Host, body.Bytes(), c, pool)
 }
 
 // writeRequest writes r's request line and headers, with host as Host, and
@@ -235,7 +310,8 @@ func (g *Gateway) roundTrip(w http.ResponseWriter, out *http.Request, host strin
 		return &errNoAnswer{err}
 	}
 	var resp *http.Response
-	for {
+	c.c.left = maxHopHeader - int64(c.br.Buffered())
+	for n := 0; ; n++ {
 		if _, err := c.br.Peek(1); err != nil {
 			return &errNoAnswer{err}
 		}
@@ -247,9 +323,14 @@ func (g *Gateway) roundTrip(w http.ResponseWriter, out *http.Request, host strin
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
+		if n == maxInformational {
+			return fmt.Errorf("the revision sent more than %d informational (1xx) answers", maxInformational)
+		}
 	}
+	c.c.left = -1
 	defer resp.Body.Close()
 	removeHopHeaders(resp.Header)
+	delete(resp.Header, HeaderRevision) // the gateway's to say
 	h := w.Header()
 	for k, v := range resp.Header {
 		h[k] = v
@@ -284,7 +365,7 @@ func (g *Gateway) roundTrip(w http.ResponseWriter, out *http.Request, host strin
 		}
 	}
 	for k, v := range resp.Trailer {
-		h[k] = v
+		h[http.TrailerPrefix+k] = v // declared or not, as ReverseProxy
 	}
 	keep = !resp.Close
 	return nil

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -129,9 +130,9 @@ func closingBackend(t *testing.T) (string, *atomic.Int64) {
 	return "http://" + ln.Addr().String(), &conns
 }
 
-// TestAReusedConnectionTheBackendClosedIsRetriedOnceOnANewOne: every
-// request is answered, each on a fresh connection after the first.
-func TestAReusedConnectionTheBackendClosedIsRetriedOnceOnANewOne(t *testing.T) {
+// TestAConnectionTheBackendClosedIsNotReused: a backend that closes each
+// connection after its answer (no Connection: close) answers every request.
+func TestAConnectionTheBackendClosedIsNotReused(t *testing.T) {
 	url, conns := closingBackend(t)
 	_, s := newGateway(t, &fakeCP{table: oneRoute(url)}, time.Second)
 	for i := range 10 {
@@ -143,6 +144,170 @@ func TestAReusedConnectionTheBackendClosedIsRetriedOnceOnANewOne(t *testing.T) {
 	}
 	if n := conns.Load(); n < 10 {
 		t.Errorf("%d connections for 10 requests to a backend that closes each", n)
+	}
+}
+
+// TestIdleConnectionsTheBackendTimedOutAreNotUsed: after a burst, the
+// backend closes its idle connections; the next request still gets through.
+func TestIdleConnectionsTheBackendTimedOutAreNotUsed(t *testing.T) {
+	var gate sync.WaitGroup
+	gate.Add(4)
+	be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/burst" {
+			gate.Done()
+			gate.Wait()
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	be.Config.IdleTimeout = 100 * time.Millisecond
+	be.Start()
+	t.Cleanup(be.Close)
+	g, s := newGateway(t, &fakeCP{table: oneRoute(be.URL)}, time.Second)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			req, _ := http.NewRequest("POST", s.URL+"/serve/a/d/burst", strings.NewReader("{}"))
+			send(t, http.DefaultClient, req)
+		})
+	}
+	wg.Wait()
+	p := g.proxy(be.URL).pool
+	p.mu.Lock()
+	idle := len(p.idle)
+	p.mu.Unlock()
+	if idle != 4 {
+		t.Fatalf("%d idle connections after a burst of 4", idle)
+	}
+	time.Sleep(400 * time.Millisecond)
+	req, _ := http.NewRequest("POST", s.URL+"/serve/a/d/x", strings.NewReader("{}"))
+	if resp, got := send(t, http.DefaultClient, req); resp.StatusCode != 200 {
+		t.Fatalf("after the backend closed its idle connections: %d %q", resp.StatusCode, got)
+	}
+}
+
+// rawBackend answers with whatever reply(n, request) writes for the n-th
+// request (from 1) on a keep-alive connection; reply returns false to
+// close the connection.
+func rawBackend(t *testing.T, reply func(n int64, c net.Conn, r *http.Request) bool) (string, *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var n atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					r, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					_, _ = io.Copy(io.Discard, r.Body)
+					if !reply(n.Add(1), c, r) {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String(), &n
+}
+
+func answer(c net.Conn, body string, extra ...string) {
+	_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\n"+strings.Join(extra, "")+"Content-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+}
+
+// TestBytesNoRequestAskedForNeverReachTheNextCaller: a backend that sends a
+// second answer after the first (as one that took a request's body for a
+// request would) does not get its connection back: each caller gets the
+// answer to its own request.
+func TestBytesNoRequestAskedForNeverReachTheNextCaller(t *testing.T) {
+	url, _ := rawBackend(t, func(_ int64, c net.Conn, r *http.Request) bool {
+		answer(c, "answer to "+r.URL.Path)
+		if r.URL.Path == "/smuggle" {
+			time.Sleep(20 * time.Millisecond) // after the gateway has the first answer
+			answer(c, "unsolicited")
+		}
+		return true
+	})
+	_, s := newGateway(t, &fakeCP{table: oneRoute(url)}, time.Second)
+	for _, path := range []string{"/smuggle", "/b", "/c", "/smuggle", "/d"} {
+		req, _ := http.NewRequest("GET", s.URL+"/serve/a/d"+path, nil)
+		if _, got := send(t, http.DefaultClient, req); got != "answer to "+path {
+			t.Fatalf("GET %s answered %q", path, got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestOnlyIdempotentRequestsAreSentAgain: a reused connection the backend
+// closes after reading a request without answering: a POST fails (the
+// backend may have acted on it), a GET is sent once more on a new one.
+func TestOnlyIdempotentRequestsAreSentAgain(t *testing.T) {
+	url, n := rawBackend(t, func(n int64, c net.Conn, r *http.Request) bool {
+		if n == 2 || n == 4 {
+			return false // read, then closed without an answer
+		}
+		answer(c, r.Method+" ok")
+		return true
+	})
+	_, s := newGateway(t, &fakeCP{table: oneRoute(url)}, time.Second)
+	do := func(method string) (int, string) {
+		req, _ := http.NewRequest(method, s.URL+"/serve/a/d/x", strings.NewReader("{}"))
+		resp, got := send(t, http.DefaultClient, req)
+		return resp.StatusCode, got
+	}
+	if code, got := do("POST"); code != 200 {
+		t.Fatalf("first POST: %d %q", code, got)
+	}
+	if code, _ := do("POST"); code != http.StatusBadGateway || n.Load() != 2 {
+		t.Fatalf("a POST the backend read and dropped: %d after %d requests, want 502 after 2 (not sent again)", code, n.Load())
+	}
+	if code, got := do("GET"); code != 200 {
+		t.Fatalf("GET: %d %q", code, got)
+	}
+	if code, got := do("GET"); code != 200 || got != "GET ok" || n.Load() != 5 {
+		t.Fatalf("a GET the backend read and dropped: %d %q after %d requests, want 200 after 5 (sent again)", code, got, n.Load())
+	}
+}
+
+// TestAnswerHeadersAreBoundedAndTheRevisionIsTheGatewaysToName: over 1 MiB
+// of headers is a 502, not a gateway holding them; a backend's own
+// X-Ferry-Revision does not replace the gateway's.
+func TestAnswerHeadersAreBoundedAndTheRevisionIsTheGatewaysToName(t *testing.T) {
+	url, _ := rawBackend(t, func(_ int64, c net.Conn, r *http.Request) bool {
+		if r.URL.Path == "/huge" {
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nX: "+strings.Repeat("a", 2<<20)+"\r\nContent-Length: 0\r\n\r\n")
+			return false
+		}
+		if r.URL.Path == "/early" {
+			for range 10 {
+				_, _ = io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n")
+			}
+		}
+		answer(c, "ok", HeaderRevision+": forged\r\n")
+		return true
+	})
+	_, s := newGateway(t, &fakeCP{table: oneRoute(url)}, time.Second)
+	req, _ := http.NewRequest("GET", s.URL+"/serve/a/d/huge", nil)
+	if resp, got := send(t, http.DefaultClient, req); resp.StatusCode != http.StatusBadGateway || !strings.Contains(got, "1 MiB") {
+		t.Errorf("2 MiB of answer headers: %d %q, want 502 naming the limit", resp.StatusCode, got)
+	}
+	req, _ = http.NewRequest("GET", s.URL+"/serve/a/d/early", nil)
+	if resp, _ := send(t, http.DefaultClient, req); resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("10 informational answers: %d, want 502", resp.StatusCode)
+	}
+	req, _ = http.NewRequest("GET", s.URL+"/serve/a/d/x", nil)
+	if resp, got := send(t, http.DefaultClient, req); got != "ok" || resp.Header.Values(HeaderRevision)[0] != "d-r1" || len(resp.Header.Values(HeaderRevision)) != 1 {
+		t.Errorf("revision header %q (answer %q), want only d-r1", resp.Header.Values(HeaderRevision), got)
 	}
 }
 

@@ -100,34 +100,16 @@ func TestTheHopForwardsTheRequestAndAnswerWithoutHopByHopHeaders(t *testing.T) {
 // closingBackend answers one request per connection and then closes it,
 // without saying so (no Connection: close), as a backend whose idle
 // timeout ran out does: a reused connection meets EOF before any answer.
+// conns counts its connections.
 func closingBackend(t *testing.T) (string, *atomic.Int64) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	var conns atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			go func() {
-				defer c.Close()
-				req, err := http.ReadRequest(bufio.NewReader(c))
-				if err != nil {
-					return
-				}
-				b, _ := io.ReadAll(req.Body)
-				body := "got " + string(b)
-				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String(), &conns
+	url, _ := rawBackend(t, func(_ int64, c net.Conn, _ *http.Request, body []byte) bool {
+		conns.Add(1)
+		answer(c, "got "+string(body))
+		return false
+	})
+	return url, &conns
 }
 
 // TestAConnectionTheBackendClosedIsNotReused: a backend that closes each
@@ -185,10 +167,10 @@ func TestIdleConnectionsTheBackendTimedOutAreNotUsed(t *testing.T) {
 	}
 }
 
-// rawBackend answers with whatever reply(n, request) writes for the n-th
-// request (from 1) on a keep-alive connection; reply returns false to
+// rawBackend answers with whatever reply(n, request, body) writes for the
+// n-th request (from 1) on a keep-alive connection; reply returns false to
 // close the connection.
-func rawBackend(t *testing.T, reply func(n int64, c net.Conn, r *http.Request) bool) (string, *atomic.Int64) {
+func rawBackend(t *testing.T, reply func(n int64, c net.Conn, r *http.Request, body []byte) bool) (string, *atomic.Int64) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -210,8 +192,8 @@ func rawBackend(t *testing.T, reply func(n int64, c net.Conn, r *http.Request) b
 					if err != nil {
 						return
 					}
-					_, _ = io.Copy(io.Discard, r.Body)
-					if !reply(n.Add(1), c, r) {
+					body, _ := io.ReadAll(r.Body)
+					if !reply(n.Add(1), c, r, body) {
 						return
 					}
 				}
@@ -230,7 +212,7 @@ func answer(c net.Conn, body string, extra ...string) {
 // request would) does not get its connection back: each caller gets the
 // answer to its own request.
 func TestBytesNoRequestAskedForNeverReachTheNextCaller(t *testing.T) {
-	url, _ := rawBackend(t, func(_ int64, c net.Conn, r *http.Request) bool {
+	url, _ := rawBackend(t, func(_ int64, c net.Conn, r *http.Request, _ []byte) bool {
 		answer(c, "answer to "+r.URL.Path)
 		if r.URL.Path == "/smuggle" {
 			time.Sleep(20 * time.Millisecond) // after the gateway has the first answer
@@ -252,7 +234,7 @@ func TestBytesNoRequestAskedForNeverReachTheNextCaller(t *testing.T) {
 // closes after reading a request without answering: a POST fails (the
 // backend may have acted on it), a GET is sent once more on a new one.
 func TestOnlyIdempotentRequestsAreSentAgain(t *testing.T) {
-	url, n := rawBackend(t, func(n int64, c net.Conn, r *http.Request) bool {
+	url, n := rawBackend(t, func(n int64, c net.Conn, r *http.Request, _ []byte) bool {
 		if n == 2 || n == 4 {
 			return false // read, then closed without an answer
 		}
@@ -283,7 +265,7 @@ func TestOnlyIdempotentRequestsAreSentAgain(t *testing.T) {
 // of headers is a 502, not a gateway holding them; a backend's own
 // X-Ferry-Revision does not replace the gateway's.
 func TestAnswerHeadersAreBoundedAndTheRevisionIsTheGatewaysToName(t *testing.T) {
-	url, _ := rawBackend(t, func(_ int64, c net.Conn, r *http.Request) bool {
+	url, _ := rawBackend(t, func(_ int64, c net.Conn, r *http.Request, _ []byte) bool {
 		if r.URL.Path == "/huge" {
 			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nX: "+strings.Repeat("a", 2<<20)+"\r\nContent-Length: 0\r\n\r\n")
 			return false

@@ -74,7 +74,9 @@ if [[ ! -x $cache/e2e.test || ! -x $cache/agnhost || ! -x $cache/ginkgo ]]; then
 	cp bootstrap/nodeimage/assets/k8sbuild/go.sum "$cache/go.sum"
 	(
 		cd "$cache"
-		export CGO_ENABLED=0 GOFLAGS=-mod=mod
+		# The node image's flags (bootstrap/nodeimage/steps.go), so that the
+		# Kubernetes packages it compiled come from the build cache.
+		export CGO_ENABLED=0 GOWORK=off GOFLAGS="-mod=mod -buildvcs=false -trimpath"
 		go test -c -vet=off -o e2e.test k8s.io/kubernetes/test/e2e
 		go build -o agnhost k8s.io/kubernetes/test/images/agnhost
 		go build -o ginkgo github.com/onsi/ginkgo/v2/ginkgo

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -366,5 +368,39 @@ func TestTheHopStreamsAnAnswerOfUnknownLengthAndLetsGoWhenTheCallerDoes(t *testi
 			t.Fatal("the idle connection to a backend that left the table is kept open")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestTheHopWritesHeadersAsHeaderWriteDoes: what writeHeader writes parses
+// back to what Header.Write's output does: every value of every valid
+// name, a CR or LF inside a value turned into a space (no header can be
+// smuggled in), names that are not tokens left out.
+func TestTheHopWritesHeadersAsHeaderWriteDoes(t *testing.T) {
+	h := http.Header{
+		"X-Many":       {"1", " 2 ", "3"},
+		"X-Smuggle":    {"a\r\nX-Injected: yes"},
+		"X-Lf":         {"b\nc"},
+		"Bad Name":     {"dropped"},
+		"Content-Type": {"application/json"},
+	}
+	parse := func(raw string) http.Header {
+		m, err := textproto.NewReader(bufio.NewReader(strings.NewReader(raw + "\r\n"))).ReadMIMEHeader()
+		if err != nil {
+			t.Fatalf("parsing %q: %v", raw, err)
+		}
+		return http.Header(m)
+	}
+	var ours strings.Builder
+	bw := bufio.NewWriter(&ours)
+	writeHeader(bw, h)
+	_ = bw.Flush()
+	var std strings.Builder
+	_ = h.Write(&std)
+	got, want := parse(ours.String()), parse(std.String())
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("writeHeader wrote %q, parsed %v; Header.Write's parses to %v", ours.String(), got, want)
+	}
+	if got.Get("X-Injected") != "" || got.Get("Bad Name") != "" || len(got["X-Many"]) != 3 || got.Get("X-Lf") != "b c" {
+		t.Errorf("writeHeader's output parses to %v", got)
 	}
 }

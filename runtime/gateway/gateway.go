@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -112,7 +114,7 @@ func (c *Config) Validate() error {
 // Gateway routes /serve/<tenant>/<deployment>/... to revisions.
 type Gateway struct {
 	cfg     Config
-	table   atomic.Pointer[map[string]v1.Route]
+	table   atomic.Pointer[map[string]*route]
 	tableAt atomic.Int64 // when the table was set (UnixNano)
 	act     *activator
 	metrics *metrics
@@ -130,7 +132,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, act: newActivator(cfg.MaxHeld, cfg.HoldTimeout), metrics: newMetrics(cfg.Registry),
 		lookups: newLookupLimiter(cfg.LookupRate, cfg.LookupBurst, cfg.LookupClients)}
-	empty := map[string]v1.Route{}
+	empty := map[string]*route{}
 	g.table.Store(&empty)
 	return g, nil
 }
@@ -138,10 +140,10 @@ func New(cfg Config) (*Gateway, error) {
 // SetTable replaces the routing table and wakes held requests. Proxies to
 // backends no longer in the table are dropped: pod addresses come and go.
 func (g *Gateway) SetTable(t v1.RoutingTable) {
-	m := make(map[string]v1.Route, len(t.Routes))
+	m := make(map[string]*route, len(t.Routes))
 	backends := map[string]bool{}
 	for _, r := range t.Routes {
-		m[r.Tenant+"/"+r.Deployment] = r
+		m[r.Tenant+"/"+r.Deployment] = newRoute(r)
 		for _, rev := range r.Revisions {
 			backends[rev.URL] = true
 			for _, e := range rev.Endpoints {
@@ -171,7 +173,25 @@ func (g *Gateway) backend(rev v1.RouteRevision) string {
 	return rev.URL
 }
 
-func (g *Gateway) route(tenant, dep string) (v1.Route, bool) {
+// route is a table entry with its API key hashes decoded once, so that a
+// request's key is checked against bytes (no hex string per request).
+type route struct {
+	v1.Route
+	keys [][sha256.Size]byte
+}
+
+func newRoute(r v1.Route) *route {
+	x := &route{Route: r}
+	for _, h := range r.KeyHashes {
+		var k [sha256.Size]byte
+		if n, err := hex.Decode(k[:], []byte(h)); err == nil && n == len(k) {
+			x.keys = append(x.keys, k)
+		}
+	}
+	return x
+}
+
+func (g *Gateway) route(tenant, dep string) (*route, bool) {
 	r, ok := (*g.table.Load())[tenant+"/"+dep]
 	return r, ok
 }
@@ -254,12 +274,15 @@ func credentials(r *http.Request) string {
 	return ""
 }
 
-func (g *Gateway) authorized(ctx context.Context, rt v1.Route, cred string, r *http.Request) (bool, error) {
+func (g *Gateway) authorized(ctx context.Context, rt *route, cred string, r *http.Request) (bool, error) {
 	if strings.HasPrefix(cred, v1.APIKeyPrefix) {
-		h := hashKey(cred)
+		if len(cred) > maxCredential {
+			return false, nil
+		}
+		h := sha256.Sum256([]byte(cred))
 		ok := false
-		for _, x := range rt.KeyHashes {
-			ok = ok || subtle.ConstantTimeCompare([]byte(x), []byte(h)) == 1
+		for i := range rt.keys {
+			ok = ok || subtle.ConstantTimeCompare(rt.keys[i][:], h[:]) == 1
 		}
 		return ok, nil
 	}

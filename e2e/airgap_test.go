@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -23,9 +24,10 @@ import (
 	"github.com/ferry-ml/ferry/bootstrap/nodeimage"
 )
 
-// TestAirGapUpFromABundleWithAnEmptyEngine writes a bundle, removes every
-// image from the container engine, and brings a platform up from the bundle
-// alone: nothing is pulled or built.
+// TestAirGapUpFromABundleWithAnEmptyEngine writes a bundle from the host
+// engine, starts a Docker engine of its own with nothing in it (engine_test.go),
+// and brings a platform up there from the bundle alone: nothing is pulled
+// or built, and the host engine's images are left as they were.
 func TestAirGapUpFromABundleWithAnEmptyEngine(t *testing.T) {
 	dir := t.TempDir()
 	b := filepath.Join(dir, "ferry.bundle")
@@ -44,17 +46,28 @@ func TestAirGapUpFromABundleWithAnEmptyEngine(t *testing.T) {
 		t.Fatalf("inspect does not list the node, platform and user images: %v", err)
 	}
 
-	// The engine forgets every image; whatever happens next, the node image
-	// comes back from the bundle so later runs need not rebuild it.
-	t.Cleanup(func() {
-		if exec.Command("docker", "image", "inspect", nodeimage.Tag()).Run() != nil {
-			_, _ = ferry(t, 10*time.Minute, nil, "bundle", "load", b)
+	// From here on every docker command (the test's, ferry's, kind's) goes
+	// to an engine of the test's own that starts with nothing in it; the
+	// host engine and its images are not touched.
+	hostEnv := append(os.Environ(), "DOCKER_HOST="+os.Getenv("DOCKER_HOST"))
+	hostImages := func() []string {
+		cmd := exec.Command("docker", "images", "-q", "--no-trunc")
+		cmd.Env = hostEnv
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("the host engine's images: %v", err)
 		}
+		return strings.Fields(string(out))
+	}
+	before := hostImages()
+	t.Cleanup(func() {
+		cmd := exec.Command("docker", "rmi", userImage)
+		cmd.Env = hostEnv
+		_ = cmd.Run()
 	})
-	// Removing one image can remove others (its parents): ignore "no such image".
-	_ = exec.Command("sh", "-c", "for i in 1 2 3; do docker images -aq | sort -u | xargs -r docker rmi -f; done").Run()
-	if out, _ := exec.Command("docker", "images", "-aq").CombinedOutput(); strings.TrimSpace(string(out)) != "" {
-		t.Fatalf("images left in the engine: %s", out)
+	eng := startEngine(t)
+	if imgs, err := eng.images(context.Background()); err != nil || imgs != "" {
+		t.Fatalf("the air-gap engine is not empty: %v %s", err, imgs)
 	}
 
 	c := &cluster{name: "ferry-e2e-airgap", kubeconfig: filepath.Join(dir, "kubeconfig"), config: filepath.Join(dir, "ferry.yaml")}
@@ -106,6 +119,17 @@ func TestAirGapUpFromABundleWithAnEmptyEngine(t *testing.T) {
 	r.runPod(t, seeded, corev1.PodSucceeded)
 	if logs := r.logs(t, "default", seeded.Name); !strings.Contains(logs, `"goVersion"`) {
 		t.Fatalf("the seeded user image ran but printed %q", logs)
+	}
+
+	// The host engine kept every image it had.
+	have := map[string]bool{}
+	for _, id := range hostImages() {
+		have[id] = true
+	}
+	for _, id := range before {
+		if !have[id] {
+			t.Errorf("image %s is gone from the host engine", id)
+		}
 	}
 
 	t.Run("with --registry the images are pushed to the site's registry and the platform runs from it", func(t *testing.T) {

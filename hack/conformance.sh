@@ -88,14 +88,14 @@ src=$(cd "$cache" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' k8s.io/kubernetes
 
 # 2. The images, named as test/utils/image/manifest.go names them.
 tag() { # tag NAME: NAME's tag in the manifest
-	sed -n "s/.*Config{list\.[A-Za-z]*, \"$1\", \"\([^\"]*\)\"}.*/\1/p" "$src/test/utils/image/manifest.go" | head -1
+	sed -n "s/.*Config{list\.[A-Za-z0-9]*, \"$1\", \"\([^\"]*\)\"}.*/\1/p" "$src/test/utils/image/manifest.go" | head -1
 }
 e2e=registry.k8s.io/e2e-test-images
 agnhost=$e2e/agnhost:$(cat "$src/test/images/agnhost/VERSION")
 glibc=$e2e/glibc-dns-testing:$(tag glibc-dns-testing)
 busybox=$e2e/busybox:$(tag busybox)
 nginxes=()
-while read -r t; do nginxes+=("$e2e/nginx:$t"); done < <(sed -n 's/.*Config{list\.[A-Za-z]*, "nginx", "\([^"]*\)"}.*/\1/p' "$src/test/utils/image/manifest.go")
+while read -r t; do nginxes+=("$e2e/nginx:$t"); done < <(sed -n 's/.*Config{list\.[A-Za-z0-9]*, "nginx", "\([^"]*\)"}.*/\1/p' "$src/test/utils/image/manifest.go")
 images=("$agnhost" "$glibc" "$busybox" "${nginxes[@]}")
 for i in "${images[@]}"; do [[ $i != *: ]] || { log "no tag for $i in manifest.go"; exit 1; }; done
 

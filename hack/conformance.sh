@@ -28,7 +28,8 @@
 #   glibc-dns-testing   Debian + dnsutils + /coredns (upstream: the same, on bookworm-slim)
 #   nginx (two tags)    Debian's nginx serving on port 80 (upstream: nginx 1.27/1.28 on Alpine)
 #   busybox             Debian's busybox-static with its applets, nothing else
-# Deviations, none of which a selected spec reads: Debian's package versions
+# Deviations, none of which a selected spec reads: no STOPSIGNAL on nginx
+# (upstream: SIGQUIT; docker import takes no STOPSIGNAL), Debian's package versions
 # (nginx 1.22, busybox 1.35), glibc where upstream's agnhost has musl, and
 # the node image's CoreDNS build as /coredns (upstream: 1.6.2 and 1.5.0
 # release binaries). agnhost's fake registry (/var/registry, pulled with
@@ -146,7 +147,7 @@ build_images() {
 	rm -rf "$stage/glibc"
 	# nginx: Debian's, in the foreground on port 80.
 	for n in "${nginxes[@]}"; do
-		import "$n" "$rootfs" 'CMD ["nginx", "-g", "daemon off;"]' 'EXPOSE 80' 'STOPSIGNAL SIGQUIT'
+		import "$n" "$rootfs" 'CMD ["nginx", "-g", "daemon off;"]' 'EXPOSE 80'
 	done
 	# busybox: the static binary and its applets.
 	b=$stage/busybox

@@ -207,6 +207,8 @@ class RouteRevision(Model):
     url: str
     weight: int
     endpoints: list[str] | None = None
+    probe_path: str | None = None
+    starting: list[str] | None = None
 
 
 @dataclass

@@ -31,6 +31,9 @@ type ServingRunner interface {
 	// Endpoints are the base URLs of a revision's ready pods (nil: not
 	// known; the gateway uses the revision's Service).
 	Endpoints(tenant, deployment, revision string) []string
+	// Starting are the base URLs of a revision's pods that run but are not
+	// ready yet (nil: none, or not known).
+	Starting(tenant, deployment, revision string) []string
 }
 
 type deploymentCreateInput struct {

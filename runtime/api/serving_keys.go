@@ -223,18 +223,18 @@ func keyMatches(hashes []string, key string) bool {
 	return ok
 }
 
-// endpoints are a revision's ready pods, when a runner knows them.
-func (s *Server) endpoints(tenant, deployment, revision string) []string {
+// endpoints are a revision's ready and starting pods, when a runner knows them.
+func (s *Server) endpoints(tenant, deployment, revision string) (ready, starting []string) {
 	if s.cfg.Serving == nil {
-		return nil
+		return nil, nil
 	}
-	return s.cfg.Serving.Endpoints(tenant, deployment, revision)
+	return s.cfg.Serving.Endpoints(tenant, deployment, revision), s.cfg.Serving.Starting(tenant, deployment, revision)
 }
 
 // routingTable is every deployment's live revisions and key hashes. A
 // revision's ready pods (eps) count as ready replicas as soon as they are
 // seen, before the stored count catches up.
-func routingTable(ctx context.Context, tx *store.Tx, ds []store.Deployment, eps func(tenant, deployment, revision string) []string) (v1.RoutingTable, error) {
+func routingTable(ctx context.Context, tx *store.Tx, ds []store.Deployment, eps func(tenant, deployment, revision string) (ready, starting []string)) (v1.RoutingTable, error) {
 	t := v1.RoutingTable{Routes: []v1.Route{}}
 	var ver strings.Builder
 	for _, d := range ds {
@@ -252,8 +252,9 @@ func routingTable(ctx context.Context, tx *store.Tx, ds []store.Deployment, eps 
 				continue
 			}
 			name := serving.RevisionName(d, r)
-			rr := v1.RouteRevision{Name: name, URL: serving.ServiceURL(d, r), Endpoints: eps(d.Tenant, d.Name, name), Weight: r.Weight,
+			rr := v1.RouteRevision{Name: name, URL: serving.ServiceURL(d, r), Weight: r.Weight, ProbePath: serving.ProbePath(spec),
 				Replicas: r.Replicas, Ready: r.Ready, Min: spec.Min, Max: spec.Max, Concurrency: spec.Concurrency}
+			rr.Endpoints, rr.Starting = eps(d.Tenant, d.Name, name)
 			rr.Ready = max(rr.Ready, int32(len(rr.Endpoints)))
 			rt.Revisions = append(rt.Revisions, rr)
 		}

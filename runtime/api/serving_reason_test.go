@@ -14,6 +14,7 @@ import (
 type reasonServing struct {
 	revision, reason string
 	endpoints        []string
+	starting         []string
 }
 
 func (reasonServing) Poke()                              {}
@@ -34,6 +35,12 @@ func (s reasonServing) Endpoints(tenant, deployment, revision string) []string {
 	}
 	return nil
 }
+func (s reasonServing) Starting(tenant, deployment, revision string) []string {
+	if tenant == "ml" && deployment == "iris" && revision == s.revision {
+		return s.starting
+	}
+	return nil
+}
 
 // TestADeploymentsRevisionCarriesTheControllersReason: the deployment's
 // revision status says why it is not ready, as the controller found.
@@ -41,7 +48,8 @@ func TestADeploymentsRevisionCarriesTheControllersReason(t *testing.T) {
 	t.Parallel()
 	why := `cannot pull the image "ferry.local/nope:1" (ImagePullBackOff): Back-off pulling image "ferry.local/nope:1"`
 	e := newAPIEnv(t, func(c *Config) {
-		c.Serving = reasonServing{revision: "iris-r1", reason: why, endpoints: []string{"http://10.244.1.7:8080"}}
+		c.Serving = reasonServing{revision: "iris-r1", reason: why, endpoints: []string{"http://10.244.1.7:8080"},
+			starting: []string{"http://10.244.1.8:8080"}}
 	})
 	tok := e.tenant("ml", "alice", map[string]any{"cpu": "8", "memory": "16Gi"})
 	registerModel(t, e, "ml")
@@ -62,11 +70,12 @@ func TestADeploymentsRevisionCarriesTheControllersReason(t *testing.T) {
 		eps, has := rev["endpoints"]
 		switch dep {
 		case "iris":
-			if fmt.Sprint(eps) != "[http://10.244.1.7:8080]" || rev["ready"] != float64(1) {
+			if fmt.Sprint(eps) != "[http://10.244.1.7:8080]" || rev["ready"] != float64(1) ||
+				fmt.Sprint(rev["starting"]) != "[http://10.244.1.8:8080]" || rev["probePath"] != "/v2/health/ready" {
 				t.Errorf("iris-r1 in the routing table: %v", rev)
 			}
 		case "other":
-			if has || rev["ready"] != float64(0) {
+			if _, starting := rev["starting"]; has || starting || rev["ready"] != float64(0) {
 				t.Errorf("a revision with no pods known has endpoints or is ready: %v", rev)
 			}
 		}

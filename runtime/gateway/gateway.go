@@ -68,6 +68,10 @@ type Config struct {
 	// control plane is away, it uses the revisions' Services, so that a pod
 	// address freed and given to another tenant's pod meanwhile is never used.
 	EndpointTTL time.Duration
+	// ProbeInterval is how often a starting pod is probed while requests
+	// wait for its revision (default 100ms), ProbeTimeout how long one
+	// probe may take (default 1s). See probe.go.
+	ProbeInterval, ProbeTimeout time.Duration
 	// Rand draws the weighted split (default math/rand/v2).
 	Rand func() float64
 	hop  bool // the hop carries what it can (no Transport was given)
@@ -89,6 +93,8 @@ func (c *Config) Validate() error {
 	def(&c.HoldTimeout, 30*time.Second)
 	def(&c.TokenCacheTTL, 30*time.Second)
 	def(&c.EndpointTTL, 5*time.Second)
+	def(&c.ProbeInterval, 100*time.Millisecond)
+	def(&c.ProbeTimeout, time.Second)
 	if c.MaxHeld <= 0 {
 		c.MaxHeld = 100
 	}
@@ -123,6 +129,9 @@ type Gateway struct {
 	lookups *lookupLimiter
 	proxies sync.Map // backend URL -> *backendProxy
 	revs    revisionCache
+	probes  *http.Client
+	probing sync.Map // tenant/revision -> struct{}, while its prober runs
+	probed  sync.Map // starting pod URL -> time it answered its probe
 }
 
 // New makes a gateway; Start keeps its table and reports going.
@@ -131,7 +140,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, act: newActivator(cfg.MaxHeld, cfg.HoldTimeout), metrics: newMetrics(cfg.Registry),
-		lookups: newLookupLimiter(cfg.LookupRate, cfg.LookupBurst, cfg.LookupClients)}
+		lookups: newLookupLimiter(cfg.LookupRate, cfg.LookupBurst, cfg.LookupClients), probes: newProbeClient(cfg.ProbeTimeout)}
 	empty := map[string]*route{}
 	g.table.Store(&empty)
 	return g, nil
@@ -141,7 +150,7 @@ func New(cfg Config) (*Gateway, error) {
 // backends no longer in the table are dropped: pod addresses come and go.
 func (g *Gateway) SetTable(t v1.RoutingTable) {
 	m := make(map[string]*route, len(t.Routes))
-	backends := map[string]bool{}
+	backends, starting := map[string]bool{}, map[string]bool{}
 	for _, r := range t.Routes {
 		m[r.Tenant+"/"+r.Deployment] = newRoute(r)
 		for _, rev := range r.Revisions {
@@ -149,9 +158,20 @@ func (g *Gateway) SetTable(t v1.RoutingTable) {
 			for _, e := range rev.Endpoints {
 				backends[e] = true
 			}
+			for _, e := range rev.Starting {
+				backends[e] = true
+				starting[e] = true
+			}
 		}
 	}
 	g.table.Store(&m)
+	// A probed pod matters only while it is listed as starting.
+	g.probed.Range(func(k, _ any) bool {
+		if !starting[k.(string)] {
+			g.probed.Delete(k)
+		}
+		return true
+	})
 	g.tableAt.Store(time.Now().UnixNano())
 	g.proxies.Range(func(k, p any) bool {
 		if !backends[k.(string)] {
@@ -358,14 +378,29 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		rm.held.Inc()
 		err := g.act.Hold(r.Context(), key, func() bool {
 			cur, ok := g.route(tenant, dep)
+			if !ok {
+				return false
+			}
 			for _, x := range cur.Revisions {
-				if ok && x.Name == rev.Name && x.Ready > 0 {
+				if x.Name != rev.Name {
+					continue
+				}
+				if x.Ready > 0 {
 					rev = x
+					return true
+				}
+				// A starting pod that answered the gateway's own probe.
+				if u := g.probedStarting(x); u != "" {
+					rev = x
+					rev.Endpoints = []string{u}
 					return true
 				}
 			}
 			return false
-		}, func() { go g.report(context.WithoutCancel(r.Context())) })
+		}, func() {
+			go g.report(context.WithoutCancel(r.Context()))
+			g.startProbing(tenant, dep, rev.Name)
+		})
 		rm.held.Dec()
 		if err != nil {
 			rec.status = http.StatusServiceUnavailable

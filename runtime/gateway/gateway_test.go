@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -374,5 +375,82 @@ func TestRequestsGoToTheReadyPodsAndGoneOnesAreDropped(t *testing.T) {
 	g.SetTable(table())
 	if _, body := call(t, url, key); !strings.HasPrefix(body, "service ") {
 		t.Fatalf("with no endpoints known: %q, want the Service", body)
+	}
+}
+
+// TestHeldRequestsGoToAStartingPodAsSoonAsItAnswersItsProbe: a revision at
+// zero whose pod runs but is not ready in the table (the kubelet has not
+// said so yet) gets its held request once the pod answers the gateway's
+// own probe at the revision's probe path; no request reaches the pod
+// before that; a pod the table no longer lists as starting is not used.
+func TestHeldRequestsGoToAStartingPodAsSoonAsItAnswersItsProbe(t *testing.T) {
+	var ready atomic.Bool
+	var probes, served atomic.Int64
+	pod := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/health/ready" {
+			probes.Add(1)
+			if !ready.Load() {
+				http.Error(w, "loading", http.StatusServiceUnavailable)
+				return
+			}
+			return
+		}
+		served.Add(1)
+		io.WriteString(w, "pod "+r.URL.Path)
+	}))
+	t.Cleanup(pod.Close)
+	svc := backend(t, "service") // where the Service would send: not ready
+	table := func(starting ...string) v1.RoutingTable {
+		return v1.RoutingTable{Routes: []v1.Route{{Tenant: "a", Deployment: "iris", KeyHashes: []string{hashKey(key)},
+			Revisions: []v1.RouteRevision{{Name: "iris-r1", URL: svc, Weight: 100, Ready: 0, Starting: starting, ProbePath: "/v2/health/ready"}}}}}
+	}
+	cp := &fakeCP{table: table(pod.URL)}
+	g, s := newGateway(t, cp, 10*time.Second)
+	done := make(chan string, 1)
+	go func() {
+		code, body := call(t, s.URL+"/serve/a/iris/v2/models/iris/infer", key)
+		done <- fmt.Sprint(code, " ", body)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for probes.Load() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the starting pod was probed %d times in 5s while a request was held", probes.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case got := <-done:
+		t.Fatalf("answered %q while the pod was not ready", got)
+	default:
+	}
+	if served.Load() != 0 {
+		t.Fatalf("the pod got %d requests before it answered its probe", served.Load())
+	}
+	ready.Store(true)
+	start := time.Now()
+	select {
+	case got := <-done:
+		if got != "200 pod /v2/models/iris/infer" {
+			t.Fatalf("held request: %q", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the held request was not released within 5s of the pod answering its probe")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("released %s after the pod turned ready, want within a probe interval or two", d)
+	}
+	// Until the kubelet's status arrives, later requests go to the probed pod at once.
+	if code, body := call(t, s.URL+"/serve/a/iris/x", key); code != 200 || body != "pod /x" {
+		t.Errorf("a request after the release: %d %q", code, body)
+	}
+	// The pod leaves the starting list: it is forgotten, nothing is sent to it.
+	g.SetTable(table())
+	if _, ok := g.probed.Load(pod.URL); ok {
+		t.Error("a pod no longer listed as starting is still remembered as probed")
+	}
+	before := served.Load()
+	g.act.Timeout = 300 * time.Millisecond
+	if code, _ := call(t, s.URL+"/serve/a/iris/x", key); code != 503 || served.Load() != before {
+		t.Errorf("with no starting pod listed: %d, and the pod got %d more requests", code, served.Load()-before)
 	}
 }

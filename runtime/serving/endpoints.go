@@ -81,6 +81,20 @@ type podLister struct{ listerscorev1.PodLister }
 // pod cache yet, or a revision this process has not applied): the gateway
 // then uses the revision's Service.
 func (c *Controller) Endpoints(tenant, deployment, revision string) []string {
+	return c.podURLs(tenant, deployment, revision, ready)
+}
+
+// Starting are the base URLs of a live revision's pods that run but are
+// not ready yet, sorted, under the same rules as Endpoints. While requests
+// wait for a revision at zero, the gateway probes them itself (their
+// readiness path, every 100 ms) and sends to the first that answers,
+// instead of waiting for the kubelet's next probe and the status it
+// writes to reach the table.
+func (c *Controller) Starting(tenant, deployment, revision string) []string {
+	return c.podURLs(tenant, deployment, revision, starting)
+}
+
+func (c *Controller) podURLs(tenant, deployment, revision string, want func(*corev1.Pod) bool) []string {
 	l, ok := c.podLister.Load().(podLister)
 	if !ok {
 		return nil
@@ -95,12 +109,18 @@ func (c *Controller) Endpoints(tenant, deployment, revision string) []string {
 	}
 	var out []string
 	for _, p := range pods {
-		if ready(p) && len(out) < maxEndpoints {
+		if want(p) && len(out) < maxEndpoints {
 			out = append(out, fmt.Sprintf("http://%s", net.JoinHostPort(p.Status.PodIP, strconv.Itoa(int(t.port)))))
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// starting is a running pod with an address, not being deleted, that does
+// not pass its readiness probe yet.
+func starting(p *corev1.Pod) bool {
+	return p.DeletionTimestamp == nil && p.Status.PodIP != "" && p.Status.Phase == corev1.PodRunning && !ready(p)
 }
 
 // ready is a running pod that passes its readiness probe and is not being

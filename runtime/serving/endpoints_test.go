@@ -75,6 +75,13 @@ func TestEndpointsAreTheReadyPodsOfRevisionsThePassApplied(t *testing.T) {
 	if got := c.Endpoints("a", "iris", "iris-r9"); got != nil {
 		t.Errorf("a revision that does not exist: %v", got)
 	}
+	// Starting: running with an address, not ready, not terminating.
+	if got, want := c.Starting("a", "iris", "iris-r1"), []string{fmt.Sprintf("http://10.0.0.3:%d", RuntimePort)}; !slices.Equal(got, want) {
+		t.Errorf("iris-r1 starting: %v, want %v", got, want)
+	}
+	if got := c.Starting("a", "iris", "iris-r2"); got != nil {
+		t.Errorf("iris-r2 has no starting pod, got %v", got)
+	}
 
 	// The namespace stops being the tenant's: the next pass applies
 	// nothing there, and its pods are no longer offered.
@@ -91,5 +98,8 @@ func TestEndpointsAreTheReadyPodsOfRevisionsThePassApplied(t *testing.T) {
 	}
 	if got := c.Endpoints("a", "iris", "iris-r1"); got != nil {
 		t.Errorf("pods in a namespace that is not the tenant's are offered: %v", got)
+	}
+	if got := c.Starting("a", "iris", "iris-r1"); got != nil {
+		t.Errorf("starting pods in a namespace that is not the tenant's are offered: %v", got)
 	}
 }

@@ -86,10 +86,10 @@ func Objects(cfg PodConfig, d store.Deployment, spec v1.DeploymentSpec, r store.
 	main := corev1.Container{Name: "model", Image: spec.Image, ImagePullPolicy: corev1.PullIfNotPresent, Env: env,
 		Ports:     []corev1.ContainerPort{{Name: "http", ContainerPort: port}},
 		Resources: corev1.ResourceRequirements{Requests: req, Limits: req}}
-	probePath := "/"
+	probePath := ProbePath(spec)
 	pod := corev1.PodSpec{ServiceAccountName: tenants.WorkloadServiceAccount, AutomountServiceAccountToken: new(false)}
 	if spec.Runtime == v1.RuntimeSklearn {
-		main.Image, probePath = cfg.WorkloadImage, "/v2/health/ready"
+		main.Image = cfg.WorkloadImage
 		// One container, no init container: the runtime is in the image
 		// (scale from zero waits for one container start, not two).
 		main.Command = []string{"python3", python.ServingRuntimePath}
@@ -109,6 +109,15 @@ func Objects(cfg PodConfig, d store.Deployment, spec v1.DeploymentSpec, r store.
 		Spec:       corev1.ServiceSpec{Selector: l, Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(port)}}},
 	}
 	return dep, svc, nil
+}
+
+// ProbePath is the path a revision's readiness probe asks (the kubelet's,
+// and the gateway's while requests wait for a starting pod).
+func ProbePath(spec v1.DeploymentSpec) string {
+	if spec.Runtime == v1.RuntimeSklearn {
+		return "/v2/health/ready"
+	}
+	return "/"
 }
 
 // KeySecret holds the deployment's runtime key (its pods fetch the artifact with it).

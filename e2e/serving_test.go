@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
@@ -298,6 +299,7 @@ func testServing(t *testing.T, c *cluster, se servingEnv) {
 		}
 		t.Logf("FIGURE scale from zero → first answer: %s (goal ≤ 5 s with the image present)", time.Since(start).Round(100*time.Millisecond))
 		t.Logf("FIGURE scale from zero, where the time went (second resolution, from the request): %s", podTimeline(ctx, c, "ferry-"+se.tenant, "ferry.io/deployment=digits", start))
+		t.Logf("FIGURE scale from zero, the gateway's account: %s", gatewayHeld(ctx, c))
 	})
 
 	if out, err := cli(time.Minute, "deploy", "delete", "digits"); err != nil {
@@ -317,6 +319,29 @@ func testServing(t *testing.T, c *cluster, se servingEnv) {
 // podTimeline says when, after start, the newest pod matching selector was
 // created, scheduled, initialised, its containers started and ready, from
 // the pod's own timestamps (the API server's, to the second).
+// gatewayHeld are the gateway pods' "held request" log lines (how long each
+// held request waited, and what said its revision was ready).
+func gatewayHeld(ctx context.Context, c *cluster) string {
+	pods, err := c.cs.CoreV1().Pods(platformNS).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=gateway"})
+	if err != nil {
+		return err.Error()
+	}
+	var lines []string
+	for _, p := range pods.Items {
+		b, err := c.cs.CoreV1().Pods(platformNS).GetLogs(p.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+		if err != nil {
+			lines = append(lines, p.Name+": "+err.Error())
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.Contains(l, "held request") {
+				lines = append(lines, l)
+			}
+		}
+	}
+	return strings.Join(lines, "; ")
+}
+
 func podTimeline(ctx context.Context, c *cluster, ns, selector string, start time.Time) string {
 	pods, err := c.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil || len(pods.Items) == 0 {

@@ -375,6 +375,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	}()
 	if rev.Ready == 0 {
 		key := tenant + "/" + rev.Name
+		how := "the routing table"
 		rm.held.Inc()
 		err := g.act.Hold(r.Context(), key, func() bool {
 			cur, ok := g.route(tenant, dep)
@@ -393,6 +394,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 				if u := g.probedStarting(x); u != "" {
 					rev = x
 					rev.Endpoints = []string{u}
+					how = "the gateway's probe of " + u
 					return true
 				}
 			}
@@ -402,6 +404,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 			g.startProbing(tenant, dep, rev.Name)
 		})
 		rm.held.Dec()
+		// One line per held request (bounded by MaxHeld per revision): how
+		// long a start from zero kept it, and what said the revision was ready.
+		g.cfg.Logger.Info("held request", "tenant", tenant, "revision", rev.Name, "heldMs", time.Since(start).Milliseconds(),
+			"readyBy", how, "err", err)
 		if err != nil {
 			rec.status = http.StatusServiceUnavailable
 			problem(w, http.StatusServiceUnavailable, fmt.Sprintf("revision %s is starting: %v", rev.Name, err))

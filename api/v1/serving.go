@@ -170,7 +170,7 @@ type RouteRevision struct {
 	URL  string `json:"url" doc:"in-cluster base URL of the revision's Service"`
 	// Endpoints are the base URLs of the revision's ready pods, which the
 	// gateway sends to directly (URL when empty).
-	Endpoints   []string `json:"endpoints,omitempty" maxItems:"100" doc:"base URLs (http://IP:port) of the revision's ready pods, sent to directly; the Service's url when empty"`
+	Endpoints []string `json:"endpoints,omitempty" maxItems:"100" doc:"base URLs (http://IP:port) of the revision's ready pods, sent to directly; the Service's url when empty"`
 	// Starting are its pods that run but are not ready yet, which the
 	// gateway probes at ProbePath while requests wait for the revision.
 	Starting    []string `json:"starting,omitempty" maxItems:"100" doc:"base URLs of the revision's pods that run but are not ready yet; while requests wait, the gateway probes them at probePath and sends to the first that answers 200"`

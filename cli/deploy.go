@@ -56,7 +56,7 @@ func newDeployCmd(g *globals) *cobra.Command {
 
 	var model, runtime, image string
 	var rollout, updateRollout rolloutFlags
-	var cpu, memory string
+	var cpu, memory, startupCPU string
 	var port, minR, maxR, conc, idle int32
 	create := &cobra.Command{
 		Use: "create NAME --model M@alias|M/VERSION", Short: "Serve a model version (a revision: a Deployment and a Service in the tenant's namespace)",
@@ -70,7 +70,7 @@ func newDeployCmd(g *globals) *cobra.Command {
 				return err
 			}
 			in := v1.DeploymentCreate{Name: args[0], Model: model, Runtime: runtime, Image: image, Port: port, Concurrency: conc, IdleSeconds: idle,
-				Resources: v1.Resources{CPU: cpu, Memory: memory}}
+				Resources: v1.Resources{CPU: cpu, Memory: memory}, StartupCPU: startupCPU}
 			if p := rollout.policy(cmd); p != nil {
 				in.Rollout = *p
 			}
@@ -98,6 +98,7 @@ func newDeployCmd(g *globals) *cobra.Command {
 	_ = create.MarkFlagRequired("model")
 	create.Flags().StringVar(&cpu, "cpu", "", "CPU per replica (default 500m)")
 	create.Flags().StringVar(&memory, "memory", "", "memory per replica (default 512Mi)")
+	create.Flags().StringVar(&startupCPU, "startup-cpu", "", "CPU a replica has while it starts, resized in place to --cpu once it is ready (default 1 for sklearn, within the tenant's quota; none for custom)")
 	rollout.register(create)
 
 	update := &cobra.Command{

@@ -72,6 +72,7 @@ type DeploymentCreate struct {
 	Concurrency int32         `json:"concurrency,omitempty" minimum:"0" maximum:"10000" doc:"in-flight requests per replica the autoscaler aims at (default 4)"`
 	IdleSeconds int32         `json:"idleSeconds,omitempty" minimum:"0" maximum:"86400" doc:"idle time after which a revision with min 0 goes to zero (default 300)"`
 	Resources   Resources     `json:"resources,omitempty"`
+	StartupCPU  string        `json:"startupCpu,omitempty" maxLength:"32" doc:"CPU each pod has while it starts, until it is ready (at most 2 minutes), then it is resized in place to resources.cpu; a Kubernetes quantity, at least resources.cpu and within the tenant's cpu quota (default: 1 for sklearn, whose start is Python imports; resources.cpu, no boost, for custom)" example:"1"`
 	Rollout     RolloutPolicy `json:"rollout,omitempty"`
 }
 
@@ -98,6 +99,7 @@ type DeploymentSpec struct {
 	Concurrency int32         `json:"concurrency"`
 	IdleSeconds int32         `json:"idleSeconds"`
 	Resources   Resources     `json:"resources"`
+	StartupCPU  string        `json:"startupCpu,omitempty" doc:"CPU a pod has until it is ready (empty or resources.cpu: no boost)"`
 	Rollout     RolloutPolicy `json:"rollout"`
 }
 

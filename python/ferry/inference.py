@@ -193,7 +193,7 @@ class DeploymentsAPI:
 
     def create(self, name: str, model: str, *, tenant: str | None = None, **fields: Any) -> Deployment:
         """Serves a registered model version (``NAME/VERSION`` or ``NAME@ALIAS``, followed); ``fields`` are
-        :class:`ferry.DeploymentCreate`'s (runtime, image, port, min, max, concurrency, idle_seconds, resources, rollout)."""
+        :class:`ferry.DeploymentCreate`'s (runtime, image, port, min, max, concurrency, idle_seconds, resources, startup_cpu, rollout)."""
         return self._c.create_deployment(self._c._tenant(tenant), DeploymentCreate(name=name, model=model, **fields))
 
     def get(self, name: str, *, tenant: str | None = None) -> Deployment:

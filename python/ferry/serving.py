@@ -50,6 +50,7 @@ class DeploymentCreate(Model):
     resources: Resources | None = None
     rollout: RolloutPolicy | None = None
     runtime: str | None = None
+    startup_cpu: str | None = None
 
 
 @dataclass
@@ -81,6 +82,7 @@ class DeploymentSpec(Model):
     rollout: RolloutPolicy
     runtime: str
     image: str | None = None
+    startup_cpu: str | None = None
 
 
 @dataclass

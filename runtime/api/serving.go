@@ -11,6 +11,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/go-containerregistry/pkg/name"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/runtime/serving"
@@ -160,7 +161,45 @@ func validateDeployment(b v1.DeploymentCreate, quota store.Quota) (v1.Deployment
 	if err := beyondQuota("body.resources", quota, store.Resources{CPU: spec.Resources.CPU, Memory: spec.Resources.Memory, GPU: spec.Resources.GPU}, 1); err != nil {
 		return spec, err
 	}
+	startup, err := startupCPU(b.StartupCPU, spec, quota)
+	if err != nil {
+		return spec, err
+	}
+	spec.StartupCPU = startup
 	return spec, validateScale(&spec)
+}
+
+// startupCPU checks the CPU a deployment's pods have while they start and
+// fills in its default: serving.DefaultStartupCPU for the sklearn runtime
+// (its start is Python imports, CPU-bound), within the tenant's cpu quota;
+// none for a custom image. Empty means no boost. cpu is already checked.
+func startupCPU(asked string, spec v1.DeploymentSpec, quota store.Quota) (string, error) {
+	cpu := resource.MustParse(spec.Resources.CPU)
+	hard, herr := resource.ParseQuantity(orZero(quota.CPU))
+	if asked == "" {
+		if spec.Runtime != v1.RuntimeSklearn {
+			return "", nil
+		}
+		want := resource.MustParse(serving.DefaultStartupCPU)
+		if herr == nil && want.Cmp(hard) > 0 {
+			want = hard
+		}
+		if want.Cmp(cpu) <= 0 {
+			return "", nil
+		}
+		return want.String(), nil
+	}
+	if err := ValidateQuantityIn(asked, v1.MinCPU, v1.MaxCPU); err != nil {
+		return "", fieldError("body.startupCpu", asked, err)
+	}
+	q := resource.MustParse(asked)
+	if q.Cmp(cpu) < 0 {
+		return "", fieldError("body.startupCpu", asked, fmt.Errorf("must be at least resources.cpu (%s): it is the CPU a pod has while it starts", spec.Resources.CPU))
+	}
+	if herr == nil && q.Cmp(hard) > 0 {
+		return "", fieldError("body.startupCpu", asked, fmt.Errorf("is more than the tenant's whole cpu quota (%s)", hard.String()))
+	}
+	return q.String(), nil
 }
 
 func (s *Server) toDeployment(ctx context.Context, tx *store.Tx, d store.Deployment) (v1.Deployment, error) {

@@ -59,6 +59,8 @@ type Controller struct {
 	podLister atomic.Value // podLister, once Start reads pods
 	// routes are the revisions the last pass applied (see Endpoints).
 	routes routable
+	// boosts resize starting pods (boost.go; nil: no boost).
+	boosts *boosts
 }
 
 // StartingPoll is how often a pass looks again while requests wait for a
@@ -67,7 +69,7 @@ const StartingPoll = 200 * time.Millisecond
 
 // NewController makes a controller; Start runs it.
 func NewController(db *store.DB, client kubernetes.Interface, pods PodConfig, log *slog.Logger) *Controller {
-	c := &Controller{DB: db, Client: client, Pods: pods, Stats: &Stats{}, Log: log, Now: time.Now, keyed: map[string]string{},
+	c := &Controller{DB: db, Client: client, Pods: pods, Stats: &Stats{}, Log: log, Now: time.Now, keyed: map[string]string{}, boosts: newBoosts(),
 		after: func(d time.Duration, f func()) { time.AfterFunc(d, f) }}
 	c.loop = &controller.Loop{Name: "serving", Log: log, Sync: c.Sync, Options: controller.Options{Resync: time.Second, Settle: 50 * time.Millisecond}}
 	return c
@@ -85,6 +87,9 @@ func (c *Controller) Start(ctx context.Context) error {
 	}
 	if !cache.WaitForCacheSync(ctx.Done(), c.watchPods(ctx, f)) {
 		return ctx.Err()
+	}
+	if c.boosts != nil {
+		go c.runBoosts(ctx)
 	}
 	return c.loop.Start(ctx)
 }
@@ -118,6 +123,7 @@ func (c *Controller) Sync(ctx context.Context) error {
 	}
 	c.reasons.replace(why, kept)
 	c.routes.replace(applied, kept)
+	c.queueBoosts()
 	errs = append(errs, c.collect(ctx, live, owned))
 	if c.starting {
 		c.starting = false
@@ -228,7 +234,7 @@ func (c *Controller) syncDeployment(ctx context.Context, d store.Deployment, why
 		if err != nil {
 			return err
 		}
-		applied[revisionKey{d.Tenant, d.Name, name}] = target(d, r, spec.Port)
+		applied[revisionKey{d.Tenant, d.Name, name}] = target(d, r, spec)
 		if want > 0 && got.Status.ReadyReplicas == 0 && load.Waiting > 0 {
 			c.starting = true
 		}

@@ -9,11 +9,13 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	k8slabels "k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	listerscorev1 "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
+	v1 "github.com/ferry-ml/ferry/api/v1"
 	"github.com/ferry-ml/ferry/runtime/tenants"
 	"github.com/ferry-ml/ferry/store"
 )
@@ -33,6 +35,9 @@ type routable struct {
 type routeTarget struct {
 	selector k8slabels.Selector
 	port     int32
+	// cpu and startup are the revision's declared and startup CPU (see
+	// boost.go; startup not above cpu: no boost).
+	cpu, startup resource.Quantity
 }
 
 func (r *routable) get(k revisionKey) (routeTarget, bool) {
@@ -57,8 +62,13 @@ func (r *routable) replace(next map[revisionKey]routeTarget, kept map[[2]string]
 	r.revs = next
 }
 
-func target(d store.Deployment, r store.Revision, port int32) routeTarget {
-	return routeTarget{selector: k8slabels.SelectorFromSet(labels(d, r)), port: port}
+func target(d store.Deployment, r store.Revision, spec v1.DeploymentSpec) routeTarget {
+	t := routeTarget{selector: k8slabels.SelectorFromSet(labels(d, r)), port: spec.Port}
+	t.cpu, _ = resource.ParseQuantity(spec.Resources.CPU)
+	if spec.StartupCPU != "" {
+		t.startup, _ = resource.ParseQuantity(spec.StartupCPU)
+	}
+	return t
 }
 
 // watchPods starts reading pods from f (a factory shared with the other
@@ -66,6 +76,11 @@ func target(d store.Deployment, r store.Revision, port int32) routeTarget {
 func (c *Controller) watchPods(ctx context.Context, f informers.SharedInformerFactory) cache.InformerSynced {
 	pods := f.Core().V1().Pods()
 	inf := pods.Informer()
+	if c.boosts != nil {
+		if _, err := inf.AddEventHandler(c.podHandler()); err != nil {
+			c.Log.Warn("startup cpu: no pod events", "err", err)
+		}
+	}
 	c.podLister.Store(podLister{pods.Lister()})
 	f.Start(ctx.Done())
 	return inf.HasSynced

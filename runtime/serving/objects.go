@@ -83,7 +83,7 @@ func Objects(cfg PodConfig, d store.Deployment, spec v1.DeploymentSpec, r store.
 		{Name: EnvKey, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 			LocalObjectReference: corev1.LocalObjectReference{Name: KeySecretName(d)}, Key: KeySecretKey}}},
 	}
-	main := corev1.Container{Name: "model", Image: spec.Image, ImagePullPolicy: corev1.PullIfNotPresent, Env: env,
+	main := corev1.Container{Name: ModelContainer, Image: spec.Image, ImagePullPolicy: corev1.PullIfNotPresent, Env: env,
 		Ports:     []corev1.ContainerPort{{Name: "http", ContainerPort: port}},
 		Resources: corev1.ResourceRequirements{Requests: req, Limits: req}}
 	probePath := ProbePath(spec)

@@ -32,6 +32,8 @@ const (
 	WorkloadServiceAccount = "ferry-workload"
 	// GPUResource is the extended resource GPUs are counted in.
 	GPUResource = "nvidia.com/gpu"
+	// QuotaName is the tenant's ResourceQuota in its namespace.
+	QuotaName = "ferry-quota"
 )
 
 // Namespace is a tenant's namespace name.
@@ -71,7 +73,7 @@ func Objects(t store.Tenant) []runtime.Object {
 	}
 	return []runtime.Object{
 		&corev1.Namespace{TypeMeta: typeMeta("v1", "Namespace"), ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: nsLabels}},
-		&corev1.ResourceQuota{TypeMeta: typeMeta("v1", "ResourceQuota"), ObjectMeta: meta("ferry-quota", t.Name),
+		&corev1.ResourceQuota{TypeMeta: typeMeta("v1", "ResourceQuota"), ObjectMeta: meta(QuotaName, t.Name),
 			Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{
 				corev1.ResourceRequestsCPU: cpu, corev1.ResourceLimitsCPU: cpu,
 				corev1.ResourceRequestsMemory: mem, corev1.ResourceLimitsMemory: mem,

@@ -76,7 +76,7 @@ func newStore(t *testing.T, tenants ...store.Tenant) *store.DB {
 
 func quotaGPU(t *testing.T, r *Reconciler, ns string) string {
 	t.Helper()
-	q, err := r.Client.CoreV1().ResourceQuotas(ns).Get(context.Background(), "ferry-quota", metav1.GetOptions{})
+	q, err := r.Client.CoreV1().ResourceQuotas(ns).Get(context.Background(), QuotaName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("quota: %v", err)
 	}
@@ -108,7 +108,7 @@ func TestReconcileCreatesRepairsUpdatesAndDeletes(t *testing.T) {
 		t.Fatalf("second reconcile: %v", err)
 	}
 	// Drift: a deleted quota comes back.
-	if err := r.Client.CoreV1().ResourceQuotas(ns).Delete(ctx, "ferry-quota", metav1.DeleteOptions{}); err != nil {
+	if err := r.Client.CoreV1().ResourceQuotas(ns).Delete(ctx, QuotaName, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Reconcile(ctx, "team-a"); err != nil {
@@ -173,12 +173,12 @@ func TestControllerRepairsADeletedQuotaWithoutBeingAsked(t *testing.T) {
 		}
 	}
 	quotaExists := func() bool {
-		_, err := r.Client.CoreV1().ResourceQuotas(ns).Get(ctx, "ferry-quota", metav1.GetOptions{})
+		_, err := r.Client.CoreV1().ResourceQuotas(ns).Get(ctx, QuotaName, metav1.GetOptions{})
 		return err == nil
 	}
 	waitFor("the initial resync to create the quota", quotaExists)
 	time.Sleep(200 * time.Millisecond) // let the informers sync
-	if err := r.Client.CoreV1().ResourceQuotas(ns).Delete(ctx, "ferry-quota", metav1.DeleteOptions{}); err != nil {
+	if err := r.Client.CoreV1().ResourceQuotas(ns).Delete(ctx, QuotaName, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor("the informer to bring the quota back", quotaExists)

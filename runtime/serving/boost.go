@@ -1,0 +1,278 @@
+package serving
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/ferry-ml/ferry/runtime/tenants"
+)
+
+// Start-up CPU boost. A revision's pod is made with its declared CPU (the
+// Deployment's template never changes for it). As soon as the pod cache
+// shows it, and before its container starts when the control plane is
+// quick enough, the pod is resized in place (the pods/resize subresource,
+// requests and limits together, so a Guaranteed pod stays Guaranteed) to
+// the deployment's startup CPU, within what the tenant's quota has free.
+// Once it is ready, or MaxBoost after it was made, it is resized back to
+// its declared CPU. The sklearn runtime's start is Python imports, which
+// at a quarter of a CPU take four times as long as at one. The resize goes
+// through the API server's quota admission and the kubelet's own
+// admission: a boost either of them refuses or defers costs nothing, the
+// pod just starts at its declared CPU.
+const (
+	// DefaultStartupCPU is the sklearn runtime's startup CPU unless the
+	// deployment says otherwise (clamped to the tenant's cpu quota).
+	DefaultStartupCPU = "1"
+	// MaxBoost is how long a pod that never turns ready keeps its startup
+	// CPU.
+	MaxBoost = 2 * time.Minute
+	// ModelContainer is a revision pod's serving container.
+	ModelContainer = "model"
+)
+
+// boosts is the resize work: pod keys ("namespace/name") from the pod
+// cache's events and each pass, handled by one worker.
+type boosts struct {
+	queue workqueue.TypedRateLimitingInterface[string]
+	mu    sync.Mutex
+	// done are the pods whose boost is over (resized back, or refused):
+	// they are not boosted again, even if they turn unready.
+	done map[types.UID]bool
+}
+
+func newBoosts() *boosts {
+	return &boosts{queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+		workqueue.TypedRateLimitingQueueConfig[string]{Name: "serving-boost"}), done: map[types.UID]bool{}}
+}
+
+func (b *boosts) isDone(uid types.UID) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.done[uid]
+}
+
+func (b *boosts) setDone(uid types.UID, v bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if v {
+		b.done[uid] = true
+	} else {
+		delete(b.done, uid)
+	}
+}
+
+// podOfRevision says whether p is a revision's pod in a tenant namespace.
+func podOfRevision(p *corev1.Pod) (revisionKey, bool) {
+	l := p.Labels
+	k := revisionKey{l[tenants.TenantLabel], l[DeploymentLabel], l[RevisionLabel]}
+	ok := l[tenants.ManagedByLabel] == tenants.ManagedBy && k.tenant != "" && k.deployment != "" && k.revision != "" &&
+		p.Namespace == tenants.Namespace(k.tenant)
+	return k, ok
+}
+
+// podHandler queues the revision pods the cache reports.
+func (c *Controller) podHandler() cache.ResourceEventHandler {
+	add := func(obj any) {
+		if p, ok := obj.(*corev1.Pod); ok {
+			if _, ok := podOfRevision(p); ok {
+				c.boosts.queue.Add(p.Namespace + "/" + p.Name)
+			}
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    add,
+		UpdateFunc: func(_, obj any) { add(obj) },
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if p, ok := obj.(*corev1.Pod); ok {
+				c.boosts.setDone(p.UID, false)
+			}
+		},
+	}
+}
+
+// podCPU is the CPU request of p's model container (zero when it has none).
+func podCPU(p *corev1.Pod) (resource.Quantity, bool) {
+	for _, ct := range p.Spec.Containers {
+		if ct.Name == ModelContainer {
+			return ct.Resources.Requests[corev1.ResourceCPU], true
+		}
+	}
+	return resource.Quantity{}, false
+}
+
+// wantCPU is the CPU p's model container should have at now: the startup
+// CPU while it starts (not ready, younger than MaxBoost, its boost not
+// over), its declared CPU after. ok is false when ferry does not resize p:
+// its revision has no boost, or it is being deleted or has ended.
+func wantCPU(p *corev1.Pod, t routeTarget, done bool, now time.Time) (want resource.Quantity, ok bool) {
+	if t.startup.Cmp(t.cpu) <= 0 || p.DeletionTimestamp != nil ||
+		p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		return t.cpu, false
+	}
+	if done || ready(p) || now.Sub(p.CreationTimestamp.Time) >= MaxBoost {
+		return t.cpu, true
+	}
+	return t.startup, true
+}
+
+// resizeCPU is the pods/resize patch giving the model container cpu as its
+// request and limit.
+func resizeCPU(cpu resource.Quantity) []byte {
+	q := cpu.String()
+	b, _ := json.Marshal(map[string]any{"spec": map[string]any{"containers": []any{map[string]any{
+		"name": ModelContainer, "resources": map[string]any{
+			"requests": map[string]string{"cpu": q}, "limits": map[string]string{"cpu": q}}}}}})
+	return b
+}
+
+// freeCPU is the CPU the tenant's quota has free in ns (requests and
+// limits, the smaller), or ok false when the quota cannot be read.
+func (c *Controller) freeCPU(ctx context.Context, ns string) (resource.Quantity, bool) {
+	q, err := c.Client.CoreV1().ResourceQuotas(ns).Get(ctx, tenants.QuotaName, metav1.GetOptions{})
+	if err != nil {
+		return resource.Quantity{}, false
+	}
+	var free resource.Quantity
+	for i, name := range []corev1.ResourceName{corev1.ResourceRequestsCPU, corev1.ResourceLimitsCPU} {
+		hard, ok := q.Status.Hard[name]
+		if !ok {
+			hard, ok = q.Spec.Hard[name]
+		}
+		if !ok {
+			continue
+		}
+		used := q.Status.Used[name]
+		hard.Sub(used)
+		if i == 0 || hard.Cmp(free) < 0 {
+			free = hard
+		}
+	}
+	return free, true
+}
+
+// runBoosts handles queued pods until ctx ends.
+func (c *Controller) runBoosts(ctx context.Context) {
+	go func() {
+		<-ctx.Done()
+		c.boosts.queue.ShutDown()
+	}()
+	for {
+		key, quit := c.boosts.queue.Get()
+		if quit {
+			return
+		}
+		if c.boost(ctx, key) {
+			c.boosts.queue.AddRateLimited(key)
+		} else {
+			c.boosts.queue.Forget(key)
+		}
+		c.boosts.queue.Done(key)
+	}
+}
+
+// boost resizes one pod if it needs it, and says whether to try again (an
+// error worth retrying). A boosted pod's MaxBoost is seen by a pass
+// (queueBoosts).
+func (c *Controller) boost(ctx context.Context, key string) (again bool) {
+	l, ok := c.podLister.Load().(podLister)
+	if !ok {
+		return false
+	}
+	ns, name, _ := cache.SplitMetaNamespaceKey(key)
+	p, err := l.Pods(ns).Get(name)
+	if err != nil {
+		return false
+	}
+	k, ok := podOfRevision(p)
+	if !ok {
+		return false
+	}
+	t, ok := c.routes.get(k)
+	if !ok {
+		return false // not applied by this process yet: a pass queues it
+	}
+	now := c.Now()
+	want, ok := wantCPU(p, t, c.boosts.isDone(p.UID), now)
+	have, has := podCPU(p)
+	if !ok || !has || want.Cmp(have) == 0 {
+		return false
+	}
+	up := want.Cmp(have) > 0
+	if up {
+		if free, known := c.freeCPU(ctx, ns); known {
+			most := have.DeepCopy()
+			most.Add(free)
+			if most.Cmp(want) < 0 {
+				want = most
+			}
+		}
+		if want.Cmp(have) <= 0 {
+			c.boosts.setDone(p.UID, true)
+			c.Log.Info("startup cpu: no boost, the tenant's cpu quota has no room", "pod", key, "cpu", have.String())
+			return false
+		}
+	}
+	_, err = c.Client.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, resizeCPU(want), metav1.PatchOptions{FieldManager: tenants.FieldManager}, "resize")
+	switch {
+	case err == nil:
+	case apierrors.IsNotFound(err):
+		return false
+	case up && (apierrors.IsForbidden(err) || apierrors.IsInvalid(err)):
+		// Quota or validation refused the boost: the pod keeps its CPU.
+		c.boosts.setDone(p.UID, true)
+		c.Log.Info("startup cpu: boost refused", "pod", key, "cpu", want.String(), "err", err)
+		return false
+	default:
+		// A resize back that fails is retried: a pod must not keep a boost.
+		c.Log.Warn("startup cpu: resize failed", "pod", key, "cpu", want.String(), "err", err)
+		return true
+	}
+	age := now.Sub(p.CreationTimestamp.Time).Round(time.Millisecond).String()
+	if up {
+		c.Log.Info("startup cpu: pod boosted", "pod", key, "from", have.String(), "to", want.String(), "podAge", age)
+		return false
+	}
+	c.boosts.setDone(p.UID, true)
+	c.Log.Info("startup cpu: pod resized to its cpu", "pod", key, "from", have.String(), "to", want.String(), "ready", ready(p), "podAge", age)
+	return false
+}
+
+// queueBoosts queues the pods of applied revisions with a boost whose CPU
+// is not what it should be (after a restart, or a missed event).
+func (c *Controller) queueBoosts() {
+	l, ok := c.podLister.Load().(podLister)
+	if !ok || c.boosts == nil {
+		return
+	}
+	now := c.Now()
+	c.routes.mu.RLock()
+	defer c.routes.mu.RUnlock()
+	for k, t := range c.routes.revs {
+		if t.startup.Cmp(t.cpu) <= 0 {
+			continue
+		}
+		pods, err := l.Pods(tenants.Namespace(k.tenant)).List(t.selector)
+		if err != nil {
+			continue
+		}
+		for _, p := range pods {
+			want, ok := wantCPU(p, t, c.boosts.isDone(p.UID), now)
+			if have, has := podCPU(p); ok && has && want.Cmp(have) != 0 {
+				c.boosts.queue.Add(p.Namespace + "/" + p.Name)
+			}
+		}
+	}
+}

@@ -19,8 +19,8 @@ import (
 
 // Start-up CPU boost. A revision's pod is made with its declared CPU (the
 // Deployment's template never changes for it). As soon as the pod cache
-// shows it, and before its container starts when the control plane is
-// quick enough, the pod is resized in place (the pods/resize subresource,
+// shows it scheduled, and before its container starts when the control
+// plane is quick enough, the pod is resized in place (the pods/resize subresource,
 // requests and limits together, so a Guaranteed pod stays Guaranteed) to
 // the deployment's startup CPU, within what the tenant's quota has free.
 // Once it is ready, or MaxBoost after it was made, it is resized back to
@@ -116,9 +116,13 @@ func podCPU(p *corev1.Pod) (resource.Quantity, bool) {
 // wantCPU is the CPU p's model container should have at now: the startup
 // CPU while it starts (not ready, younger than MaxBoost, its boost not
 // over), its declared CPU after. ok is false when ferry does not resize p:
-// its revision has no boost, or it is being deleted or has ended.
+// its revision has no boost, it is not scheduled yet (a boost before
+// scheduling would ask the scheduler for the startup CPU, and a pod that
+// fits only at its declared CPU would wait; once on a node, a boost the
+// node has no room for is the kubelet's to defer, and the pod starts at
+// its declared CPU), or it is being deleted or has ended.
 func wantCPU(p *corev1.Pod, t routeTarget, done bool, now time.Time) (want resource.Quantity, ok bool) {
-	if t.startup.Cmp(t.cpu) <= 0 || p.DeletionTimestamp != nil ||
+	if t.startup.Cmp(t.cpu) <= 0 || p.DeletionTimestamp != nil || p.Spec.NodeName == "" ||
 		p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 		return t.cpu, false
 	}

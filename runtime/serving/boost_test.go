@@ -29,6 +29,7 @@ func boostPod(d store.Deployment, name, cpu string, created time.Time, ready boo
 	p := revisionPod(d, 1, "ferry-a", name, "10.0.0.7", corev1.PodRunning, ready)
 	p.UID = types.UID("uid-" + name)
 	p.CreationTimestamp = metav1.Time{Time: created}
+	p.Spec.NodeName = "node-1"
 	q := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}
 	p.Spec.Containers = []corev1.Container{{Name: ModelContainer, Resources: corev1.ResourceRequirements{Requests: q, Limits: q}}}
 	return p
@@ -44,6 +45,9 @@ func TestWantCPUIsTheStartupCPUOnlyWhileAPodStarts(t *testing.T) {
 	failed.Status.Phase = corev1.PodFailed
 	pending := boostPod(d, "p", "250m", now, false)
 	pending.Status.Phase = corev1.PodPending
+	unscheduled := boostPod(d, "p", "250m", now, false)
+	unscheduled.Status.Phase = corev1.PodPending
+	unscheduled.Spec.NodeName = ""
 	for _, c := range []struct {
 		name   string
 		p      *corev1.Pod
@@ -52,7 +56,8 @@ func TestWantCPUIsTheStartupCPUOnlyWhileAPodStarts(t *testing.T) {
 		want   string
 		resize bool
 	}{
-		{"a pod just made, not yet running", pending, boosted, false, "1", true},
+		{"a pod not yet scheduled", unscheduled, boosted, false, "250m", false},
+		{"a pod scheduled, not yet running", pending, boosted, false, "1", true},
 		{"a running pod, not ready", boostPod(d, "p", "250m", now.Add(-time.Second), false), boosted, false, "1", true},
 		{"a ready pod", boostPod(d, "p", "1", now.Add(-time.Second), true), boosted, false, "250m", true},
 		{"a pod older than MaxBoost that never turned ready", boostPod(d, "p", "1", now.Add(-MaxBoost), false), boosted, false, "250m", true},

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -299,7 +300,45 @@ func testServing(t *testing.T, c *cluster, se servingEnv) {
 		}
 		t.Logf("FIGURE scale from zero → first answer: %s (goal ≤ 5 s with the image present)", time.Since(start).Round(100*time.Millisecond))
 		t.Logf("FIGURE scale from zero, where the time went (second resolution, from the request): %s", podTimeline(ctx, c, "ferry-"+se.tenant, "ferry.io/deployment=digits", start))
-		t.Logf("FIGURE scale from zero, the gateway's account: %s", gatewayHeld(ctx, c))
+		t.Logf("FIGURE scale from zero, the gateway's account: %s", logLines(ctx, c, "app.kubernetes.io/component=gateway", "held request"))
+		// The start-up CPU boost: the pod started at the sklearn default
+		// startup CPU (1) and, once ready, is back at its declared 250m,
+		// in its spec and in what the kubelet allocated.
+		boosts := logLines(ctx, c, "app.kubernetes.io/component=control-plane", "startup cpu")
+		t.Logf("FIGURE scale from zero, the control plane's start-up CPU boost: %s", boosts)
+		var last, podName string
+		err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			pods, err := c.cs.CoreV1().Pods("ferry-"+se.tenant).List(ctx, metav1.ListOptions{LabelSelector: "ferry.io/deployment=digits"})
+			if err != nil || len(pods.Items) != 1 {
+				last = fmt.Sprintf("%d pods (%v)", len(pods.Items), err)
+				return false, nil
+			}
+			p := pods.Items[0]
+			podName = p.Name
+			for i, ct := range p.Spec.Containers {
+				if ct.Name != "model" {
+					continue
+				}
+				req, lim := ct.Resources.Requests.Cpu(), ct.Resources.Limits.Cpu()
+				last = fmt.Sprintf("spec request %s limit %s", req, lim)
+				if i >= len(p.Status.ContainerStatuses) || p.Status.ContainerStatuses[i].Resources == nil {
+					return false, nil
+				}
+				alloc := p.Status.ContainerStatuses[i].Resources.Requests.Cpu()
+				last += fmt.Sprintf(", allocated %s", alloc)
+				return req.MilliValue() == 250 && lim.MilliValue() == 250 && alloc.MilliValue() == 250, nil
+			}
+			last = "no model container"
+			return false, nil
+		})
+		if err != nil {
+			t.Errorf("the ready pod's cpu is not back at 250m 30 s after its first answer: %s", last)
+		}
+		if !slices.ContainsFunc(strings.Split(boosts, "; "), func(l string) bool {
+			return strings.Contains(l, "pod boosted") && strings.Contains(l, "/"+podName)
+		}) {
+			t.Errorf("the scaled-up pod %s was not boosted: %s", podName, boosts)
+		}
 	})
 
 	if out, err := cli(time.Minute, "deploy", "delete", "digits"); err != nil {
@@ -319,10 +358,12 @@ func testServing(t *testing.T, c *cluster, se servingEnv) {
 // podTimeline says when, after start, the newest pod matching selector was
 // created, scheduled, initialised, its containers started and ready, from
 // the pod's own timestamps (the API server's, to the second).
-// gatewayHeld are the gateway pods' "held request" log lines (how long each
-// held request waited, and what said its revision was ready).
-func gatewayHeld(ctx context.Context, c *cluster) string {
-	pods, err := c.cs.CoreV1().Pods(platformNS).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=gateway"})
+// logLines are the log lines containing substr of the platform pods that
+// selector matches: the gateway's "held request" (how long each held
+// request waited, and what said its revision was ready), the control
+// plane's "startup cpu".
+func logLines(ctx context.Context, c *cluster, selector, substr string) string {
+	pods, err := c.cs.CoreV1().Pods(platformNS).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return err.Error()
 	}
@@ -334,7 +375,7 @@ func gatewayHeld(ctx context.Context, c *cluster) string {
 			continue
 		}
 		for _, l := range strings.Split(string(b), "\n") {
-			if strings.Contains(l, "held request") {
+			if strings.Contains(l, substr) {
 				lines = append(lines, l)
 			}
 		}

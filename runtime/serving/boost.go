@@ -48,11 +48,16 @@ type boosts struct {
 	// done are the pods whose boost is over (resized back, or refused):
 	// they are not boosted again, even if they turn unready.
 	done map[types.UID]bool
+	// asked is the CPU each pod was last resized to (before the quota
+	// clamp): until the cache shows the resize, a pod's events find its
+	// old CPU, and asking again would log a second boost, or clamp it
+	// against a quota the first one already uses.
+	asked map[types.UID]string
 }
 
 func newBoosts() *boosts {
 	return &boosts{queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-		workqueue.TypedRateLimitingQueueConfig[string]{Name: "serving-boost"}), done: map[types.UID]bool{}}
+		workqueue.TypedRateLimitingQueueConfig[string]{Name: "serving-boost"}), done: map[types.UID]bool{}, asked: map[types.UID]string{}}
 }
 
 func (b *boosts) isDone(uid types.UID) bool {
@@ -61,14 +66,30 @@ func (b *boosts) isDone(uid types.UID) bool {
 	return b.done[uid]
 }
 
-func (b *boosts) setDone(uid types.UID, v bool) {
+func (b *boosts) setDone(uid types.UID) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if v {
-		b.done[uid] = true
-	} else {
-		delete(b.done, uid)
-	}
+	b.done[uid] = true
+}
+
+func (b *boosts) lastAsked(uid types.UID) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.asked[uid]
+}
+
+func (b *boosts) setAsked(uid types.UID, cpu string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.asked[uid] = cpu
+}
+
+// forget drops a deleted pod's state.
+func (b *boosts) forget(uid types.UID) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.done, uid)
+	delete(b.asked, uid)
 }
 
 // podOfRevision says whether p is a revision's pod in a tenant namespace.
@@ -97,7 +118,7 @@ func (c *Controller) podHandler() cache.ResourceEventHandler {
 				obj = d.Obj
 			}
 			if p, ok := obj.(*corev1.Pod); ok {
-				c.boosts.setDone(p.UID, false)
+				c.boosts.forget(p.UID)
 			}
 		},
 	}
@@ -211,9 +232,10 @@ func (c *Controller) boost(ctx context.Context, key string) (again bool) {
 	now := c.Now()
 	want, ok := wantCPU(p, t, c.boosts.isDone(p.UID), now)
 	have, has := podCPU(p)
-	if !ok || !has || want.Cmp(have) == 0 {
+	if !ok || !has || want.Cmp(have) == 0 || c.boosts.lastAsked(p.UID) == want.String() {
 		return false
 	}
+	target := want.String()
 	up := want.Cmp(have) > 0
 	if up {
 		if free, known := c.freeCPU(ctx, ns); known {
@@ -224,7 +246,7 @@ func (c *Controller) boost(ctx context.Context, key string) (again bool) {
 			}
 		}
 		if want.Cmp(have) <= 0 {
-			c.boosts.setDone(p.UID, true)
+			c.boosts.setDone(p.UID)
 			c.Log.Info("startup cpu: no boost, the tenant's cpu quota has no room", "pod", key, "cpu", have.String())
 			return false
 		}
@@ -232,11 +254,12 @@ func (c *Controller) boost(ctx context.Context, key string) (again bool) {
 	_, err = c.Client.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, resizeCPU(want), metav1.PatchOptions{FieldManager: tenants.FieldManager}, "resize")
 	switch {
 	case err == nil:
+		c.boosts.setAsked(p.UID, target)
 	case apierrors.IsNotFound(err):
 		return false
 	case up && (apierrors.IsForbidden(err) || apierrors.IsInvalid(err)):
 		// Quota or validation refused the boost: the pod keeps its CPU.
-		c.boosts.setDone(p.UID, true)
+		c.boosts.setDone(p.UID)
 		c.Log.Info("startup cpu: boost refused", "pod", key, "cpu", want.String(), "err", err)
 		return false
 	default:
@@ -249,7 +272,7 @@ func (c *Controller) boost(ctx context.Context, key string) (again bool) {
 		c.Log.Info("startup cpu: pod boosted", "pod", key, "from", have.String(), "to", want.String(), "podAge", age)
 		return false
 	}
-	c.boosts.setDone(p.UID, true)
+	c.boosts.setDone(p.UID)
 	c.Log.Info("startup cpu: pod resized to its cpu", "pod", key, "from", have.String(), "to", want.String(), "ready", ready(p), "podAge", age)
 	return false
 }

@@ -294,3 +294,45 @@ func TestQueueBoostsFindsPodsWhoseCPUIsNotWhatItShouldBe(t *testing.T) {
 		t.Errorf("queued %q, want the ready pod still at its startup cpu", k)
 	}
 }
+
+func TestABoostIsAskedOnceWhileTheCacheHasNotSeenIt(t *testing.T) {
+	c, cs := boostFixture(t, "1", func(d store.Deployment) []runtime.Object {
+		return []runtime.Object{quota("4", "250m"), boostPod(d, "r1-a", "250m", time.Now(), false)}
+	})
+	waitCached(t, c, "r1-a", "250m")
+	// The API server takes each resize, but the cache does not show it
+	// yet (its watch event has not arrived).
+	patches, lag := 0, true
+	cs.PrependReactor("patch", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if !lag {
+			return false, nil, nil
+		}
+		patches++
+		p, err := c.podLister.Load().(podLister).Pods("ferry-a").Get("r1-a")
+		return true, p, err
+	})
+	for range 3 {
+		c.boost(t.Context(), "ferry-a/r1-a")
+	}
+	if patches != 1 {
+		t.Errorf("%d resizes while the cache lags, want 1", patches)
+	}
+	// The cache catches up, the pod turns ready: the resize back is
+	// asked for once too.
+	lag = false
+	p, _ := cs.CoreV1().Pods("ferry-a").Get(t.Context(), "r1-a", metav1.GetOptions{})
+	p.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")},
+		Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}
+	if _, err := cs.CoreV1().Pods("ferry-a").Update(t.Context(), p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitCached(t, c, "r1-a", "1")
+	setReady(t, c, cs, "r1-a")
+	lag = true
+	for range 3 {
+		c.boost(t.Context(), "ferry-a/r1-a")
+	}
+	if patches != 2 {
+		t.Errorf("%d resizes in all, want 2 (up once, back once)", patches)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8slabels "k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
@@ -19,8 +20,8 @@ import (
 
 // Start-up CPU boost. A revision's pod is made with its declared CPU (the
 // Deployment's template never changes for it). As soon as the pod cache
-// shows it scheduled, and before its container starts when the control
-// plane is quick enough, the pod is resized in place (the pods/resize subresource,
+// shows the kubelet admitted it (see wantCPU), usually while its init
+// container runs, the pod is annotated with its declared CPU and resized in place (the pods/resize subresource,
 // requests and limits together, so a Guaranteed pod stays Guaranteed) to
 // the deployment's startup CPU, within what the tenant's quota has free.
 // Once it is ready, or MaxBoost after it was made, it is resized back to
@@ -38,6 +39,13 @@ const (
 	MaxBoost = 2 * time.Minute
 	// ModelContainer is a revision pod's serving container.
 	ModelContainer = "model"
+	// CPUAnnotation is a boosted pod's declared CPU, written before the
+	// boost, so that the pod is resized back from what it says alone (after
+	// a restart, or when its deployment's pass fails).
+	CPUAnnotation = "ferry.io/cpu"
+	// DeferredGrace is how long a boost the kubelet defers (the node has no
+	// room now) is left asking before the pod is resized back.
+	DeferredGrace = 3 * time.Second
 )
 
 // boosts is the resize work: pod keys ("namespace/name") from the pod
@@ -136,21 +144,63 @@ func podCPU(p *corev1.Pod) (resource.Quantity, bool) {
 
 // wantCPU is the CPU p's model container should have at now: the startup
 // CPU while it starts (not ready, younger than MaxBoost, its boost not
-// over), its declared CPU after. ok is false when ferry does not resize p:
-// its revision has no boost, it is not scheduled yet (a boost before
-// scheduling would ask the scheduler for the startup CPU, and a pod that
-// fits only at its declared CPU would wait; once on a node, a boost the
-// node has no room for is the kubelet's to defer, and the pod starts at
-// its declared CPU), or it is being deleted or has ended.
+// over, not refused by the kubelet), its declared CPU after. ok is false
+// when ferry does not resize p: its revision has no boost, the kubelet has
+// not admitted it yet, or it is being deleted or has ended.
+//
+// Only a pod the kubelet has admitted (status.startTime set) is boosted:
+// the scheduler placed it by its declared CPU, and the kubelet admits a
+// pod by the resources its spec has when the kubelet first sees it, so a
+// boost before that could have it admitted at the startup CPU on a node
+// filled at the declared one (and fail, OutOfcpu, or push another pod out).
+// After admission a resize the node has no room for is one the kubelet
+// defers or refuses (the PodResizePending condition): the pod goes on at
+// its declared CPU, and is resized back to it at once when Infeasible,
+// after DeferredGrace when Deferred, so that no quota stays taken by a
+// boost that does not run.
 func wantCPU(p *corev1.Pod, t routeTarget, done bool, now time.Time) (want resource.Quantity, ok bool) {
-	if t.startup.Cmp(t.cpu) <= 0 || p.DeletionTimestamp != nil || p.Spec.NodeName == "" ||
-		p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+	if t.startup.Cmp(t.cpu) <= 0 || !alive(p) {
 		return t.cpu, false
 	}
-	if done || ready(p) || now.Sub(p.CreationTimestamp.Time) >= MaxBoost {
+	if done || ready(p) || now.Sub(p.CreationTimestamp.Time) >= MaxBoost || resizeRefused(p, now) {
 		return t.cpu, true
 	}
+	if p.Status.StartTime == nil {
+		return t.cpu, false
+	}
 	return t.startup, true
+}
+
+// alive says whether p is neither being deleted nor ended.
+func alive(p *corev1.Pod) bool {
+	return p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed
+}
+
+// resizeRefused says whether the kubelet will not apply p's resize: it is
+// Infeasible, or Deferred for DeferredGrace.
+func resizeRefused(p *corev1.Pod, now time.Time) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type != corev1.PodResizePending || c.Status != corev1.ConditionTrue {
+			continue
+		}
+		switch c.Reason {
+		case corev1.PodReasonInfeasible:
+			return true
+		case corev1.PodReasonDeferred:
+			return now.Sub(c.LastTransitionTime.Time) >= DeferredGrace
+		}
+	}
+	return false
+}
+
+// declaredCPU is the CPU a boosted pod's annotation says it was made with.
+func declaredCPU(p *corev1.Pod) (resource.Quantity, bool) {
+	v, ok := p.Annotations[CPUAnnotation]
+	if !ok {
+		return resource.Quantity{}, false
+	}
+	q, err := resource.ParseQuantity(v)
+	return q, err == nil
 }
 
 // resizeCPU is the pods/resize patch giving the model container cpu as its
@@ -225,12 +275,17 @@ func (c *Controller) boost(ctx context.Context, key string) (again bool) {
 	if !ok {
 		return false
 	}
-	t, ok := c.routes.get(k)
-	if !ok {
-		return false // not applied by this process yet: a pass queues it
-	}
 	now := c.Now()
-	want, ok := wantCPU(p, t, c.boosts.isDone(p.UID), now)
+	var want resource.Quantity
+	if t, routed := c.routes.get(k); routed {
+		want, ok = wantCPU(p, t, c.boosts.isDone(p.UID), now)
+	} else {
+		// Not applied by this process (yet, or its pass fails): a pod
+		// boosted earlier goes back to the CPU its annotation says; one
+		// never boosted waits for a pass.
+		want, ok = declaredCPU(p)
+		ok = ok && alive(p)
+	}
 	have, has := podCPU(p)
 	if !ok || !has || want.Cmp(have) == 0 || c.boosts.lastAsked(p.UID) == want.String() {
 		return false
@@ -251,11 +306,25 @@ func (c *Controller) boost(ctx context.Context, key string) (again bool) {
 			return false
 		}
 	}
+	if up && p.Annotations[CPUAnnotation] != have.String() {
+		// The declared CPU on the pod first: whatever happens to this
+		// process or the deployment's passes, the pod says what to go back to.
+		mark, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{CPUAnnotation: have.String()}}})
+		if _, err := c.Client.CoreV1().Pods(ns).Patch(ctx, name, types.MergePatchType, mark, metav1.PatchOptions{FieldManager: tenants.FieldManager}); err != nil {
+			c.boosts.setDone(p.UID)
+			c.Log.Info("startup cpu: no boost, the pod could not be annotated", "pod", key, "err", err)
+			return false
+		}
+	}
 	_, err = c.Client.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, resizeCPU(want), metav1.PatchOptions{FieldManager: tenants.FieldManager}, "resize")
 	switch {
 	case err == nil:
 		c.boosts.setAsked(p.UID, target)
 	case apierrors.IsNotFound(err):
+		// The pod is gone, or the cluster has no pods/resize (in-place
+		// resize is Kubernetes 1.33 and later): either way, not again.
+		c.boosts.setDone(p.UID)
+		c.Log.Info("startup cpu: no resize, pods/resize not found (the pod is gone, or the cluster has no in-place resize)", "pod", key, "err", err)
 		return false
 	case up && (apierrors.IsForbidden(err) || apierrors.IsInvalid(err)):
 		// Quota or validation refused the boost: the pod keeps its CPU.
@@ -278,13 +347,33 @@ func (c *Controller) boost(ctx context.Context, key string) (again bool) {
 }
 
 // queueBoosts queues the pods of applied revisions with a boost whose CPU
-// is not what it should be (after a restart, or a missed event).
+// is not what it should be (after a restart, or a missed event), and the
+// boosted pods of revisions no pass applied whose CPU is not the one their
+// annotation declares.
 func (c *Controller) queueBoosts() {
 	l, ok := c.podLister.Load().(podLister)
 	if !ok || c.boosts == nil {
 		return
 	}
 	now := c.Now()
+	if all, err := l.List(k8slabels.SelectorFromSet(map[string]string{tenants.ManagedByLabel: tenants.ManagedBy})); err == nil {
+		for _, p := range all {
+			declared, ok := declaredCPU(p)
+			if !ok || !alive(p) {
+				continue
+			}
+			k, ok := podOfRevision(p)
+			if !ok {
+				continue
+			}
+			if _, routed := c.routes.get(k); routed {
+				continue
+			}
+			if have, has := podCPU(p); has && have.Cmp(declared) != 0 {
+				c.boosts.queue.Add(p.Namespace + "/" + p.Name)
+			}
+		}
+	}
 	c.routes.mu.RLock()
 	defer c.routes.mu.RUnlock()
 	for k, t := range c.routes.revs {

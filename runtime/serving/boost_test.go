@@ -30,6 +30,7 @@ func boostPod(d store.Deployment, name, cpu string, created time.Time, ready boo
 	p.UID = types.UID("uid-" + name)
 	p.CreationTimestamp = metav1.Time{Time: created}
 	p.Spec.NodeName = "node-1"
+	p.Status.StartTime = &metav1.Time{Time: created}
 	q := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}
 	p.Spec.Containers = []corev1.Container{{Name: ModelContainer, Resources: corev1.ResourceRequirements{Requests: q, Limits: q}}}
 	return p
@@ -48,6 +49,16 @@ func TestWantCPUIsTheStartupCPUOnlyWhileAPodStarts(t *testing.T) {
 	unscheduled := boostPod(d, "p", "250m", now, false)
 	unscheduled.Status.Phase = corev1.PodPending
 	unscheduled.Spec.NodeName = ""
+	unscheduled.Status.StartTime = nil
+	unadmitted := boostPod(d, "p", "250m", now, false)
+	unadmitted.Status.Phase = corev1.PodPending
+	unadmitted.Status.StartTime = nil
+	resizePending := func(reason string, since time.Duration) *corev1.Pod {
+		p := boostPod(d, "p", "1", now.Add(-time.Second), false)
+		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.PodResizePending, Status: corev1.ConditionTrue,
+			Reason: reason, LastTransitionTime: metav1.Time{Time: now.Add(-since)}})
+		return p
+	}
 	for _, c := range []struct {
 		name   string
 		p      *corev1.Pod
@@ -57,7 +68,11 @@ func TestWantCPUIsTheStartupCPUOnlyWhileAPodStarts(t *testing.T) {
 		resize bool
 	}{
 		{"a pod not yet scheduled", unscheduled, boosted, false, "250m", false},
-		{"a pod scheduled, not yet running", pending, boosted, false, "1", true},
+		{"a pod scheduled, not yet admitted by the kubelet", unadmitted, boosted, false, "250m", false},
+		{"a pod admitted, not yet running", pending, boosted, false, "1", true},
+		{"a boost the kubelet finds infeasible", resizePending(corev1.PodReasonInfeasible, 0), boosted, false, "250m", true},
+		{"a boost the kubelet has just deferred", resizePending(corev1.PodReasonDeferred, time.Second), boosted, false, "1", true},
+		{"a boost the kubelet has deferred for DeferredGrace", resizePending(corev1.PodReasonDeferred, DeferredGrace), boosted, false, "250m", true},
 		{"a running pod, not ready", boostPod(d, "p", "250m", now.Add(-time.Second), false), boosted, false, "1", true},
 		{"a ready pod", boostPod(d, "p", "1", now.Add(-time.Second), true), boosted, false, "250m", true},
 		{"a pod older than MaxBoost that never turned ready", boostPod(d, "p", "1", now.Add(-MaxBoost), false), boosted, false, "250m", true},
@@ -143,7 +158,11 @@ func resizes(t *testing.T, cs *fake.Clientset) []string {
 			continue
 		}
 		if a.GetSubresource() != "resize" {
-			t.Errorf("a pod patch on %q, not the resize subresource", a.GetSubresource())
+			// The only other patch: the declared-cpu annotation.
+			var m map[string]any
+			if err := json.Unmarshal(pa.GetPatch(), &m); err != nil || len(m) != 1 || m["metadata"] == nil || a.GetSubresource() != "" {
+				t.Errorf("a pod patch on %q that is not the annotation: %s", a.GetSubresource(), pa.GetPatch())
+			}
 			continue
 		}
 		var p struct {
@@ -242,6 +261,9 @@ func TestBoostIsSkippedWhenTheQuotaIsFullOrTheResizeIsRefused(t *testing.T) {
 	}
 	refused := 0
 	cs.PrependReactor("patch", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "resize" {
+			return false, nil, nil
+		}
 		refused++
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "r1-refused", errors.New("exceeded quota"))
 	})
@@ -304,7 +326,7 @@ func TestABoostIsAskedOnceWhileTheCacheHasNotSeenIt(t *testing.T) {
 	// yet (its watch event has not arrived).
 	patches, lag := 0, true
 	cs.PrependReactor("patch", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		if !lag {
+		if !lag || a.GetSubresource() != "resize" {
 			return false, nil, nil
 		}
 		patches++
@@ -334,5 +356,58 @@ func TestABoostIsAskedOnceWhileTheCacheHasNotSeenIt(t *testing.T) {
 	}
 	if patches != 2 {
 		t.Errorf("%d resizes in all, want 2 (up once, back once)", patches)
+	}
+}
+
+func TestABoostedPodIsAnnotatedAndResizedBackFromItsAnnotationWithoutARoute(t *testing.T) {
+	c, cs := boostFixture(t, "1", func(d store.Deployment) []runtime.Object {
+		return []runtime.Object{quota("4", "250m"), boostPod(d, "r1-a", "250m", time.Now(), false)}
+	})
+	waitCached(t, c, "r1-a", "250m")
+	c.boost(t.Context(), "ferry-a/r1-a")
+	waitCached(t, c, "r1-a", "1")
+	p, _ := c.podLister.Load().(podLister).Pods("ferry-a").Get("r1-a")
+	if got := p.Annotations[CPUAnnotation]; got != "250m" {
+		t.Fatalf("the boosted pod's %s annotation: %q, want 250m", CPUAnnotation, got)
+	}
+	// A restarted control plane whose pass for this deployment fails: no
+	// route, and the pod never turns ready. The sweep finds it from its
+	// annotation, and it goes back to 250m.
+	c.routes.replace(map[revisionKey]routeTarget{}, nil)
+	for c.boosts.queue.Len() > 0 {
+		k, _ := c.boosts.queue.Get()
+		c.boosts.queue.Done(k)
+	}
+	c.queueBoosts()
+	if n := c.boosts.queue.Len(); n != 1 {
+		t.Fatalf("the sweep queued %d pods, want the boosted one", n)
+	}
+	c.boost(t.Context(), "ferry-a/r1-a")
+	waitCached(t, c, "r1-a", "250m")
+	if got := resizes(t, cs); len(got) != 2 || got[1] != "250m" {
+		t.Errorf("resizes: %v, want [1 250m]", got)
+	}
+}
+
+func TestAClusterWithoutPodResizeIsAskedOncePerPod(t *testing.T) {
+	c, cs := boostFixture(t, "1", func(d store.Deployment) []runtime.Object {
+		return []runtime.Object{quota("4", "250m"), boostPod(d, "r1-a", "250m", time.Now(), false)}
+	})
+	waitCached(t, c, "r1-a", "250m")
+	asked := 0
+	cs.PrependReactor("patch", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "resize" {
+			return false, nil, nil
+		}
+		asked++
+		return true, nil, apierrors.NewNotFound(schema.GroupResource{Resource: "pods/resize"}, "r1-a")
+	})
+	for range 3 {
+		if c.boost(t.Context(), "ferry-a/r1-a") {
+			t.Error("a missing pods/resize is retried")
+		}
+	}
+	if asked != 1 {
+		t.Errorf("%d resize attempts, want 1", asked)
 	}
 }

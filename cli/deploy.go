@@ -119,6 +119,10 @@ func newDeployCmd(g *globals) *cobra.Command {
 					*dst = &v
 				}
 			}
+			if cmd.Flags().Changed("startup-cpu") {
+				v, _ := cmd.Flags().GetString("startup-cpu")
+				in.StartupCPU = &v
+			}
 			d, err := c.UpdateDeployment(cmd.Context(), tenant, args[0], in)
 			if err != nil {
 				return err
@@ -132,6 +136,7 @@ func newDeployCmd(g *globals) *cobra.Command {
 	update.Flags().Int32("max", 0, "most replicas")
 	update.Flags().Int32("idle", 0, "seconds idle before scaling to zero")
 	update.Flags().Int32Var(&conc, "concurrency", 0, "in-flight requests per replica")
+	update.Flags().String("startup-cpu", "", "CPU a new replica has while it starts (\"\": no boost; pods boosted now go back to --cpu)")
 	updateRollout.register(update)
 
 	simple := func(use, short string, f func(cmd *cobra.Command, name string) (v1.Deployment, error)) *cobra.Command {

@@ -86,6 +86,7 @@ type DeploymentUpdate struct {
 	Concurrency  int32          `json:"concurrency,omitempty" minimum:"0" maximum:"10000"`
 	IdleSeconds  *int32         `json:"idleSeconds,omitempty" minimum:"0" maximum:"86400"`
 	Rollout      *RolloutPolicy `json:"rollout,omitempty"`
+	StartupCPU   *string        `json:"startupCpu,omitempty" maxLength:"32" doc:"CPU each new pod has while it starts (as in DeploymentCreate, checked against the tenant's quota now); the empty string turns the boost off, and pods boosted now are resized back"`
 }
 
 // DeploymentSpec is a deployment as it runs, defaults filled in.

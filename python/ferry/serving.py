@@ -65,6 +65,7 @@ class DeploymentUpdate(Model):
     min: int | None = None
     model: str | None = None
     rollout: RolloutPolicy | None = None
+    startup_cpu: str | None = None
 
 
 @dataclass

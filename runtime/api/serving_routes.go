@@ -189,6 +189,18 @@ func (s *Server) updateDeployment(ctx context.Context, tx *store.Tx, d store.Dep
 	if b.Rollout != nil {
 		spec.Rollout = serving.WithDefaults(*b.Rollout)
 	}
+	if b.StartupCPU != nil {
+		spec.StartupCPU = ""
+		if *b.StartupCPU != "" {
+			t, err := tx.Tenant(ctx, d.Tenant)
+			if err != nil {
+				return err
+			}
+			if spec.StartupCPU, err = startupCPU(*b.StartupCPU, spec, t.Quota); err != nil {
+				return err
+			}
+		}
+	}
 	if err := validateScale(&spec); err != nil {
 		return err
 	}

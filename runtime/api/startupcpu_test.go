@@ -46,3 +46,34 @@ func TestStartupCPUDefaultsForSklearnWithinTheQuotaAndRefusesBadValues(t *testin
 		}
 	}
 }
+
+func TestStartupCPUOverHTTPDefaultsAndIsChangedOrTurnedOffByAnUpdate(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t, nil)
+	tok := e.tenant("ml", "alice", map[string]any{"cpu": "4", "memory": "16Gi"})
+	registerModel(t, e, "ml")
+	base := "/api/v1/tenants/ml/deployments"
+	spec := func(r reply) any { return r.body["spec"].(map[string]any)["startupCpu"] }
+	d := e.must(201, "POST", base, tok, map[string]any{"name": "iris", "model": "iris/1", "resources": map[string]any{"cpu": "250m"}})
+	if got := spec(d); got != "1" {
+		t.Fatalf("created: startupCpu %v, want the sklearn default 1: %s", got, d.raw)
+	}
+	for _, c := range []struct{ value, why string }{{"8", "over the quota"}, {"100m", "below the cpu"}, {"lots", "not a quantity"}} {
+		r := e.must(422, "PATCH", base+"/iris", tok, map[string]any{"startupCpu": c.value})
+		if got := problemAt(t, r); got != "body.startupCpu" {
+			t.Errorf("%s: location %s: %s", c.why, got, r.raw)
+		}
+	}
+	if got := spec(e.must(200, "GET", base+"/iris", tok, nil)); got != "1" {
+		t.Errorf("a refused update changed startupCpu to %v", got)
+	}
+	if got := spec(e.must(200, "PATCH", base+"/iris", tok, map[string]any{"startupCpu": "2"})); got != "2" {
+		t.Errorf("updated to 2: %v", got)
+	}
+	if got := spec(e.must(200, "PATCH", base+"/iris", tok, map[string]any{"startupCpu": ""})); got != nil {
+		t.Errorf("turned off: %v, want none", got)
+	}
+	if got := spec(e.must(200, "PATCH", base+"/iris", tok, map[string]any{"min": 0})); got != nil {
+		t.Errorf("an update without startupCpu changed it: %v", got)
+	}
+}

@@ -277,12 +277,14 @@ func (c *Controller) boost(ctx context.Context, key string) (again bool) {
 	}
 	now := c.Now()
 	var want resource.Quantity
-	if t, routed := c.routes.get(k); routed {
+	t, routed := c.routes.get(k)
+	if routed {
 		want, ok = wantCPU(p, t, c.boosts.isDone(p.UID), now)
-	} else {
-		// Not applied by this process (yet, or its pass fails): a pod
-		// boosted earlier goes back to the CPU its annotation says; one
-		// never boosted waits for a pass.
+	}
+	if !routed || (!ok && t.startup.Cmp(t.cpu) <= 0) {
+		// Not applied by this process (yet, or its pass fails), or its
+		// boost turned off: a pod boosted earlier goes back to the CPU its
+		// annotation says; one never boosted is left as it is.
 		want, ok = declaredCPU(p)
 		ok = ok && alive(p)
 	}
@@ -366,8 +368,8 @@ func (c *Controller) queueBoosts() {
 			if !ok {
 				continue
 			}
-			if _, routed := c.routes.get(k); routed {
-				continue
+			if t, routed := c.routes.get(k); routed && t.startup.Cmp(t.cpu) > 0 {
+				continue // the revision's own loop below
 			}
 			if have, has := podCPU(p); has && have.Cmp(declared) != 0 {
 				c.boosts.queue.Add(p.Namespace + "/" + p.Name)

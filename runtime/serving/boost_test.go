@@ -411,3 +411,18 @@ func TestAClusterWithoutPodResizeIsAskedOncePerPod(t *testing.T) {
 		t.Errorf("%d resize attempts, want 1", asked)
 	}
 }
+
+func TestABoostedPodGoesBackWhenItsDeploymentsBoostIsTurnedOff(t *testing.T) {
+	c, cs := boostFixture(t, "", func(d store.Deployment) []runtime.Object {
+		p := boostPod(d, "r1-a", "1", time.Now(), false)
+		p.Annotations = map[string]string{CPUAnnotation: "250m"}
+		return []runtime.Object{quota("4", "1"), p, boostPod(d, "r1-never", "250m", time.Now(), false)}
+	})
+	waitCached(t, c, "r1-a", "1")
+	waitCached(t, c, "r1-never", "250m")
+	c.boost(t.Context(), "ferry-a/r1-a")
+	c.boost(t.Context(), "ferry-a/r1-never")
+	if got := resizes(t, cs); len(got) != 1 || got[0] != "250m" {
+		t.Errorf("resizes: %v, want [250m] (the boosted pod back, the other left alone)", got)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8slabels "k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
@@ -348,6 +349,15 @@ func (c *Controller) boost(ctx context.Context, key string) (again bool) {
 	return false
 }
 
+// revisionPods selects the pods of ferry's revisions (podOfRevision checks
+// the rest), so a pass's sweep does not walk every job and notebook pod.
+var revisionPods = func() k8slabels.Selector {
+	managed, _ := k8slabels.NewRequirement(tenants.ManagedByLabel, selection.Equals, []string{tenants.ManagedBy})
+	dep, _ := k8slabels.NewRequirement(DeploymentLabel, selection.Exists, nil)
+	rev, _ := k8slabels.NewRequirement(RevisionLabel, selection.Exists, nil)
+	return k8slabels.NewSelector().Add(*managed, *dep, *rev)
+}()
+
 // queueBoosts queues the pods of applied revisions with a boost whose CPU
 // is not what it should be (after a restart, or a missed event), and the
 // boosted pods of revisions no pass applied whose CPU is not the one their
@@ -358,7 +368,7 @@ func (c *Controller) queueBoosts() {
 		return
 	}
 	now := c.Now()
-	if all, err := l.List(k8slabels.SelectorFromSet(map[string]string{tenants.ManagedByLabel: tenants.ManagedBy})); err == nil {
+	if all, err := l.List(revisionPods); err == nil {
 		for _, p := range all {
 			declared, ok := declaredCPU(p)
 			if !ok || !alive(p) {
